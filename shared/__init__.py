@@ -1,0 +1,1 @@
+"""Cross-service contracts for socialmatch: models, ports and adapters, errors, logging."""

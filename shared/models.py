@@ -1,0 +1,216 @@
+"""The cross-service data model: what a listing, a lot and a spend record are.
+
+These pydantic models are the contract between ingest, the index, the matcher and the
+directory. Their JSON Schema is exported to `shared/schemas/` by `python -m shared.schemas`
+so that data stewards and other systems can validate files before sending them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timezone
+from enum import Enum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+CPV_PATTERN = re.compile(r"^(\d{8})(?:-\d)?$")
+
+
+class LegalForm(str, Enum):
+    """Legal forms buyers ask about; anything else is `other`."""
+
+    cic = "cic"
+    charity = "charity"
+    cooperative = "cooperative"
+    company_limited_by_guarantee = "company_limited_by_guarantee"
+    other = "other"
+
+
+IMPACT_AREAS: tuple[str, ...] = (
+    "employment",
+    "youth_employment",
+    "training",
+    "health_and_wellbeing",
+    "environment",
+    "reducing_reoffending",
+    "tackling_isolation",
+    "disability_inclusion",
+    "housing",
+    "local_economy",
+    "community",
+    "education",
+    "arts_and_culture",
+    "food",
+)
+
+
+def normalise_cpv(code: str) -> str:
+    """Reduce a CPV code to its 8 digits; publishers send it with or without the check digit."""
+    match = CPV_PATTERN.match(code.strip())
+    if not match:
+        raise ValueError(f"CPV code {code!r} is not 8 digits with an optional check digit")
+    return match.group(1)
+
+
+def _normalise_cpv_list(codes: list[str]) -> list[str]:
+    return list(dict.fromkeys(normalise_cpv(c) for c in codes))
+
+
+CpvCodes = Annotated[list[str], AfterValidator(_normalise_cpv_list)]
+
+
+class GeoPoint(BaseModel):
+    """WGS84 coordinates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ServiceArea(BaseModel):
+    """Where a supplier will deliver: a radius around its base, named regions, or anywhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    radius_km: float | None = Field(default=None, gt=0, le=1500)
+    regions: list[str] = Field(default_factory=list)
+    national: bool = False
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    website: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    street: str | None = None
+    locality: str | None = None
+    town: str | None = None
+
+
+class SizeBand(str, Enum):
+    """Employee-count bands as used by UK public buyers (micro/small/medium/large)."""
+
+    micro = "micro"
+    small = "small"
+    medium = "medium"
+    large = "large"
+
+
+class Listing(BaseModel):
+    """A social enterprise supplier in the directory.
+
+    `id` is source-qualified (`workerscoop:R001799`) so that two sources never collide.
+    `updated_at` orders versions: the index keeps the newest and ignores older updates.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str = Field(min_length=3, max_length=200, pattern=r"^[a-z0-9_-]+:[A-Za-z0-9_.\-/]+$")
+    name: str = Field(min_length=1, max_length=300)
+    legal_form: LegalForm = LegalForm.other
+    company_number: str | None = Field(default=None, max_length=20)
+    charity_number: str | None = Field(default=None, max_length=20)
+    society_number: str | None = Field(default=None, max_length=20)
+    description: str = Field(default="", max_length=20_000)
+    services: list[str] = Field(default_factory=list)
+    cpv_codes: CpvCodes = Field(default_factory=list)
+    sic_codes: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    impact_areas: list[str] = Field(default_factory=list)
+    beneficiaries: list[str] = Field(default_factory=list)
+    certifications: list[str] = Field(default_factory=list)
+    address: Address = Field(default_factory=Address)
+    postcode: str | None = Field(default=None, max_length=10)
+    location: GeoPoint | None = None
+    geo_precision: Literal["given", "postcode", "district", "area", "none"] = "none"
+    region: str | None = None
+    service_area: ServiceArea = Field(default_factory=ServiceArea)
+    size_band: SizeBand | None = None
+    contact: Contact = Field(default_factory=Contact)
+    source: str = Field(min_length=1, max_length=100)
+    source_url: str | None = None
+    updated_at: datetime
+
+    @field_validator("updated_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        """Naive timestamps are read as UTC so that ordering never depends on the host clock."""
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+    @field_validator("impact_areas")
+    @classmethod
+    def _known_impact_areas(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in IMPACT_AREAS]
+        if unknown:
+            raise ValueError(f"unknown impact areas {unknown}; known: {', '.join(IMPACT_AREAS)}")
+        return value
+
+    def index_document(self) -> dict[str, object]:
+        """The JSON document stored in the search index (dates as ISO strings)."""
+        return self.model_dump(mode="json")
+
+
+class Lot(BaseModel):
+    """A contract lot to be delivered somewhere, aligned with OCDS tender.lots/items."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    id: str | None = Field(default=None, max_length=200)
+    title: str = Field(min_length=1, max_length=1000)
+    description: str = Field(default="", max_length=20_000)
+    cpv_codes: CpvCodes = Field(default_factory=list)
+    postcode: str | None = Field(default=None, max_length=10)
+    location: GeoPoint | None = None
+    region: str | None = None
+    radius_km: float = Field(default=50, gt=0, le=1500)
+    value_pence: int | None = Field(default=None, ge=0)
+    social_value_priorities: list[str] = Field(default_factory=list)
+    required_certifications: list[str] = Field(default_factory=list)
+    required_legal_forms: list[LegalForm] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _has_place(self) -> Lot:
+        if self.postcode is None and self.location is None and self.region is None:
+            raise ValueError("a lot needs a delivery place: postcode, location or region")
+        return self
+
+
+class SpendRecord(BaseModel):
+    """One payment to a supplier. A repeated `reference` within an organisation is the same record."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    organisation: str = Field(min_length=1, max_length=200)
+    supplier_id: str = Field(min_length=1, max_length=200)
+    amount_pence: int = Field(gt=0)
+    currency: Literal["GBP"] = "GBP"
+    date: date
+    category: str | None = None
+    cpv_code: str | None = None
+    reference: str = Field(min_length=1, max_length=200)
+
+    @field_validator("cpv_code")
+    @classmethod
+    def _cpv(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_cpv(value)
+
+    @property
+    def key(self) -> str:
+        return f"{self.organisation}:{self.reference}"

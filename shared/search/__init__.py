@@ -1,0 +1,1 @@
+"""The search index port, its schema declaration and its adapters."""
