@@ -1,0 +1,72 @@
+"""gunicorn settings shared by the three Flask services: `gunicorn -c infra/gunicorn.conf.py "<pkg>.app:create_app()"`.
+
+Everything a deployment tunes comes from the environment, so one file serves every service and
+every environment; the defaults are safe for a laptop.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Loopback unless told otherwise, so `gunicorn` run by hand never listens on the network. The
+# container image sets BIND_HOST=0.0.0.0 (its own network namespace); compose then publishes the
+# port on the host's 127.0.0.1 only.
+bind = [f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
+
+# Processes give CPU parallelism (scoring is CPU-bound Python); threads in each let a worker keep
+# serving while a request waits on Elasticsearch or on the matcher. WEB_CONCURRENCY is the name
+# most platforms already set for this. Each process loads its own models, so memory, not cores,
+# is usually the limit: raise threads before workers.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+
+# No preload: `create_app()` runs in each worker after the fork, so no client, socket or thread
+# is created in the master and then shared by forked children (the style guide's "nothing connects
+# at import time" depends on this).
+preload_app = False
+
+# A request that takes longer than this has a bug or a stuck backend; killing the worker frees it.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On SIGTERM, in-flight requests get this long to finish. Keep it below the orchestrator's stop
+# grace period (compose: stop_grace_period 30s) so workers exit before they are SIGKILLed.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# Lets a client (the directory calling the matcher) reuse its connection, without holding an idle
+# connection open for long.
+keepalive = 5
+
+# Recycle workers now and then so a slow leak (caches, fragmentation) cannot grow without bound;
+# the jitter stops all workers restarting at once.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
+max_requests_jitter = 200
+
+# The worker heartbeat file: on a container's overlay filesystem writes can stall and get healthy
+# workers killed; /dev/shm is memory-backed. Fall back to the default where it does not exist.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+
+# Logs go to stdout/stderr for the container runtime to collect. The access line carries what an
+# operator needs per request: client, request line, status, size, duration in ms, request id and
+# user agent. Application logs (JSON when LOG_FORMAT=json) come from shared.logging_setup.
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s "%(a)s"'
+
+# With LOG_FORMAT=json every line on the container's output must be one JSON object, gunicorn's
+# own lines included, so route its two loggers through the same formatter as the application.
+if os.environ.get("LOG_FORMAT") == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "shared.logging_setup.JsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        },
+        # Not propagated: the root logger has its own handler (gunicorn's, then the app's), and
+        # propagating would print every gunicorn line twice.
+        "loggers": {
+            "gunicorn.error": {"level": "INFO", "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }

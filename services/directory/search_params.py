@@ -1,0 +1,108 @@
+"""Turning `/search` query strings into a `SearchQuery`, with 400s that name the parameter.
+
+The API and the web pages share this, so a URL means the same thing in both.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from werkzeug.datastructures import MultiDict
+
+from shared.errors import FieldError, InvalidInput, field_errors
+from shared.geo import InvalidPostcode, default_gazetteer, normalise_postcode
+from shared.search.port import Near, SearchQuery
+
+# query parameter -> index filter; facets are reported under the parameter name.
+FILTERS: dict[str, str] = {
+    "region": "region",
+    "category": "categories",
+    "legal_form": "legal_form",
+    "impact_area": "impact_areas",
+    "certification": "certifications",
+    "size_band": "size_band",
+    "cpv": "cpv",
+}
+FACETS: dict[str, str] = {p: f for p, f in FILTERS.items() if p != "cpv"}
+LIST_PARAMS = tuple(FILTERS)
+
+
+class SearchParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    q: str | None = Field(default=None, max_length=500)
+    postcode: str | None = Field(default=None, max_length=10)
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    radius_km: float | None = Field(default=None, gt=0, le=1000)
+    sort: Literal["relevance", "distance", "name"] = "relevance"
+    page: int = Field(default=1, ge=1, le=10_000)
+    per_page: int = Field(default=20, ge=1, le=100)
+    region: list[str] = Field(default_factory=list, max_length=20)
+    category: list[str] = Field(default_factory=list, max_length=20)
+    legal_form: list[str] = Field(default_factory=list, max_length=20)
+    impact_area: list[str] = Field(default_factory=list, max_length=20)
+    certification: list[str] = Field(default_factory=list, max_length=20)
+    size_band: list[str] = Field(default_factory=list, max_length=20)
+    cpv: list[str] = Field(default_factory=list, max_length=20)
+
+    @model_validator(mode="after")
+    def _location_is_whole(self) -> SearchParams:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        if self.postcode and self.lat is not None:
+            raise ValueError("give a postcode or lat/lon, not both")
+        return self
+
+    @property
+    def has_location(self) -> bool:
+        return bool(self.postcode) or self.lat is not None
+
+
+def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
+    raw: dict[str, object] = {}
+    for key in args:
+        values = [v for v in args.getlist(key) if v != ""]
+        if not values:
+            continue
+        raw[key] = values if key in LIST_PARAMS else values[-1]
+    try:
+        params = SearchParams.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput("invalid search parameters", field_errors(exc)) from exc
+    if params.radius_km is not None and not params.has_location:
+        raise InvalidInput("radius_km needs a postcode or lat/lon", [FieldError("radius_km", "no location given")])
+    if params.sort == "distance" and not params.has_location:
+        raise InvalidInput("sort=distance needs a postcode or lat/lon", [FieldError("sort", "no location given")])
+    if any(not code.isdigit() for code in params.cpv):
+        raise InvalidInput("cpv filters are digit prefixes", [FieldError("cpv", "expected digits, e.g. 909")])
+    return params
+
+
+def resolve_near(params: SearchParams) -> Near | None:
+    """The search centre: a postcode's district centroid or the given lat/lon."""
+    if params.postcode:
+        try:
+            place = default_gazetteer().locate(normalise_postcode(params.postcode))
+        except InvalidPostcode as exc:
+            raise InvalidInput("postcode not recognised", [FieldError("postcode", str(exc))]) from exc
+        if place is None:
+            raise InvalidInput("postcode not recognised", [FieldError("postcode", "no location known for it")])
+        return Near(place.lat, place.lon, params.radius_km)
+    if params.lat is not None and params.lon is not None:
+        return Near(params.lat, params.lon, params.radius_km)
+    return None
+
+
+def to_query(params: SearchParams) -> SearchQuery:
+    filters = {FILTERS[name]: getattr(params, name) for name in FILTERS if getattr(params, name)}
+    return SearchQuery(
+        text=params.q or None,
+        filters=filters,
+        near=resolve_near(params),
+        facets=list(FACETS.values()),
+        sort=params.sort,
+        offset=(params.page - 1) * params.per_page,
+        limit=params.per_page,
+    )

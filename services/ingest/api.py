@@ -1,0 +1,62 @@
+"""HTTP intake: `POST /listings` (one or a batch) and `DELETE /listings/<id>` publish to the log.
+
+Requests are validated here so that a client learns about a bad field at once (422 naming the
+field) and a batch is all-or-nothing; the consumer validates again, because the log has other
+producers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+from pydantic import ValidationError
+
+from shared.errors import FieldError, InvalidInput, field_errors
+from shared.geo import InvalidPostcode, normalise_postcode
+from shared.models import Listing
+from shared.web import event_log, settings
+from services.ingest.publishing import publish_listings, publish_tombstone
+
+bp = Blueprint("ingest", __name__)
+
+
+@bp.post("/listings")
+def post_listings() -> Any:
+    body = request.get_json(silent=True)
+    if isinstance(body, dict):
+        items, many = [body], False
+    elif isinstance(body, list) and body:
+        items, many = body, True
+    else:
+        raise InvalidInput("send a JSON listing object or a non-empty array of listings",
+                           [FieldError("body", "expected an object or a non-empty array")], status=400)
+    if len(items) > settings().max_batch_items:
+        raise InvalidInput(f"at most {settings().max_batch_items} listings per request",
+                           [FieldError("body", "too many items")], status=413)
+    errors = [e for i, item in enumerate(items) for e in _validate(item, f"[{i}]" if many else "")]
+    if errors:
+        raise InvalidInput("some listings are invalid; nothing was published", errors, status=422)
+    count = publish_listings(event_log(), settings().topic(settings().listings_topic), items)
+    return jsonify({"accepted": count, "ids": [item["id"] for item in items]}), 202
+
+
+@bp.delete("/listings/<path:listing_id>")
+def delete_listing(listing_id: str) -> Any:
+    publish_tombstone(event_log(), settings().topic(settings().listings_topic), listing_id)
+    return jsonify({"accepted": 1, "ids": [listing_id]}), 202
+
+
+def _validate(item: Any, prefix: str) -> list[FieldError]:
+    if not isinstance(item, dict):
+        return [FieldError(prefix or "body", "expected a JSON object")]
+    try:
+        listing = Listing.model_validate(item)
+    except ValidationError as exc:
+        return field_errors(exc, prefix)
+    if listing.postcode:
+        try:
+            normalise_postcode(listing.postcode)
+        except InvalidPostcode as exc:
+            return [FieldError(f"{prefix}.postcode" if prefix else "postcode", str(exc))]
+    return []

@@ -1,0 +1,19 @@
+"""The ingest service: `gunicorn "services.ingest.app:create_app()"`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from shared.web import create_base_app, event_log
+from services.ingest.api import bp
+from services.ingest.config import IngestSettings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = IngestSettings(**(test_config or {}))
+    app = create_base_app("socialmatch-ingest", settings, checks={"event_log": lambda: event_log().ping()})
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,34 @@
+"""Publishing listings to the log: the one path the HTTP API and the CLI share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any
+
+from shared.events.port import EventLog
+
+
+def listing_records(listings: Iterable[dict[str, Any]]) -> list[tuple[str | None, dict[str, Any]]]:
+    """Key each record by its listing id so that every version of a listing stays in order."""
+    return [(_key(raw), raw) for raw in listings]
+
+
+def _key(raw: dict[str, Any]) -> str | None:
+    value = raw.get("id")
+    return value if isinstance(value, str) else None
+
+
+def publish_listings(events: EventLog, topic: str, listings: Sequence[dict[str, Any]]) -> int:
+    events.publish(topic, listing_records(listings))
+    return len(listings)
+
+
+def publish_tombstone(events: EventLog, topic: str, listing_id: str) -> None:
+    events.publish(topic, [(listing_id, None)])
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk

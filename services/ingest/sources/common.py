@@ -1,0 +1,88 @@
+"""Helpers every source adapter shares: skipping, ids, places, registry numbers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
+
+RawListing = dict[str, Any]
+
+_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]+")
+# FCA mutuals register numbers (7654R, IP28755R, RS007123) as opposed to Companies House numbers.
+_SOCIETY_NUMBER = re.compile(r"^(?:IP\d+R?|RS\d+|\d+R)$")
+
+
+class Skipped(Exception):
+    """A row that is not a plausible supplier or cannot be used; `reason` is counted in reports."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def edition(day: str) -> datetime:
+    """A source edition's date as the listing's `updated_at`, so rebuilding never changes it."""
+    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+
+
+def listing_id(prefix: str, key: str) -> str:
+    """A source-qualified id; characters the Listing id pattern forbids become '-'."""
+    return f"{prefix}:{_ID_UNSAFE.sub('-', key.strip()).strip('-')}"
+
+
+def unique(items: Iterable[str | None]) -> list[str]:
+    """Non-empty stripped strings in first-seen order."""
+    return list(dict.fromkeys(s.strip() for s in items if s and s.strip()))
+
+
+def text(value: str | None) -> str | None:
+    """Stripped text, or None for blanks, so empty cells never overwrite a value when merging."""
+    return (value or "").strip() or None
+
+
+def registry_numbers(number: str | None) -> dict[str, str]:
+    """File a registration number under society_number (FCA) or company_number (Companies House)."""
+    cleaned = (number or "").strip().upper()
+    if not any(ch.isdigit() for ch in cleaned):  # blanks and placeholders such as "N/A" or "CIO"
+        return {}
+    if _SOCIETY_NUMBER.match(cleaned):
+        return {"society_number": cleaned}
+    return {"company_number": cleaned}
+
+
+def place(
+    raw_postcode: str | None,
+    gazetteer: Gazetteer,
+    lat: str | None = None,
+    lon: str | None = None,
+) -> RawListing:
+    """postcode/location/geo_precision/region for a listing.
+
+    Coordinates the source gives are kept (precision "postcode"); otherwise the postcode's
+    district or area centroid is used. The region always comes from the gazetteer so that all
+    sources share the same ITL1 names. An unreadable postcode is dropped, not fatal: the rest of
+    the record is still worth listing.
+    """
+    fields: RawListing = {}
+    raw = (raw_postcode or "").strip()
+    try:
+        postcode = raw.upper() if raw and is_outcode(raw) else normalise_postcode(raw)
+    except InvalidPostcode:
+        postcode = None
+    found = gazetteer.locate(postcode) if postcode else None
+    if postcode:
+        fields["postcode"] = postcode
+    if found:
+        fields["region"] = found.region
+    given_lat, given_lon = text(lat), text(lon)
+    if given_lat and given_lon:
+        fields["location"] = {"lat": float(given_lat), "lon": float(given_lon)}
+        fields["geo_precision"] = "postcode"
+    elif found:
+        fields["location"] = {"lat": found.lat, "lon": found.lon}
+        fields["geo_precision"] = found.precision
+    return fields

@@ -1,0 +1,40 @@
+"""Matcher settings: read once in `create_app`, from `MATCHER_*` variables (backends unprefixed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import BackendSettings
+
+
+class MatcherSettings(BackendSettings):
+    model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore", populate_by_name=True)
+
+    candidate_pool: int = Field(
+        default=300,
+        ge=10,
+        le=2000,
+        description="Most listings each recall query (nearest, CPV, text) brings back for re-ranking; "
+        "bigger finds more but costs time on every request.",
+    )
+    default_radius_km: float = Field(
+        default=50,
+        gt=0,
+        le=1500,
+        description="Search radius around the delivery place when a lot gives none (OCDS lots never do).",
+    )
+    max_lots: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description="Most lots one request may match; larger OCDS packages are refused with 422 so that "
+        "one request cannot hold a worker for minutes.",
+    )
+    weights_file: Path | None = Field(
+        default=None,
+        description="JSON model file {version, features, weights}; unset uses the built-in model. "
+        "A file whose features differ from the code's is refused at start-up.",
+    )

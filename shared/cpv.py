@@ -1,0 +1,75 @@
+"""CPV 2008 (Common Procurement Vocabulary) labels and hierarchy.
+
+Buyers describe lots with CPV codes and the matcher scores a supplier higher the deeper its
+codes share the lot's branch, so every service needs the same reading of the hierarchy. CPV has
+no parent column: a code's level is given by its trailing zeros (90000000 division, 90900000
+group, 90910000 class, 90911000 category, 90911200 subcategory). Labels come from
+`data/cpv/cpv_2008_en.csv` (see its PROVENANCE.md).
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from shared.models import normalise_cpv
+
+DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cpv" / "cpv_2008_en.csv"
+
+CpvLevel = Literal["division", "group", "class", "category", "subcategory"]
+_LEVEL_BY_DIGITS: dict[int, CpvLevel] = {2: "division", 3: "group", 4: "class", 5: "category"}
+
+
+@lru_cache(maxsize=1)
+def _labels() -> dict[str, str]:
+    """8-digit code -> English label, loaded once on first use."""
+    with DATA_FILE.open(encoding="utf-8-sig", newline="") as fh:
+        return {normalise_cpv(row["CODE"]): row["EN"].strip() for row in csv.DictReader(fh)}
+
+
+def _significant(code8: str) -> int:
+    """How many leading digits carry meaning; a division keeps both digits even if one is 0."""
+    return max(2, len(code8.rstrip("0")))
+
+
+def label(code: str) -> str | None:
+    """English label of a code given with or without its check digit; None if unknown or malformed."""
+    try:
+        return _labels().get(normalise_cpv(code))
+    except ValueError:
+        return None
+
+
+def is_known(code: str) -> bool:
+    """True when the code is in the CPV 2008 main vocabulary."""
+    return label(code) is not None
+
+
+def level(code: str) -> CpvLevel:
+    """The hierarchy level of a code, read from its trailing zeros. Raises ValueError if malformed."""
+    return _LEVEL_BY_DIGITS.get(_significant(normalise_cpv(code)), "subcategory")
+
+
+def parent_codes(code: str) -> list[str]:
+    """Ancestors from division down to the level just above the code (derived, not looked up)."""
+    code8 = normalise_cpv(code)
+    deepest = min(_significant(code8) - 1, 5)
+    return [code8[:n].ljust(8, "0") for n in range(2, deepest + 1)]
+
+
+def shared_level(a: str, b: str) -> CpvLevel | None:
+    """The deepest level at which two codes sit in the same branch, or None across divisions.
+
+    The shared prefix is capped at the shallower code's depth: 90900000 (a group) and 90910000
+    share the group, not the class.
+    """
+    a8, b8 = normalise_cpv(a), normalise_cpv(b)
+    common = 0
+    while common < 8 and a8[common] == b8[common]:
+        common += 1
+    depth = min(common, _significant(a8), _significant(b8))
+    if depth < 2:
+        return None
+    return _LEVEL_BY_DIGITS.get(depth, "subcategory")

@@ -1,0 +1,47 @@
+"""Settings every service shares: where the backends are and how to log.
+
+Each service subclasses `BackendSettings` with its own env prefix (`DIRECTORY_`, `MATCHER_`,
+`INGEST_`); the backend URLs keep their unprefixed names so one environment configures all.
+Settings are read once, in the app factory or the consumer's main, never at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BackendSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    search_url: str = Field(
+        default="sqlite:///var/search.db",
+        validation_alias="SEARCH_URL",
+        description="Search index: sqlite:///path (embedded, default) or http(s)://host:9200 (Elasticsearch).",
+    )
+    events_url: str = Field(
+        default="sqlite:///var/events.db",
+        validation_alias="EVENTS_URL",
+        description="Event log: sqlite:///path (embedded, default) or kafka://host:9092[,host:9092].",
+    )
+    index_prefix: str = Field(
+        default="",
+        validation_alias="INDEX_PREFIX",
+        description="Prepended to every index name, so several deployments or test runs share a backend.",
+    )
+    topic_prefix: str = Field(
+        default="",
+        validation_alias="TOPIC_PREFIX",
+        description="Prepended to every topic name, for the same reason.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        validation_alias="LOG_FORMAT",
+        description="`json` in production (one object per line), `text` for people.",
+    )
+    log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL", description="Python logging level.")
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"

@@ -1,0 +1,86 @@
+"""What every Flask service does the same way: errors, logging, health, backend lifecycle.
+
+Clients are opened lazily on first use and kept in `app.extensions`, so nothing connects at
+import time or in the gunicorn master; they are closed when the process exits.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, jsonify
+
+from shared.errors import register_error_handlers
+from shared.events.factory import open_event_log
+from shared.events.port import EventLog
+from shared.logging_setup import configure_logging
+from shared.search.factory import open_search_index
+from shared.search.port import SearchIndex
+from shared.settings import BackendSettings
+
+ReadinessCheck = Callable[[], bool]
+_lock = threading.Lock()
+
+
+def create_base_app(name: str, settings: BackendSettings, checks: dict[str, ReadinessCheck]) -> Flask:
+    """A Flask app with the problem-shape errors, logging and `/healthz` + `/readyz`."""
+    configure_logging(settings.log_format, settings.log_level)
+    app = Flask(name)
+    app.config["SETTINGS"] = settings
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    register_error_handlers(app)
+    app.register_blueprint(_health_blueprint(checks))
+    return app
+
+
+def _health_blueprint(checks: dict[str, ReadinessCheck]) -> Blueprint:
+    bp = Blueprint("health", __name__)
+
+    @bp.get("/healthz")
+    def healthz() -> Any:
+        return jsonify({"status": "ok"})
+
+    @bp.get("/readyz")
+    def readyz() -> Any:
+        results = {name: _safe(check) for name, check in checks.items()}
+        status = 200 if all(results.values()) else 503
+        return jsonify({"status": "ok" if status == 200 else "unavailable", "checks": results}), status
+
+    return bp
+
+
+def _safe(check: ReadinessCheck) -> bool:
+    try:
+        return bool(check())
+    except Exception:
+        return False
+
+
+def _resource(key: str, opener: Callable[[], Any]) -> Any:
+    ext = current_app.extensions
+    if key not in ext:
+        with _lock:
+            if key not in ext:
+                resource = opener()
+                atexit.register(resource.close)
+                ext[key] = resource
+    return ext[key]
+
+
+def settings() -> Any:
+    return current_app.config["SETTINGS"]
+
+
+def search_index() -> SearchIndex:
+    """The app's search index, opened on first use."""
+    s = settings()
+    return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
+
+
+def event_log() -> EventLog:
+    """The app's event log, opened on first use."""
+    s = settings()
+    return _resource("event_log", lambda: open_event_log(s.events_url))  # type: ignore[no-any-return]

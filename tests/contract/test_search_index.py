@@ -1,0 +1,160 @@
+"""The SearchIndex contract: the same behaviour on every backend (see shared/search/port.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.search.port import Near, SearchIndex, SearchQuery
+from tests.factories import LEEDS, directory, doc
+
+LEEDS_NEAR = Near(lat=LEEDS[0], lon=LEEDS[1], radius_km=30)
+
+
+@pytest.fixture
+def loaded(index: SearchIndex) -> SearchIndex:
+    result = index.bulk_upsert(directory())
+    assert result.failed == [] and result.written == len(directory())
+    index.refresh()
+    return index
+
+
+def ids(index: SearchIndex, **kwargs) -> list[str]:  # type: ignore[no-untyped-def]
+    return [h.id for h in index.search(SearchQuery(**kwargs)).hits]
+
+
+def test_get_returns_the_stored_document(loaded: SearchIndex) -> None:
+    got = loaded.get("t:clean-leeds")
+    assert got is not None and got["name"] == "Sparkle Cleaning CIC"
+    assert got["cpv_codes"] == ["90910000"]
+    assert loaded.get("t:absent") is None
+
+
+def test_count_all_and_filtered(loaded: SearchIndex) -> None:
+    assert loaded.count() == 6
+    assert loaded.count(SearchQuery(filters={"categories": ["cleaning"]})) == 3
+
+
+def test_text_search_stems_and_requires_every_word(loaded: SearchIndex) -> None:
+    assert set(ids(loaded, text="cleaners")) == {"t:clean-leeds", "t:clean-bradford", "t:nowhere"}
+    assert ids(loaded, text="bicycles repaired") == ["t:bikes-manc"]
+    assert ids(loaded, text="window cleaning") == ["t:clean-leeds"]
+    assert ids(loaded, text="cleaning bicycles") == []
+
+
+def test_stop_words_are_ignored_the_same_way(loaded: SearchIndex) -> None:
+    assert ids(loaded, text="repair of the bicycles") == ["t:bikes-manc"]
+
+
+def test_name_matches_rank_above_description_matches(loaded: SearchIndex) -> None:
+    hits = ids(loaded, text="cleaning")
+    assert hits[0] in {"t:clean-leeds", "t:nowhere"}  # "Cleaning" in the name (boosted)
+    assert "t:clean-bradford" in hits
+
+
+@pytest.mark.parametrize(
+    "text", ['"', "clean*", "name:cleaning", "(cleaning", "NEAR cleaning", "cleaning AND", "\\", "OR", "-", "^~"]
+)
+def test_query_syntax_is_taken_literally(loaded: SearchIndex, text: str) -> None:
+    result = loaded.search(SearchQuery(text=text))
+    assert result.total == len(result.hits)
+
+
+def test_radius_filter_and_distances(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(near=LEEDS_NEAR, sort="distance"))
+    # Two listings sit at the same point: the tie breaks by id.
+    assert [h.id for h in result.hits] == ["t:clean-leeds", "t:garden-leeds", "t:clean-bradford"]
+    distances = {h.id: h.distance_km for h in result.hits}
+    assert distances["t:clean-leeds"] == pytest.approx(0, abs=0.01)
+    assert distances["t:clean-bradford"] == pytest.approx(13.9, abs=0.5)
+    assert result.total == 3
+
+
+def test_distance_sort_puts_documents_without_location_last(loaded: SearchIndex) -> None:
+    near = Near(lat=LEEDS[0], lon=LEEDS[1])
+    hits = loaded.search(SearchQuery(near=near, sort="distance", limit=10)).hits
+    assert [h.id for h in hits][-2:] == ["t:research-belfast", "t:nowhere"]
+    assert hits[-1].distance_km is None
+    assert [h.distance_km for h in hits[:-1]] == sorted(h.distance_km for h in hits[:-1])  # type: ignore[type-var]
+
+
+def test_text_with_radius(loaded: SearchIndex) -> None:
+    assert set(ids(loaded, text="cleaning", near=LEEDS_NEAR)) == {"t:clean-leeds", "t:clean-bradford"}
+
+
+def test_keyword_filters_or_within_and_across(loaded: SearchIndex) -> None:
+    assert set(ids(loaded, filters={"legal_form": ["cic", "charity"]})) == {"t:clean-leeds", "t:garden-leeds"}
+    assert ids(loaded, filters={"legal_form": ["cooperative"], "categories": ["cleaning"]}) == [
+        "t:clean-bradford"
+    ]
+    assert set(ids(loaded, filters={"impact_areas": ["employment"]})) == {"t:clean-leeds", "t:clean-bradford"}
+
+
+def test_cpv_filter_is_hierarchical(loaded: SearchIndex) -> None:
+    assert set(ids(loaded, filters={"cpv": ["909"]})) == {"t:clean-leeds", "t:clean-bradford"}
+    assert ids(loaded, filters={"cpv": ["9091120"]}) == ["t:clean-bradford"]
+    assert set(ids(loaded, filters={"cpv": ["77", "793"]})) == {"t:garden-leeds", "t:research-belfast"}
+
+
+def test_facets_count_the_filtered_set(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(near=LEEDS_NEAR, facets=["legal_form", "impact_areas"]))
+    legal = {b.value: b.count for b in result.facets["legal_form"]}
+    assert legal == {"cic": 1, "cooperative": 1, "charity": 1}
+    impact = [(b.value, b.count) for b in result.facets["impact_areas"]]
+    assert impact[0] == ("employment", 2)
+    assert set(impact[1:]) == {("reducing_reoffending", 1), ("youth_employment", 1), ("training", 1),
+                               ("environment", 1)}
+
+
+def test_facets_order_by_count_then_value(loaded: SearchIndex) -> None:
+    buckets = loaded.search(SearchQuery(facets=["legal_form"])).facets["legal_form"]
+    assert [(b.value, b.count) for b in buckets] == [("cooperative", 3), ("charity", 1), ("cic", 1), ("other", 1)]
+
+
+def test_sort_by_name_is_case_insensitive_and_pages_are_stable(loaded: SearchIndex) -> None:
+    names = [h.document["name"] for h in loaded.search(SearchQuery(sort="name", limit=10)).hits]
+    assert names == sorted(names, key=str.lower)
+    page1 = ids(loaded, sort="name", limit=4)
+    page2 = ids(loaded, sort="name", offset=4, limit=4)
+    assert len(page1) == 4 and len(page2) == 2 and not set(page1) & set(page2)
+
+
+def test_relevance_without_text_sorts_by_distance_when_near(loaded: SearchIndex) -> None:
+    assert ids(loaded, near=LEEDS_NEAR) == ids(loaded, near=LEEDS_NEAR, sort="distance")
+
+
+def test_page_past_the_end_is_empty_but_counts(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(offset=100))
+    assert result.hits == [] and result.total == 6
+
+
+def test_older_update_never_overwrites_newer(index: SearchIndex) -> None:
+    index.bulk_upsert([doc("t:a", "Newer name", minutes=10)])
+    result = index.bulk_upsert([doc("t:a", "Older name", minutes=5)])
+    index.refresh()
+    assert result.stale == 1 and result.written == 0 and result.failed == []
+    assert index.get("t:a")["name"] == "Newer name"  # type: ignore[index]
+
+
+def test_upsert_is_idempotent_and_newer_replaces(index: SearchIndex) -> None:
+    index.bulk_upsert([doc("t:a", "First", minutes=1)])
+    index.bulk_upsert([doc("t:a", "First", minutes=1)])
+    index.bulk_upsert([doc("t:a", "Second", minutes=2, description="renamed")])
+    index.refresh()
+    assert index.count() == 1
+    assert ids(index, text="first") == []
+    assert ids(index, text="renamed") == ["t:a"]
+
+
+def test_delete_removes_and_absent_ids_are_fine(loaded: SearchIndex) -> None:
+    result = loaded.delete(["t:clean-leeds", "t:never-existed"])
+    loaded.refresh()
+    assert result.failed == []
+    assert loaded.get("t:clean-leeds") is None
+    assert "t:clean-leeds" not in ids(loaded, text="cleaning")
+    assert loaded.count() == 5
+
+
+def test_ping_and_ensure_index_is_idempotent(loaded: SearchIndex) -> None:
+    loaded.ensure_index()
+    assert loaded.ping()
+    assert loaded.count() == 6
