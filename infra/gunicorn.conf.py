@@ -1,4 +1,6 @@
-"""gunicorn settings shared by the three Flask services: `gunicorn -c infra/gunicorn.conf.py "<pkg>.app:create_app()"`.
+"""gunicorn settings shared by the three Flask services.
+
+    gunicorn -c infra/gunicorn.conf.py "services.<name>.app:create_app()"
 
 Everything a deployment tunes comes from the environment, so one file serves every service and
 every environment; the defaults are safe for a laptop.
@@ -61,7 +63,11 @@ if os.environ.get("LOG_FORMAT") == "json":
         "formatters": {"json": {"()": "shared.logging_setup.JsonFormatter"}},
         "handlers": {
             "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
-            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            "error_console": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            },
         },
         # Not propagated: the root logger has its own handler (gunicorn's, then the app's), and
         # propagating would print every gunicorn line twice.

@@ -49,30 +49,36 @@ def kafka_servers(events_url: str) -> list[str]:
     """`kafka://a:9092,b:9092` -> ["a:9092", "b:9092"]; anything else is a configuration error."""
     scheme, _, rest = events_url.partition("://")
     if scheme != "kafka" or not rest.strip("/"):
-        raise ValueError(f"EVENTS_URL must be kafka://host:port[,host:port] to create topics, not {events_url!r}")
+        raise ValueError(f"EVENTS_URL must be kafka://host:port[,host:port] to create topics: {events_url!r}")
     return rest.strip("/").split(",")
 
 
-def missing(specs: list[TopicSpec], existing: set[str], prefix: str) -> list[TopicSpec]:
-    """The specs (names prefixed) that the cluster does not have yet."""
-    named = [TopicSpec(prefix + s.name, s.partitions, s.replication_factor, s.configs) for s in specs]
-    return [s for s in named if s.name not in existing]
+def prefixed(specs: list[TopicSpec], prefix: str) -> list[TopicSpec]:
+    """The specs under the names this deployment uses (TOPIC_PREFIX + name)."""
+    return [TopicSpec(prefix + s.name, s.partitions, s.replication_factor, s.configs) for s in specs]
 
 
 def create(settings: BackendSettings, specs: list[TopicSpec]) -> list[str]:
-    """Create what is missing; returns the names created."""
-    from kafka.admin import KafkaAdminClient, NewTopic  # imported here: unit tests need no client
+    """Create the topics that do not exist yet; returns the names created."""
+    # Imported here so the unit tests of this module need no client.
+    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_servers(settings.events_url), client_id="socialmatch-topics")
+    servers = kafka_servers(settings.events_url)
+    admin = KafkaAdminClient(bootstrap_servers=servers, client_id="socialmatch-topics")
+    created = []
     try:
-        todo = missing(specs, set(admin.list_topics()), settings.topic_prefix)
-        if todo:
-            # Raises on any per-topic error (e.g. an invalid config), failing the one-shot loudly.
-            admin.create_topics(
-                [NewTopic(s.name, s.partitions, s.replication_factor, topic_configs=s.configs) for s in todo],
-                timeout_ms=30_000,
-            )
-        return [s.name for s in todo]
+        for spec in prefixed(specs, settings.topic_prefix):
+            topic = NewTopic(spec.name, spec.partitions, spec.replication_factor, topic_configs=spec.configs)
+            # One request per topic: kafka-python raises the first per-topic error of a request, and
+            # an existing topic must not hide a real failure on another (e.g. an invalid config),
+            # which must fail the one-shot loudly.
+            try:
+                admin.create_topics([topic], timeout_ms=30_000)
+            except TopicAlreadyExistsError:
+                continue
+            created.append(spec.name)
+        return created
     finally:
         admin.close()
 

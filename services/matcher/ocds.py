@@ -34,8 +34,8 @@ class OcdsLot:
 
 
 def is_ocds(body: Mapping[str, Any]) -> bool:
-    """OCDS bodies are recognised by their top-level `releases` (package) or `tender` (release)."""
-    return "releases" in body or "tender" in body
+    """OCDS bodies are recognised by a top-level `releases` (package), or `ocid` or `tender` (release)."""
+    return "releases" in body or "ocid" in body or "tender" in body
 
 
 @dataclass
@@ -95,7 +95,8 @@ def parse_ocds(body: Mapping[str, Any], max_lots: int) -> list[OcdsLot]:
         releases = reader.get(body, "releases", list, "")
         if releases == []:
             reader.fail("releases", "the package has no releases")
-        lots = [lot for path, release in reader.objects(body, "releases", "") for lot in _release(reader, release, path)]
+        releases = reader.objects(body, "releases", "")
+        lots = [lot for path, release in releases for lot in _release(reader, release, path)]
     else:
         lots = _release(reader, dict(body), "")
     if not reader.errors and len(lots) > max_lots:
@@ -109,6 +110,7 @@ def parse_ocds(body: Mapping[str, Any], max_lots: int) -> list[OcdsLot]:
 
 def _release(reader: _Reader, release: dict[str, Any], path: str) -> list[OcdsLot]:
     tender_path = _join(path, "tender")
+    reader.get(release, "ocid", str, path)
     if release.get("tender") is None:
         reader.fail(tender_path, "the release has no tender to match")
         return []
@@ -268,5 +270,5 @@ def _place(reader: _Reader, items: list[_Item], path: str) -> tuple[dict[str, An
     if unknown:
         reader.fail(unknown[0], "region not recognised; use a NUTS code like UKM93 or a UK region name")
     else:
-        reader.fail(path, "no item for this lot gives a delivery place (deliveryAddresses or deliveryLocation)")
+        reader.fail(path, "no item of this lot gives a delivery place (deliveryAddresses, deliveryLocation)")
     return None, sources

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from shared.errors import FieldError
 from shared.geo import InvalidPostcode, default_gazetteer, is_outcode, normalise_postcode
 from shared.models import GeoPoint, Lot
 
@@ -49,7 +48,8 @@ class LotError(Exception):
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
-        self.error = FieldError(field=field, message=message)
+        self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def _point(lot: Lot) -> tuple[Lot, tuple[float, float] | None]:
         raise LotError("postcode", "postcode not recognised") from exc
     if found is None:
         raise LotError("postcode", "postcode not recognised")
-    postcode = "".join(lot.postcode.split()).upper() if is_outcode(lot.postcode) else normalise_postcode(lot.postcode)
+    raw = lot.postcode
+    postcode = "".join(raw.split()).upper() if is_outcode(raw) else normalise_postcode(raw)
     located = lot.model_copy(
         update={
             "postcode": postcode,

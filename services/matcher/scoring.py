@@ -16,9 +16,9 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.metrics.pairwise import linear_kernel
 
+from services.matcher.places import Place
 from shared import cpv
 from shared.models import Listing, Lot
-from services.matcher.places import Place
 
 
 @dataclass(frozen=True)

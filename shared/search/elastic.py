@@ -2,7 +2,7 @@
 
 Services address the alias; the concrete index is versioned (see `es_mapping`). "Newest
 `updated_at` wins" is enforced by Elasticsearch itself with external versioning: each write
-carries `updated_at` as epoch milliseconds with `version_type=external_gte`, so an older write
+carries `updated_at` as epoch microseconds with `version_type=external_gte`, so an older write
 is rejected with 409 (counted as stale) even when two consumers race, and replaying the same
 write is accepted (idempotent).
 """
@@ -10,17 +10,17 @@ write is accepted (idempotent).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elastic_transport import TransportError
 from elasticsearch import BadRequestError, Elasticsearch
 from elasticsearch.helpers import streaming_bulk
 
-from shared.errors import BackendUnavailable, FieldError, InvalidInput
+from shared.errors import BackendUnavailable
+from shared.geo import distance_km
 from shared.search import es_mapping
 from shared.search.port import (
     BulkResult,
@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 FACET_SIZE = 1000
 # How many failed bulk items to log in full; the rest are only counted.
 LOGGED_FAILURES = 5
-EARTH_RADIUS_KM = 6371.0088
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ElasticsearchIndex:
@@ -77,22 +77,26 @@ class ElasticsearchIndex:
                 raise
 
     def bulk_upsert(self, documents: Sequence[Document]) -> BulkResult:
+        """Index by id; a document that cannot be versioned fails alone and the rest are written."""
         result = BulkResult()
         actions = []
         for doc in documents:
             try:
                 actions.append(self._index_action(doc))
-            except ValueError as exc:
-                result.failed.append((str(doc.get("id")), str(exc)))
+            except (KeyError, TypeError, ValueError) as exc:
+                result.failed.append((str(doc.get("id") or ""), f"{type(exc).__name__}: {exc}"))
         self._run_bulk(actions, result)
         return result
 
     def _index_action(self, doc: Document) -> dict[str, Any]:
+        doc_id = doc.get("id")
+        if not isinstance(doc_id, str) or not doc_id:
+            raise ValueError("document has no string id")
         return {
             "_op_type": "index",
             "_index": self._alias,
-            "_id": doc["id"],
-            "version": epoch_millis(doc.get(self._schema.version_field)),
+            "_id": doc_id,
+            "version": epoch_micros(doc.get(self._schema.version_field)),
             "version_type": "external_gte",
             "_source": doc,
         }
@@ -123,6 +127,8 @@ class ElasticsearchIndex:
         return resp.get("_source") if resp.get("found") else None
 
     def search(self, query: SearchQuery) -> SearchResult:
+        if query.offset < 0 or query.limit < 0:
+            raise ValueError("offset and limit must not be negative")
         with _unavailable_on_transport_error():
             resp = self._client.search(
                 index=self._alias,
@@ -144,8 +150,9 @@ class ElasticsearchIndex:
         point = doc.get(self._schema.geo_field)
         distance = None
         if near is not None and point:
-            # TODO(lead): use shared.geo.distance_km once it lands, so both adapters share one formula.
-            distance = _haversine_km((near.lat, near.lon), (point["lat"], point["lon"]))
+            # Computed with the project's one great-circle formula rather than read from the sort
+            # values, so that every sort order reports distances and both backends agree.
+            distance = distance_km((near.lat, near.lon), (point["lat"], point["lon"]))
         return Hit(id=raw["_id"], score=raw.get("_score"), distance_km=distance, document=doc)
 
     def count(self, query: SearchQuery | None = None) -> int:
@@ -180,7 +187,7 @@ def build_query(schema: IndexSchema, query: SearchQuery) -> dict[str, Any]:
     must: list[dict[str, Any]] = []
     if _has_text(query):
         must.append(_text_clause(schema, query.text or ""))
-    filters = [_filter_clause(schema, name, values) for name, values in query.filters.items() if values]
+    filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()]
     if query.near is not None and query.near.radius_km is not None:
         filters.append(_radius_clause(schema, query.near))
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
@@ -193,8 +200,8 @@ def _has_text(query: SearchQuery) -> bool:
 def _text_clause(schema: IndexSchema, text: str) -> dict[str, Any]:
     """cross_fields + and: every analysed word must occur in some field; nothing is parsed as syntax.
 
-    A query of stop words only matches everything, as an embedded query with its stop words
-    stripped does.
+    Text that analyses to no word at all (only stop words or punctuation) matches nothing, as in
+    the embedded adapter (`zero_terms_query` keeps its default, `none`).
     """
     return {
         "multi_match": {
@@ -202,20 +209,25 @@ def _text_clause(schema: IndexSchema, text: str) -> dict[str, Any]:
             "fields": [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)],
             "type": "cross_fields",
             "operator": "and",
-            "zero_terms_query": "all",
         }
     }
 
 
-def _filter_clause(schema: IndexSchema, name: str, values: Sequence[str]) -> dict[str, Any]:
-    """OR within a filter's values: `terms` for keywords, a `should` of prefixes for prefix filters."""
+def _filter_clause(schema: IndexSchema, name: str, values: Sequence[str] | str) -> dict[str, Any]:
+    """OR within a filter's values: `terms` for keywords, a `should` of prefixes for prefix filters.
+
+    A bare string is one value; an empty list is an OR of nothing and matches nothing.
+    """
+    if name not in schema.filter_names:
+        raise ValueError(f"unknown filter {name!r}; known: {', '.join(sorted(schema.filter_names))}")
+    values = [values] if isinstance(values, str) else list(values)
+    if not values:
+        return {"match_none": {}}
     prefix_field = schema.prefix_field(name)
     if prefix_field is not None:
         prefixes = [{"prefix": {prefix_field: v}} for v in values]
         return {"bool": {"should": prefixes, "minimum_should_match": 1}}
-    if name in schema.keyword_fields:
-        return {"terms": {name: list(values)}}
-    raise _unknown_field(name, sorted(schema.filter_names))
+    return {"terms": {name: values}}
 
 
 def _radius_clause(schema: IndexSchema, near: Near) -> dict[str, Any]:
@@ -233,11 +245,12 @@ def build_sort(schema: IndexSchema, query: SearchQuery) -> list[dict[str, Any]]:
     """Resolve the requested order, always ending with `id` so that pages are stable.
 
     Without text there is no relevance to sort by: use distance when a point is given, else name.
-    Distance without a point falls back to name.
     """
     tie_break = {es_mapping.ID_FIELD: {"order": "asc"}}
     if query.sort == "relevance" and _has_text(query):
         return [{"_score": {"order": "desc"}}, tie_break]
+    if query.sort == "distance" and query.near is None:
+        raise ValueError("sort=distance needs a point (near)")
     if query.sort in ("relevance", "distance") and query.near is not None:
         return [_distance_sort(schema, query.near), tie_break]
     return [{es_mapping.sort_field_path(schema): {"order": "asc"}}, tie_break]
@@ -259,7 +272,7 @@ def build_facets(schema: IndexSchema, facets: Sequence[str]) -> dict[str, Any]:
     """One terms aggregation per facet, most frequent first, ties by value."""
     unknown = [f for f in facets if f not in schema.keyword_fields]
     if unknown:
-        raise _unknown_field(unknown[0], sorted(schema.keyword_fields), kind="facet")
+        raise ValueError(f"cannot facet on {unknown}; keyword fields: {', '.join(schema.keyword_fields)}")
     order = [{"_count": "desc"}, {"_key": "asc"}]
     return {f: {"terms": {"field": f, "size": FACET_SIZE, "order": order}} for f in facets}
 
@@ -271,17 +284,19 @@ def _facet_buckets(aggregations: Mapping[str, Any]) -> dict[str, list[FacetBucke
     }
 
 
-def epoch_millis(value: object) -> int:
-    """An ISO timestamp as epoch milliseconds, the external version Elasticsearch compares.
+def epoch_micros(value: object) -> int:
+    """An ISO timestamp as whole epoch microseconds, the external version Elasticsearch compares.
 
-    Naive timestamps are read as UTC, as the `Listing` model does.
+    Microseconds, the finest unit an ISO timestamp carries here, so that two updates a fraction
+    of a millisecond apart still order as they do in the embedded adapter. Integer arithmetic
+    avoids float rounding; naive timestamps are read as UTC, as the `Listing` model does.
     """
     if not isinstance(value, str):
         raise ValueError(f"version field must be an ISO timestamp, got {value!r}")
     stamp = datetime.fromisoformat(value)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=UTC)
-    return int(stamp.timestamp() * 1000)
+    return (stamp - EPOCH) // timedelta(microseconds=1)
 
 
 def _reason(info: Mapping[str, Any]) -> str:
@@ -289,19 +304,6 @@ def _reason(info: Mapping[str, Any]) -> str:
     if isinstance(error, Mapping):
         return f"{error.get('type')}: {error.get('reason')}"
     return str(error or f"status {info.get('status')}")
-
-
-def _unknown_field(name: str, known: Sequence[str], kind: str = "filter") -> InvalidInput:
-    return InvalidInput(
-        detail=f"unknown {kind} {name!r}",
-        errors=[FieldError(field=name, message=f"unknown {kind}; known: {', '.join(known)}")],
-    )
-
-
-def _haversine_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
 
 
 @contextmanager

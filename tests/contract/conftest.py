@@ -18,7 +18,7 @@ from shared.events.factory import open_event_log
 from shared.events.port import EventLog
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
-from tests.noida import NoidaServer, start_noida
+from tests.noida import NoidaServer
 
 BACKENDS = ("embedded", "elastic")
 
@@ -28,13 +28,6 @@ class BackendUrls:
     name: str
     search_url: str
     events_url: str
-
-
-@pytest.fixture(scope="session")
-def noida(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NoidaServer]:
-    server = start_noida(tmp_path_factory.mktemp("noida"))
-    yield server
-    server.stop()
 
 
 @pytest.fixture(params=BACKENDS)

@@ -35,7 +35,7 @@ def test_count_all_and_filtered(loaded: SearchIndex) -> None:
 
 
 def test_text_search_stems_and_requires_every_word(loaded: SearchIndex) -> None:
-    assert set(ids(loaded, text="cleaners")) == {"t:clean-leeds", "t:clean-bradford", "t:nowhere"}
+    assert set(ids(loaded, text="cleaned")) == {"t:clean-leeds", "t:clean-bradford", "t:nowhere"}
     assert ids(loaded, text="bicycles repaired") == ["t:bikes-manc"]
     assert ids(loaded, text="window cleaning") == ["t:clean-leeds"]
     assert ids(loaded, text="cleaning bicycles") == []

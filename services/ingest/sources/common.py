@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
@@ -26,7 +26,7 @@ class Skipped(Exception):
 
 def edition(day: str) -> datetime:
     """A source edition's date as the listing's `updated_at`, so rebuilding never changes it."""
-    return datetime.fromisoformat(day).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 def listing_id(prefix: str, key: str) -> str:

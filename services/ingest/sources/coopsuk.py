@@ -78,7 +78,9 @@ def skip_reason(row: dict[str, str]) -> str | None:
     files some cleaning co-ops under "Housing") unless tenants own it (residents' associations).
     """
     sector, sic = row["Sector"].strip(), row["SIC Code"].strip()
-    if sector in NON_SUPPLIER_SECTORS and (not cpv_for_sic(sic) or row["Ownership Classification"] == "Tenants"):
+    if sector in NON_SUPPLIER_SECTORS and (
+        not cpv_for_sic(sic) or row["Ownership Classification"] == "Tenants"
+    ):
         return f"non-supplier sector: {sector}"
     if sic.startswith("98"):
         return "households' own-use activity (allotment societies)"

@@ -17,12 +17,23 @@ from shared.geo import InvalidPostcode, is_outcode, outcode
 
 from .common import RawListing, unique
 
-_LIST_FIELDS = ("services", "cpv_codes", "sic_codes", "categories", "impact_areas", "beneficiaries", "certifications")
+_LIST_FIELDS = (
+    "services",
+    "cpv_codes",
+    "sic_codes",
+    "categories",
+    "impact_areas",
+    "beneficiaries",
+    "certifications",
+)
 _NESTED_FIELDS = ("address", "contact")
 _PLACE_FIELDS = ("postcode", "location", "geo_precision", "region")
 _PRECISION_RANK = {"given": 0, "postcode": 1, "district": 2, "area": 3, "none": 4}
 _NAME_NOISE = re.compile(r"community interest company|[^a-z0-9 ]")
-_NAME_STOP = frozenset("the and of limited ltd cic llp plc co-operative cooperative coop society".split())
+# Punctuation is gone by then, so "co-operative" arrives as "cooperative".
+_NAME_STOP = frozenset(
+    ["the", "and", "of", "limited", "ltd", "cic", "llp", "plc", "cooperative", "coop", "society"]
+)
 _MIN_NAME_SIMILARITY = 0.5
 
 
@@ -67,9 +78,9 @@ def name_tokens(name: str) -> frozenset[str]:
 
 
 def similar_names(a: str, b: str) -> bool:
-    """True when at least half of the two names' distinctive words are shared (Jaccard >= 0.5)."""
+    """True when most of the two names' distinctive words are shared (Jaccard above 0.5)."""
     ta, tb = name_tokens(a), name_tokens(b)
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= _MIN_NAME_SIMILARITY
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) > _MIN_NAME_SIMILARITY
 
 
 def _district(listing: RawListing) -> str | None:

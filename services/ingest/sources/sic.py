@@ -18,7 +18,9 @@ DATA_FILE = Path(__file__).resolve().parents[3] / "data" / "sic" / "uksic2007_hi
 def _names() -> dict[str, str]:
     """ONS code ("81.21", "93.19/1", "01") -> name, loaded once on first use."""
     with DATA_FILE.open(encoding="utf-8", newline="") as fh:
-        return {row["industrial-classification-2007"]: row["name"] for row in csv.DictReader(fh, delimiter="\t")}
+        return {
+            row["industrial-classification-2007"]: row["name"] for row in csv.DictReader(fh, delimiter="\t")
+        }
 
 
 def _ons_candidates(code: str) -> list[str]:

@@ -1,0 +1,26 @@
+"""End-to-end fixtures: a stack of real processes per test, on the embedded backend or on noida."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.processes import Stack, stack_env
+from tests.noida import NoidaServer
+
+
+@pytest.fixture(params=["embedded", "elastic"])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    prefix = f"e{uuid.uuid4().hex[:8]}-"
+    if request.param == "embedded":
+        env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix)
+    else:
+        server: NoidaServer = request.getfixturevalue("noida")
+        env = stack_env(server.es_url, server.kafka_url, prefix)
+    running = Stack(env=env, log_dir=tmp_path)
+    running.backend = request.param  # type: ignore[attr-defined]
+    yield running
+    running.stop_all()

@@ -1,0 +1,179 @@
+"""Matcher features, hard filters, reasons and ordering on constructed listings (no index, no web)."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.matcher.matching import prepare
+from services.matcher.places import NATIONAL, LotError, Place, region_name
+from services.matcher.scoring import (
+    FEATURES,
+    MODEL_V1,
+    Candidate,
+    LotContext,
+    ScoringModel,
+    cpv_overlap,
+    distance,
+    passes_hard_filters,
+    rank,
+    service_area,
+    social_value,
+    text_similarities,
+)
+from shared.models import Listing, Lot
+
+LEEDS = (53.7974, -1.55307)
+
+
+def listing(suffix: str, **fields: Any) -> Listing:
+    base: dict[str, Any] = {
+        "id": f"test:{suffix}",
+        "name": f"Enterprise {suffix}",
+        "source": "test",
+        "updated_at": datetime(2024, 1, 1, tzinfo=timezone.utc),
+    }
+    return Listing(**(base | fields))
+
+
+def context(radius_km: float = 20, region: str | None = "Yorkshire and The Humber", **lot: Any) -> LotContext:
+    fields: dict[str, Any] = {"title": "Office cleaning", "location": {"lat": LEEDS[0], "lon": LEEDS[1]}}
+    return LotContext(lot=Lot(**(fields | lot)), place=Place(LEEDS, region), radius_km=radius_km)
+
+
+def cand(item: Listing, km: float | None = None, sim: float = 0.0) -> Candidate:
+    return Candidate(item, km, sim)
+
+
+def test_cpv_overlap_prefers_the_deeper_shared_branch() -> None:
+    ctx = context(cpv_codes=["90910000"])
+    assert cpv_overlap(ctx, cand(listing("a", cpv_codes=["90910000"]))) == 1.0
+    assert cpv_overlap(ctx, cand(listing("b", cpv_codes=["90911000"]))) == 0.6  # same class
+    assert cpv_overlap(ctx, cand(listing("c", cpv_codes=["90920000"]))) == 0.4  # same group
+    assert cpv_overlap(ctx, cand(listing("d", cpv_codes=["90500000"]))) == 0.2  # same division
+    assert cpv_overlap(ctx, cand(listing("e", cpv_codes=["45000000"]))) == 0.0
+    assert cpv_overlap(ctx, cand(listing("f", cpv_codes=["45000000", "90911000"]))) == 0.6  # best pair
+
+
+def test_distance_decays_with_the_radius_and_falls_back_to_region() -> None:
+    ctx = context(radius_km=20)
+    assert distance(ctx, cand(listing("a"), km=0)) == 1.0
+    assert distance(ctx, cand(listing("b"), km=10)) == pytest.approx(math.exp(-1))
+    assert distance(ctx, cand(listing("c"), km=5)) > distance(ctx, cand(listing("d"), km=15))
+    region_only = LotContext(Lot(title="x", region="Scotland"), Place(None, "Scotland"), 20)
+    assert distance(region_only, cand(listing("e", region="Scotland"))) == 0.5
+    assert distance(region_only, cand(listing("f", region="Wales"))) == 0.0
+
+
+def test_service_area_respects_declarations() -> None:
+    ctx = context()
+    assert service_area(ctx, cand(listing("a", service_area={"national": True}), km=400)) == 1.0
+    assert service_area(ctx, cand(listing("b", service_area={"regions": ["Yorkshire and The Humber"]}))) == 1.0
+    assert service_area(ctx, cand(listing("c", service_area={"radius_km": 10}), km=5)) == 1.0
+    assert service_area(ctx, cand(listing("d", service_area={"radius_km": 10}), km=15)) == 0.0
+    assert service_area(ctx, cand(listing("e"), km=15)) == 0.5
+
+
+def test_social_value_is_coverage_of_the_buyers_priorities() -> None:
+    ctx = context(social_value_priorities=["employment", "environment"])
+    assert social_value(ctx, cand(listing("a", impact_areas=["employment", "housing"]))) == 0.5
+    assert social_value(ctx, cand(listing("b", impact_areas=["employment", "environment"]))) == 1.0
+    assert social_value(context(), cand(listing("c", impact_areas=["employment"]))) == 0.0
+
+
+def test_text_similarity_ranks_the_matching_description_first() -> None:
+    sims = text_similarities(
+        "office cleaning services",
+        ["commercial office cleaning and window cleaning", "catering for events", ""],
+    )
+    assert sims[0] > 0.3 and sims[1] == 0.0 and sims[2] == 0.0
+    assert text_similarities("the and of", ["a the"]) == [0.0]
+
+
+def test_hard_filters_need_every_certification_and_one_of_the_legal_forms() -> None:
+    lot = Lot(
+        title="x",
+        region="Wales",
+        required_certifications=["Living Wage employer"],
+        required_legal_forms=["cic", "cooperative"],
+    )
+    ok = listing("a", legal_form="cic", certifications=["living wage employer", "B Corp"])
+    assert passes_hard_filters(lot, ok)
+    assert not passes_hard_filters(lot, listing("b", legal_form="cic"))
+    assert not passes_hard_filters(lot, listing("c", legal_form="charity", certifications=["Living Wage employer"]))
+
+
+def test_ranking_puts_the_known_best_answer_first_and_explains_it() -> None:
+    ctx = context(
+        radius_km=30,
+        title="Office cleaning",
+        description="Daily cleaning of council offices",
+        cpv_codes=["90910000"],
+        social_value_priorities=["employment"],
+    )
+    best = listing(
+        "best",
+        name="Clean Start CIC",
+        description="Office cleaning that employs people leaving long-term unemployment",
+        services=["office cleaning"],
+        cpv_codes=["90919200"],
+        impact_areas=["employment"],
+    )
+    far = best.model_copy(update={"id": "test:far", "name": "Far Cleaners"})
+    unrelated = listing("cafe", name="Community Cafe", description="Cafe and catering", impact_areas=["food"])
+    pool = [(unrelated, 1.0), (far, 28.0), (best, 4.2)]
+    matches = rank(ctx, pool, MODEL_V1, limit=10)
+    assert [m.listing.id for m in matches] == ["test:best", "test:far", "test:cafe"]
+    top = matches[0]
+    assert top.score == pytest.approx(sum(f.contribution for f in top.features.values()), abs=1e-3)
+    assert set(top.features) == set(FEATURES)
+    assert top.reason == (
+        "4.2 km away; delivers office cleaning services (CPV 90919200); impact: employment, "
+        "matching your 'employment' priority"
+    )
+    assert len(rank(ctx, pool, MODEL_V1, limit=1)) == 1
+
+
+def test_model_weights_cover_every_feature_and_files_must_match(tmp_path: Path) -> None:
+    assert set(MODEL_V1.weights) == set(FEATURES)
+    assert sum(MODEL_V1.weights.values()) == pytest.approx(1.0)
+    good = tmp_path / "model.json"
+    good.write_text(json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)}))
+    assert ScoringModel.load(good).version == "2"
+    bad = tmp_path / "old.json"
+    bad.write_text(json.dumps({"version": "0", "features": ["distance"], "weights": {"distance": 1}}))
+    with pytest.raises(ValueError):
+        ScoringModel.load(bad)
+
+
+def test_region_names_come_from_nuts_codes_or_names() -> None:
+    assert region_name("UKM93") == "Scotland"
+    assert region_name("ukl18") == "Wales"
+    assert region_name("UK") == NATIONAL
+    assert region_name("yorkshire and the humber") == "Yorkshire and The Humber"
+    assert region_name("Київ") is None
+    assert region_name("UKZ1") is None
+
+
+def test_prepare_locates_postcodes_and_rejects_unknown_ones() -> None:
+    ctx = prepare(Lot(title="x", postcode="ls14ap", social_value_priorities=["Health and wellbeing"]), 25)
+    assert ctx.lot.postcode == "LS1 4AP"
+    assert ctx.place.point == pytest.approx(LEEDS)
+    assert ctx.lot.region == "Yorkshire and The Humber"
+    assert ctx.radius_km == 25  # the model's default radius does not override the service's
+    assert ctx.lot.social_value_priorities == ["health_and_wellbeing"]
+    assert prepare(Lot(title="x", postcode="LS1", radius_km=5), 25).radius_km == 5
+    for lot, field in [
+        (Lot(title="x", postcode="ZZ99 9ZZ"), "postcode"),
+        (Lot(title="x", postcode="not one"), "postcode"),
+        (Lot(title="x", region="Atlantis"), "region"),
+        (Lot(title="x", region="Wales", social_value_priorities=["fun"]), "social_value_priorities.0"),
+    ]:
+        with pytest.raises(LotError) as err:
+            prepare(lot, 25)
+        assert err.value.field == field
