@@ -42,7 +42,7 @@ def profile_page(listing_id: str) -> Any:
 
 @bp.route("/lots", methods=["GET", "POST"])
 def lot_page() -> Any:
-    form = request.form if request.method == "POST" else {}
+    form = request.form  # empty on GET; a MultiDict either way, so the template can use getlist
     if request.method == "GET":
         return render_template("lot.html", form=form, lots=None, error=None)
     try:

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 from elasticsearch import Elasticsearch
+from kafka import KafkaProducer
 
 from shared.errors import BackendUnavailable
-from shared.events.kafka import KafkaEventLog
+from shared.events.kafka import UNDECODABLE_KEY, KafkaEventLog
 from shared.events.port import Message
 from shared.models import Listing
 from shared.search import es_mapping
@@ -393,6 +394,18 @@ def test_two_groups_read_independently(events: KafkaEventLog, topic: str) -> Non
     assert (one.lag(), two.lag()) == (0, 2)
     one.close()
     two.close()
+
+
+def test_a_payload_that_is_not_a_json_object_is_delivered_for_dead_lettering(
+    noida: NoidaServer, events: KafkaEventLog, topic: str
+) -> None:
+    raw = KafkaProducer(bootstrap_servers=[noida.kafka_bootstrap])
+    raw.send(topic, key=b"k", value=b"not json").get(timeout=10)
+    raw.close()
+    consumer = events.consumer(topic, "g")
+    [message] = drain(consumer, 1)
+    consumer.close()
+    assert message.value == {UNDECODABLE_KEY: "not json"}
 
 
 def test_event_log_ping(events: KafkaEventLog) -> None:

@@ -1,0 +1,68 @@
+"""The ingest HTTP API: validation with named fields, publishing to the log, tombstones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from shared.events.factory import open_event_log
+from services.ingest.app import create_app
+
+
+@pytest.fixture
+def events_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/events.db"
+
+
+@pytest.fixture
+def client(events_url: str, tmp_path: Path) -> FlaskClient:
+    app = create_app({"events_url": events_url, "search_url": f"sqlite:///{tmp_path}/search.db"})
+    app.testing = True
+    return app.test_client()
+
+
+def published(events_url: str) -> list[Any]:
+    log = open_event_log(events_url)
+    consumer = log.consumer("listings", "test-reader")
+    messages = consumer.poll(100, timeout_s=0.5)
+    consumer.close()
+    log.close()
+    return [(m.key, m.value) for m in messages]
+
+
+def listing(id: str = "t:a", **fields: Any) -> dict[str, Any]:
+    return {"id": id, "name": "Alpha CIC", "source": "test", "updated_at": "2025-02-01T00:00:00Z", **fields}
+
+
+def test_one_listing_is_published_keyed_by_id(client: FlaskClient, events_url: str) -> None:
+    response = client.post("/listings", json=listing(postcode="LS1 1UN"))
+    assert response.status_code == 202 and response.json == {"accepted": 1, "ids": ["t:a"]}
+    assert published(events_url) == [("t:a", listing(postcode="LS1 1UN"))]
+
+
+def test_a_batch_with_one_bad_item_publishes_nothing_and_names_the_field(client: FlaskClient, events_url: str) -> None:
+    response = client.post("/listings", json=[listing("t:a"), listing("t:b", name=""), listing("t:c", postcode="XX")])
+    assert response.status_code == 422
+    fields = {e["field"] for e in response.json["errors"]}
+    assert fields == {"[1].name", "[2].postcode"}
+    assert published(events_url) == []
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[]", b"42", b'"text"'])
+def test_bodies_that_are_not_listings_get_400(client: FlaskClient, body: bytes) -> None:
+    response = client.post("/listings", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "body"
+
+
+def test_delete_publishes_a_tombstone(client: FlaskClient, events_url: str) -> None:
+    assert client.delete("/listings/t:a").status_code == 202
+    assert published(events_url) == [("t:a", None)]
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").status_code == 200
