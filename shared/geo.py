@@ -57,6 +57,14 @@ def is_outcode(raw: str) -> bool:
     return bool(_OUTCODE_RE.match(_squash(raw)))
 
 
+def normalise_place_code(raw: str) -> str:
+    """A full postcode in Royal Mail's form, or an outward code alone ("ox4" -> "OX4").
+
+    Sources and users often give only the district; it still places a listing or a search.
+    """
+    return _squash(raw) if is_outcode(raw) else normalise_postcode(raw)
+
+
 def outcode(postcode: str) -> str:
     """The outward code (district) of a full postcode: "bt133ru" -> "BT13"."""
     return normalise_postcode(postcode).split(" ")[0]

@@ -8,7 +8,7 @@ so that data stewards and other systems can validate files before sending them.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Annotated, Literal
 
@@ -151,8 +151,8 @@ class Listing(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         """Naive timestamps are read as UTC so that ordering never depends on the host clock."""
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     @field_validator("impact_areas")
     @classmethod

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from werkzeug.datastructures import MultiDict
 
 from shared.errors import FieldError, InvalidInput, field_errors
-from shared.geo import InvalidPostcode, default_gazetteer, normalise_postcode
+from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
 from shared.search.port import Near, SearchQuery
 
 # query parameter -> index filter; facets are reported under the parameter name.
@@ -84,7 +84,7 @@ def resolve_near(params: SearchParams) -> Near | None:
     """The search centre: a postcode's district centroid or the given lat/lon."""
     if params.postcode:
         try:
-            place = default_gazetteer().locate(normalise_postcode(params.postcode))
+            place = default_gazetteer().locate(normalise_place_code(params.postcode))
         except InvalidPostcode as exc:
             raise InvalidInput("postcode not recognised", [FieldError("postcode", str(exc))]) from exc
         if place is None:

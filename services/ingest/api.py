@@ -13,7 +13,7 @@ from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 
 from shared.errors import FieldError, InvalidInput, field_errors
-from shared.geo import InvalidPostcode, normalise_postcode
+from shared.geo import InvalidPostcode, normalise_place_code
 from shared.models import Listing
 from shared.web import event_log, settings
 from services.ingest.publishing import publish_listings, publish_tombstone
@@ -56,7 +56,7 @@ def _validate(item: Any, prefix: str) -> list[FieldError]:
         return field_errors(exc, prefix)
     if listing.postcode:
         try:
-            normalise_postcode(listing.postcode)
+            normalise_place_code(listing.postcode)
         except InvalidPostcode as exc:
             return [FieldError(f"{prefix}.postcode" if prefix else "postcode", str(exc))]
     return []

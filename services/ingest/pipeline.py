@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from shared.errors import field_errors
 from shared.events.port import Message
-from shared.geo import Gazetteer, InvalidPostcode, normalise_postcode
+from shared.geo import Gazetteer, InvalidPostcode, normalise_place_code
 from shared.models import Listing
 
 
@@ -43,7 +43,7 @@ def prepare_listing(raw: dict[str, Any], gazetteer: Gazetteer) -> Listing:
     listing = Listing.model_validate(raw)
     updates: dict[str, Any] = {}
     if listing.postcode:
-        postcode = normalise_postcode(listing.postcode)
+        postcode = normalise_place_code(listing.postcode)
         updates["postcode"] = postcode
         place = gazetteer.locate(postcode)
         if listing.location is None and place is not None:

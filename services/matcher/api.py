@@ -119,7 +119,7 @@ def algorithms() -> Any:
 
 
 def _doc(func: Any) -> str:
-    return " ".join(inspect.getdoc(func).split())  # type: ignore[union-attr]
+    return " ".join((inspect.getdoc(func) or "").split())
 
 
 @bp.get("/openapi.json")

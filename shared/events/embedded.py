@@ -119,7 +119,10 @@ class EmbeddedConsumer:
                 'INSERT INTO committed_offsets ("group", topic, partition, next_offset) VALUES (?, ?, ?, ?)'
                 ' ON CONFLICT ("group", topic, partition)'
                 " DO UPDATE SET next_offset = max(next_offset, excluded.next_offset)",
-                [(self._group, topic, partition, offset) for (topic, partition), offset in next_offsets.items()],
+                [
+                    (self._group, topic, partition, offset)
+                    for (topic, partition), offset in next_offsets.items()
+                ],
             )
 
     def lag(self) -> int:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,8 @@ from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 # The mean radius Elasticsearch uses for `arc` distances, so both backends cut radii alike.
 EARTH_RADIUS_KM = 6371.0088
 BUSY_TIMEOUT_S = 10.0
+MMAP_BYTES = 1 << 30
+ESTIMATE_CAP = 20_000
 # Letters and digits only: unicode61 splits on everything else, so each token stays one FTS term.
 _WORD = re.compile(r"[^\W_]+")
 
@@ -74,6 +76,9 @@ class ThreadConnections:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA temp_store=MEMORY")
+            # Reads go through a shared memory map of the file rather than each connection's
+            # private page cache: gunicorn workers share the OS cache and skip a copy per page.
+            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
             self._setup(conn)
         except (OSError, sqlite3.Error) as exc:
             raise BackendUnavailable(f"cannot open SQLite file {self._path}: {exc}") from exc
@@ -149,8 +154,8 @@ def _normalise_version(value: Any) -> str:
         raise ValueError(f"updated_at must be an ISO timestamp string, not {value!r}")
     stamp = datetime.fromisoformat(value)
     if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=timezone.utc)
-    return stamp.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        stamp = stamp.replace(tzinfo=UTC)
+    return stamp.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _point(value: Any) -> tuple[float, float] | None:
@@ -178,11 +183,11 @@ class _Row:
 
 
 @dataclass(frozen=True)
-class _Candidates:
-    """SQL selecting (doc, score, dist) for every document a query matches."""
+class _Sql:
+    """A fragment of SQL and its parameters, in order."""
 
     sql: str
-    params: tuple[Any, ...]
+    params: tuple[Any, ...] = ()
 
 
 class EmbeddedSearchIndex:
@@ -191,28 +196,31 @@ class EmbeddedSearchIndex:
     def __init__(self, path: str, schema: IndexSchema, prefix: str = "") -> None:
         self._schema = schema
         base = _table_base(prefix, schema)
-        self._docs, self._fts, self._geo, self._terms = (f'"{base}_{t}"' for t in ("docs", "fts", "geo", "terms"))
-        self._table_names = tuple(f"{base}_{t}" for t in ("docs", "fts", "geo", "terms"))
+        self._table_names = tuple(f"{base}_{t}" for t in ("docs", "bodies", "fts", "geo", "terms"))
+        self._docs, self._bodies, self._fts, self._geo, self._terms = (f'"{t}"' for t in self._table_names)
         # Terms store a field number rather than its name: smaller keys, faster facet scans.
         # Numbers are stable within a schema version, which names the tables.
         fields = (*schema.keyword_fields, *(f for _, f in schema.prefix_fields))
         self._term_fields: tuple[str, ...] = tuple(dict.fromkeys(fields))
-        self._conns = ThreadConnections(path, "NORMAL", self._prepare_connection)
+        self._conns = ThreadConnections(path, "NORMAL", _prepare_connection)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def ensure_index(self) -> None:
-        text_columns = ", ".join(f"c{i}" for i in range(len(self._schema.text_fields)))
+        """Create the tables. Bodies live apart from `_docs` so that the rows every query
+        touches (id, sort key, point) stay small and dense in the page cache."""
+        docs, terms = self._table_names[0], self._table_names[4]
         with transaction(self._conn(), "IMMEDIATE") as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._docs} (doc INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-                " body TEXT NOT NULL, updated_at TEXT NOT NULL, sort_key TEXT, lat REAL, lon REAL)"
+                " updated_at TEXT NOT NULL, sort_key TEXT, lat REAL, lon REAL)"
+            )
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{docs}_sort" ON {self._docs} (sort_key, id)')
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._bodies} (doc INTEGER PRIMARY KEY, body TEXT NOT NULL)"
             )
             conn.execute(
-                f'CREATE INDEX IF NOT EXISTS "{self._table_names[0]}_sort" ON {self._docs} (sort_key, id)'
-            )
-            conn.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5({text_columns},"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5({self._fts_columns()},"
                 " tokenize='porter unicode61 remove_diacritics 2')"
             )
             conn.execute(
@@ -222,17 +230,18 @@ class EmbeddedSearchIndex:
                 f"CREATE TABLE IF NOT EXISTS {self._terms} (doc INTEGER NOT NULL, field INTEGER NOT NULL,"
                 " value TEXT NOT NULL, PRIMARY KEY (doc, field, value)) WITHOUT ROWID"
             )
-            conn.execute(
-                f'CREATE INDEX IF NOT EXISTS "{self._table_names[3]}_value" ON {self._terms} (field, value, doc)'
-            )
+            conn.execute(f'CREATE INDEX IF NOT EXISTS "{terms}_value" ON {self._terms} (field, value, doc)')
 
     def ping(self) -> bool:
         try:
-            conn = self._conn()
             placeholders = ", ".join("?" * len(self._table_names))
-            found = conn.execute(
-                f"SELECT count(*) FROM sqlite_master WHERE name IN ({placeholders})", self._table_names
-            ).fetchone()[0]
+            found = (
+                self._conn()
+                .execute(
+                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({placeholders})", self._table_names
+                )
+                .fetchone()[0]
+            )
         except (BackendUnavailable, sqlite3.Error):
             return False
         return bool(found == len(self._table_names))
@@ -242,7 +251,7 @@ class EmbeddedSearchIndex:
 
     def drop(self) -> None:
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            for table in (self._fts, self._geo, self._terms, self._docs):
+            for table in (self._fts, self._geo, self._terms, self._bodies, self._docs):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
 
     def close(self) -> None:
@@ -251,11 +260,8 @@ class EmbeddedSearchIndex:
     def _conn(self) -> sqlite3.Connection:
         return self._conns.get()
 
-    @staticmethod
-    def _prepare_connection(conn: sqlite3.Connection) -> None:
-        # A per-connection scratch table: a query's matches are computed once, then counted,
-        # paged and faceted from here.
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS matches (doc INTEGER PRIMARY KEY, score REAL, dist REAL)")
+    def _fts_columns(self) -> str:
+        return ", ".join(f"c{i}" for i in range(len(self._schema.text_fields)))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -288,7 +294,8 @@ class EmbeddedSearchIndex:
             for doc_id in ids:
                 found = conn.execute(f"SELECT doc FROM {self._docs} WHERE id = ?", (doc_id,)).fetchone()
                 if found:
-                    self._remove(conn, found[0])
+                    self._remove_entries(conn, found[0])
+                    conn.execute(f"DELETE FROM {self._bodies} WHERE doc = ?", found)
                     conn.execute(f"DELETE FROM {self._docs} WHERE doc = ?", found)
         return BulkResult(written=len(ids))
 
@@ -320,15 +327,18 @@ class EmbeddedSearchIndex:
             return False
         lat, lon = row.point or (None, None)
         doc = conn.execute(
-            f"INSERT INTO {self._docs} (id, body, updated_at, sort_key, lat, lon) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at,"
+            f"INSERT INTO {self._docs} (id, updated_at, sort_key, lat, lon) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
             " sort_key = excluded.sort_key, lat = excluded.lat, lon = excluded.lon RETURNING doc",
-            (row.id, row.body, row.version, row.sort_key, lat, lon),
+            (row.id, row.version, row.sort_key, lat, lon),
         ).fetchone()[0]
         if stored:
-            self._remove(conn, doc)
+            self._remove_entries(conn, doc)
+        conn.execute(f"INSERT OR REPLACE INTO {self._bodies} (doc, body) VALUES (?, ?)", (doc, row.body))
         marks = ", ".join("?" * (len(row.text) + 1))
-        conn.execute(f"INSERT INTO {self._fts} (rowid, {self._fts_columns()}) VALUES ({marks})", (doc, *row.text))
+        conn.execute(
+            f"INSERT INTO {self._fts} (rowid, {self._fts_columns()}) VALUES ({marks})", (doc, *row.text)
+        )
         if row.point:
             conn.execute(f"INSERT INTO {self._geo} VALUES (?, ?, ?, ?, ?)", (doc, lat, lat, lon, lon))
         conn.executemany(
@@ -337,39 +347,46 @@ class EmbeddedSearchIndex:
         )
         return True
 
-    def _remove(self, conn: sqlite3.Connection, doc: int) -> None:
-        """Remove a document's index entries (not its docs row, which an upsert keeps)."""
+    def _remove_entries(self, conn: sqlite3.Connection, doc: int) -> None:
+        """Remove a document's index entries (an upsert then writes fresh ones)."""
         conn.execute(f"DELETE FROM {self._fts} WHERE rowid = ?", (doc,))
         conn.execute(f"DELETE FROM {self._geo} WHERE doc = ?", (doc,))
         conn.execute(f"DELETE FROM {self._terms} WHERE doc = ?", (doc,))
 
-    def _fts_columns(self) -> str:
-        return ", ".join(f"c{i}" for i in range(len(self._schema.text_fields)))
-
     # -- reads ---------------------------------------------------------------------------------
 
     def get(self, doc_id: str) -> Document | None:
-        row = self._conn().execute(f"SELECT body FROM {self._docs} WHERE id = ?", (doc_id,)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                f"SELECT b.body FROM {self._docs} d JOIN {self._bodies} b ON b.doc = d.doc WHERE d.id = ?",
+                (doc_id,),
+            )
+            .fetchone()
+        )
         return None if row is None else dict(json.loads(row[0]))
 
     def count(self, query: SearchQuery | None = None) -> int:
-        conn = self._conn()
         if query is None:
-            return int(conn.execute(f"SELECT count(*) FROM {self._docs}").fetchone()[0])
-        candidates = self._candidates(query)
-        if candidates is None:
-            return 0
-        return int(conn.execute(f"SELECT count(*) FROM ({candidates.sql})", candidates.params).fetchone()[0])
+            return int(self._conn().execute(f"SELECT count(*) FROM {self._docs}").fetchone()[0])
+        with transaction(self._conn()) as conn:
+            candidates = self._candidates(conn, query)
+            if candidates is None:
+                return 0
+            return int(
+                conn.execute(f"SELECT count(*) FROM ({candidates.sql})", candidates.params).fetchone()[0]
+            )
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Compute the matches once into a scratch table, then count, page and facet from it."""
         if query.offset < 0 or query.limit < 0:
             raise ValueError("offset and limit must not be negative")
         facet_fields = self._facet_fields(query.facets)
-        order = self._order_sql(query)
-        candidates = self._candidates(query)
-        if candidates is None:
-            return SearchResult(total=0, hits=[], facets={name: [] for name in query.facets})
+        order = _order_sql(query)
         with transaction(self._conn()) as conn:
+            candidates = self._candidates(conn, query)
+            if candidates is None:
+                return SearchResult(total=0, hits=[], facets={name: [] for name in query.facets})
             conn.execute("DELETE FROM temp.matches")
             conn.execute(f"INSERT INTO temp.matches (doc, score, dist) {candidates.sql}", candidates.params)
             total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
@@ -377,94 +394,106 @@ class EmbeddedSearchIndex:
             facets = self._facets(conn, facet_fields)
         return SearchResult(total=total, hits=hits, facets=facets)
 
-    def _candidates(self, query: SearchQuery) -> _Candidates | None:
-        """SQL for the matching set, or None when the text leaves no word (matches nothing)."""
-        conditions: list[str] = []
-        params: list[Any] = []
-        if query.text is not None and query.text.strip():
-            match = fts_query(query.text)
+    def _candidates(self, conn: sqlite3.Connection, query: SearchQuery) -> _Sql | None:
+        """SQL selecting (doc, score, dist) for every match; None when the text leaves no word.
+
+        One constraint drives (text, else the radius's bounding box, else the most selective
+        filter); every other filter is an EXISTS probe on the terms primary key per driven row,
+        which stays cheap however common the filter's value is.
+        """
+        match = None
+        if _has_text(query):
+            match = fts_query(query.text or "")
             if match is None:
                 return None
+        filters = [self._filter_where(name, values) for name, values in query.filters.items()]
+        near = query.near
+        if match is not None:
             weights = ", ".join(str(float(b)) for b in self._schema.text_boosts)
-            source = f"{self._fts} JOIN {self._docs} d ON d.doc = {self._fts}.rowid"
-            score = f"-bm25({self._fts}, {weights})"
-            conditions.append(f"{self._fts} MATCH ?")
-            params.append(match)
+            driver = _Sql(
+                f"SELECT rowid AS doc, -bm25({self._fts}, {weights}) AS score FROM {self._fts} WHERE {self._fts} MATCH ?",
+                (match,),
+            )
+        elif near is not None and near.radius_km is not None:
+            box = _bbox(near)
+            driver = _Sql(f"SELECT doc, NULL AS score FROM {self._geo} WHERE {box.sql}", box.params)
+        elif filters:
+            filters.sort(key=lambda f: self._estimate(conn, f))
+            first = filters.pop(0)
+            driver = _Sql(
+                f"SELECT DISTINCT doc, NULL AS score FROM {self._terms} WHERE {first.sql}", first.params
+            )
         else:
-            source, score = f"{self._docs} d", "NULL"
-        for name, values in query.filters.items():
-            sql, args = self._filter_sql(name, values)
-            conditions.append(sql)
-            params.extend(args)
-        dist, dist_params = "NULL", []
-        if query.near is not None:
-            dist, dist_params = _distance_sql(query.near)
-            if query.near.radius_km is not None:
-                conditions.append(self._radius_sql(query.near))
-                params.extend([*_bbox_params(query.near), *dist_params, query.near.radius_km])
-        where = " AND ".join(conditions) or "1"
-        sql = f"SELECT d.doc, {score}, {dist} FROM {source} WHERE {where}"
-        return _Candidates(sql, (*dist_params, *params))
+            driver = _Sql(f"SELECT doc, NULL AS score FROM {self._docs}")
+        probes = [
+            _Sql(f"EXISTS (SELECT 1 FROM {self._terms} t WHERE t.doc = c.doc AND {f.sql})", f.params)
+            for f in filters
+        ]
+        where = " AND ".join(p.sql for p in probes) or "1"
+        params = tuple(p for probe in probes for p in probe.params)
+        if near is None:
+            return _Sql(
+                f"SELECT c.doc, c.score, NULL FROM ({driver.sql}) c WHERE {where}", (*driver.params, *params)
+            )
+        dist = _distance_sql(near)
+        sql = (
+            f"SELECT c.doc, c.score, {dist.sql} AS dist FROM ({driver.sql}) c"
+            f" JOIN {self._docs} d ON d.doc = c.doc WHERE {where}"
+        )
+        all_params = (*dist.params, *driver.params, *params)
+        if near.radius_km is None:
+            return _Sql(sql, all_params)
+        return _Sql(f"SELECT * FROM ({sql}) WHERE dist <= ?", (*all_params, near.radius_km))
 
-    def _filter_sql(self, name: str, values: Sequence[str]) -> tuple[str, list[Any]]:
-        """`doc IN (terms matching any value)`; a prefix filter matches a value range, so user
+    def _filter_where(self, name: str, values: Sequence[str]) -> _Sql:
+        """Terms matching any of a filter's values; a prefix filter is a value range, so user
         input is never a LIKE/GLOB pattern."""
         if name not in self._schema.filter_names:
-            raise ValueError(f"unknown filter {name!r}; known: {', '.join(sorted(self._schema.filter_names))}")
+            raise ValueError(
+                f"unknown filter {name!r}; known: {', '.join(sorted(self._schema.filter_names))}"
+            )
         prefix_field = self._schema.prefix_field(name)
         field = self._term_fields.index(prefix_field or name)
-        if isinstance(values, str):
-            values = [values]
+        values = [values] if isinstance(values, str) else list(values)
         if not values:
-            return "0", []
+            return _Sql("0")
         if prefix_field is None:
-            marks = ", ".join("?" * len(values))
-            return f"d.doc IN (SELECT doc FROM {self._terms} WHERE field = ? AND value IN ({marks}))", [
-                field,
-                *values,
-            ]
-        ranges, args = [], []
+            return _Sql(f"field = ? AND value IN ({', '.join('?' * len(values))})", (field, *values))
+        ranges, params = [], []
         for value in values:
             upper = _successor(value)
-            ranges.append("(field = ? AND value >= ?" + (" AND value < ?)" if upper else ")"))
-            args.extend([field, value] if upper is None else [field, value, upper])
-        return f"d.doc IN (SELECT doc FROM {self._terms} WHERE {' OR '.join(ranges)})", args
+            ranges.append("value >= ?" if upper is None else "(value >= ? AND value < ?)")
+            params.extend([value] if upper is None else [value, upper])
+        return _Sql(f"field = ? AND ({' OR '.join(ranges)})", (field, *params))
 
-    def _radius_sql(self, near: Near) -> str:
-        """Bounding box from the R*Tree first, then the exact great-circle distance."""
-        lon_ranges = " OR ".join("(max_lon >= ? AND min_lon <= ?)" for _ in _lon_ranges(near))
-        return (
-            f"d.doc IN (SELECT doc FROM {self._geo} WHERE max_lat >= ? AND min_lat <= ? AND ({lon_ranges}))"
-            f" AND {_distance_sql(near)[0]} <= ?"
-        )
+    def _estimate(self, conn: sqlite3.Connection, where: _Sql) -> int:
+        """How many terms a filter matches, counted up to a cap so that the estimate stays cheap."""
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {self._terms} WHERE {where.sql} LIMIT {ESTIMATE_CAP})"
+        return int(conn.execute(sql, where.params).fetchone()[0])
 
     def _page(self, conn: sqlite3.Connection, query: SearchQuery, order: str) -> list[Hit]:
         rows = conn.execute(
-            f"SELECT d.id, d.body, m.score, m.dist FROM temp.matches m JOIN {self._docs} d ON d.doc = m.doc"
+            f"SELECT m.doc, d.id, m.score, m.dist FROM temp.matches m JOIN {self._docs} d ON d.doc = m.doc"
             f" ORDER BY {order} LIMIT ? OFFSET ?",
             (query.limit, query.offset),
         ).fetchall()
-        return [Hit(id=i, score=s, distance_km=dist, document=json.loads(body)) for i, body, s, dist in rows]
-
-    def _order_sql(self, query: SearchQuery) -> str:
-        has_text = query.text is not None and bool(query.text.strip())
-        sort = query.sort
-        if sort == "relevance" and not has_text:
-            sort = "distance" if query.near is not None else "name"
-        if sort == "relevance":
-            return "m.score DESC, d.id"
-        if sort == "distance":
-            if query.near is None:
-                raise ValueError("sort=distance needs a point (near)")
-            return "m.dist IS NULL, m.dist, d.id"
-        if sort == "name":
-            return "d.sort_key IS NULL, d.sort_key, d.id"
-        raise ValueError(f"unknown sort {sort!r}")
+        if not rows:
+            return []
+        marks = ", ".join("?" * len(rows))
+        bodies = dict(
+            conn.execute(f"SELECT doc, body FROM {self._bodies} WHERE doc IN ({marks})", [r[0] for r in rows])
+        )
+        return [
+            Hit(id=doc_id, score=score, distance_km=dist, document=json.loads(bodies[doc]))
+            for doc, doc_id, score, dist in rows
+        ]
 
     def _facet_fields(self, names: Sequence[str]) -> dict[int, str]:
         unknown = [n for n in names if n not in self._schema.keyword_fields]
         if unknown:
-            raise ValueError(f"cannot facet on {unknown}; keyword fields: {', '.join(self._schema.keyword_fields)}")
+            raise ValueError(
+                f"cannot facet on {unknown}; keyword fields: {', '.join(self._schema.keyword_fields)}"
+            )
         return {self._term_fields.index(name): name for name in names}
 
     def _facets(self, conn: sqlite3.Connection, fields: dict[int, str]) -> dict[str, list[FacetBucket]]:
@@ -472,8 +501,10 @@ class EmbeddedSearchIndex:
         if not fields:
             return facets
         marks = ", ".join("?" * len(fields))
+        # CROSS JOIN pins the matches as the outer loop: probing each match's terms is far cheaper
+        # than scanning every term of a field, which SQLite picks without statistics.
         rows = conn.execute(
-            f"SELECT t.field, t.value, count(*) FROM temp.matches m JOIN {self._terms} t ON t.doc = m.doc"
+            f"SELECT t.field, t.value, count(*) FROM temp.matches m CROSS JOIN {self._terms} t ON t.doc = m.doc"
             f" WHERE t.field IN ({marks}) GROUP BY t.field, t.value",
             tuple(fields),
         ).fetchall()
@@ -482,35 +513,64 @@ class EmbeddedSearchIndex:
         return facets
 
 
-def _distance_sql(near: Near) -> tuple[str, list[float]]:
+def _prepare_connection(conn: sqlite3.Connection) -> None:
+    """A per-connection scratch table: a query's matches are computed once, then counted,
+    paged and faceted from here."""
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS matches (doc INTEGER PRIMARY KEY, score REAL, dist REAL)")
+
+
+def _has_text(query: SearchQuery) -> bool:
+    return query.text is not None and bool(query.text.strip())
+
+
+def _order_sql(query: SearchQuery) -> str:
+    """ORDER BY for the port's sorts over `m` (matches) and `d` (docs); ties break by id."""
+    sort = query.sort
+    if sort == "relevance" and not _has_text(query):
+        sort = "distance" if query.near is not None else "name"
+    if sort == "relevance":
+        return "m.score DESC, d.id"
+    if sort == "distance":
+        if query.near is None:
+            raise ValueError("sort=distance needs a point (near)")
+        return "m.dist IS NULL, m.dist, d.id"
+    if sort == "name":
+        return "d.sort_key IS NULL, d.sort_key, d.id"
+    raise ValueError(f"unknown sort {sort!r}")
+
+
+def _distance_sql(near: Near) -> _Sql:
     """Haversine distance in km from `near` to `d.lat`/`d.lon` (NULL when the document has no point)."""
     sql = (
         f"2 * {EARTH_RADIUS_KM} * asin(min(1.0, sqrt("
         "pow(sin(radians(d.lat - ?) / 2), 2)"
         " + cos(radians(?)) * cos(radians(d.lat)) * pow(sin(radians(d.lon - ?) / 2), 2))))"
     )
-    return sql, [near.lat, near.lat, near.lon]
+    return _Sql(sql, (near.lat, near.lat, near.lon))
 
 
-def _lon_ranges(near: Near) -> list[tuple[float, float]]:
-    """Longitude intervals of the radius's bounding box, split where it crosses ±180°."""
+def _bbox(near: Near) -> _Sql:
+    """R*Tree constraint for the box around the radius (padded for float rounding); the exact
+    great-circle check follows in `_distance_sql`."""
     angle = (near.radius_km or 0.0) / EARTH_RADIUS_KM
-    lat = math.radians(near.lat)
+    dlat = math.degrees(angle) + 1e-6
+    ranges = _lon_ranges(near.lat, near.lon, angle)
+    lon_sql = " OR ".join("(max_lon >= ? AND min_lon <= ?)" for _ in ranges)
+    return _Sql(
+        f"max_lat >= ? AND min_lat <= ? AND ({lon_sql})",
+        (near.lat - dlat, near.lat + dlat, *(bound for pair in ranges for bound in pair)),
+    )
+
+
+def _lon_ranges(lat_deg: float, lon: float, angle: float) -> list[tuple[float, float]]:
+    """Longitude intervals of a spherical cap's bounding box (J. P. Matuschek), split at ±180°."""
+    lat = math.radians(lat_deg)
     if angle >= math.pi or abs(lat) + angle >= math.pi / 2:
-        return [(-180.0, 180.0)]  # the circle reaches a pole
-    # Bounding coordinates of a spherical cap (J. P. Matuschek), padded for float rounding.
+        return [(-180.0, 180.0)]  # the cap reaches a pole
     dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(lat)))) + 1e-6
-    low, high = near.lon - dlon, near.lon + dlon
+    low, high = lon - dlon, lon + dlon
     if low < -180:
         return [(low + 360, 180.0), (-180.0, high)]
     if high > 180:
         return [(low, 180.0), (-180.0, high - 360)]
     return [(low, high)]
-
-
-def _bbox_params(near: Near) -> list[float]:
-    dlat = math.degrees((near.radius_km or 0.0) / EARTH_RADIUS_KM) + 1e-6
-    params = [near.lat - dlat, near.lat + dlat]
-    for low, high in _lon_ranges(near):
-        params.extend([low, high])
-    return params

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 # Lucene's English stop set (`_english_`), used by the Elasticsearch analyzer and stripped from
 # embedded queries so that both backends agree on which words are ignored.
 ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
-    "a an and are as at be but by for if in into is it no not of on or such that the their "
-    "then there these they this to was will with".split()
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"]
 )
 
 

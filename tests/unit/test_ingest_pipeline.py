@@ -61,3 +61,8 @@ def test_last_tombstone_wins_unless_a_later_upsert_follows(gazetteer: Gazetteer)
 def test_newest_version_in_a_batch_wins_whatever_the_order(gazetteer: Gazetteer) -> None:
     plan = plan_batch(msgs(("t:a", raw(minute=5, name="New")), ("t:a", raw(minute=1, name="Old"))), gazetteer)
     assert plan.upserts["t:a"].name == "New"
+
+
+def test_a_district_alone_is_kept_and_geocoded(gazetteer: Gazetteer) -> None:
+    listing = prepare_listing(raw(postcode="ox4"), gazetteer)
+    assert listing.postcode == "OX4" and listing.geo_precision == "district"

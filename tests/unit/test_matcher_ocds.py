@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ PATH = re.compile(r"^(releases\[\d+\]\.)?tender(\.[A-Za-z]+(\[\d+\])?)*$")
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared sample data not present")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _releases(name: str) -> list[dict[str, Any]]:
     return json.loads((DATA / name).read_text(encoding="utf-8"))["releases"]  # type: ignore[no-any-return]
 
@@ -113,8 +113,14 @@ def test_tender_without_lots_is_one_lot_and_values_become_pence() -> None:
         ({"releases": [3]}, "releases[0]"),
         ({"tender": {"lots": "x"}}, "tender.lots"),
         ({"tender": {"lots": [{"title": "no id"}]}}, "tender.lots[0].id"),
-        ({"tender": {"items": [{"classification": {"scheme": "CPV", "id": "123"}}]}}, "tender.items[0].classification.id"),
-        ({"tender": {"items": [{"deliveryAddresses": [{"region": "Mars"}]}]}}, "tender.items[0].deliveryAddresses[0].region"),
+        (
+            {"tender": {"items": [{"classification": {"scheme": "CPV", "id": "123"}}]}},
+            "tender.items[0].classification.id",
+        ),
+        (
+            {"tender": {"items": [{"deliveryAddresses": [{"region": "Mars"}]}]}},
+            "tender.items[0].deliveryAddresses[0].region",
+        ),
     ],
 )
 def test_malformed_bodies_name_the_path(body: dict[str, Any], path: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def listing(suffix: str, **fields: Any) -> Listing:
         "id": f"test:{suffix}",
         "name": f"Enterprise {suffix}",
         "source": "test",
-        "updated_at": datetime(2024, 1, 1, tzinfo=timezone.utc),
+        "updated_at": datetime(2024, 1, 1, tzinfo=UTC),
     }
     return Listing(**(base | fields))
 
@@ -73,7 +73,9 @@ def test_distance_decays_with_the_radius_and_falls_back_to_region() -> None:
 def test_service_area_respects_declarations() -> None:
     ctx = context()
     assert service_area(ctx, cand(listing("a", service_area={"national": True}), km=400)) == 1.0
-    assert service_area(ctx, cand(listing("b", service_area={"regions": ["Yorkshire and The Humber"]}))) == 1.0
+    assert (
+        service_area(ctx, cand(listing("b", service_area={"regions": ["Yorkshire and The Humber"]}))) == 1.0
+    )
     assert service_area(ctx, cand(listing("c", service_area={"radius_km": 10}), km=5)) == 1.0
     assert service_area(ctx, cand(listing("d", service_area={"radius_km": 10}), km=15)) == 0.0
     assert service_area(ctx, cand(listing("e"), km=15)) == 0.5
@@ -105,7 +107,9 @@ def test_hard_filters_need_every_certification_and_one_of_the_legal_forms() -> N
     ok = listing("a", legal_form="cic", certifications=["living wage employer", "B Corp"])
     assert passes_hard_filters(lot, ok)
     assert not passes_hard_filters(lot, listing("b", legal_form="cic"))
-    assert not passes_hard_filters(lot, listing("c", legal_form="charity", certifications=["Living Wage employer"]))
+    assert not passes_hard_filters(
+        lot, listing("c", legal_form="charity", certifications=["Living Wage employer"])
+    )
 
 
 def test_ranking_puts_the_known_best_answer_first_and_explains_it() -> None:
@@ -143,7 +147,9 @@ def test_model_weights_cover_every_feature_and_files_must_match(tmp_path: Path) 
     assert set(MODEL_V1.weights) == set(FEATURES)
     assert sum(MODEL_V1.weights.values()) == pytest.approx(1.0)
     good = tmp_path / "model.json"
-    good.write_text(json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)}))
+    good.write_text(
+        json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)})
+    )
     assert ScoringModel.load(good).version == "2"
     bad = tmp_path / "old.json"
     bad.write_text(json.dumps({"version": "0", "features": ["distance"], "weights": {"distance": 1}}))
