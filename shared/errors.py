@@ -73,7 +73,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
-        return jsonify({"detail": exc.description or exc.name, "errors": []}), exc.code or 500
+        # Keep werkzeug's headers (405's Allow, for one); the body becomes the problem shape.
+        headers = [(k, v) for k, v in exc.get_headers() if k.lower() != "content-type"]
+        return jsonify({"detail": exc.description or exc.name, "errors": []}), exc.code or 500, headers
 
     @app.errorhandler(BackendUnavailable)
     def _unavailable(exc: BackendUnavailable):  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@ Storage is derived from the `IndexSchema`; every table name starts with
 `<prefix><schema.name>_v<version>` so that several indexes (test prefixes, a rebuild into a new
 schema version) share one file without meeting:
 
-- `_docs`: one row per document (JSON body, normalised `updated_at`, lower-cased sort key, point).
+- `_docs`: one small row per document (id, normalised `updated_at`, lower-cased sort key, point);
+  `_bodies` holds the JSON apart, so the rows every query touches stay dense in the page cache.
 - `_fts`: FTS5 over the text fields (list fields joined), stemmed and diacritic-folded.
 - `_geo`: R*Tree of points, so a radius query reads a bounding box instead of every row.
 - `_terms`: (doc, field, value) for keyword and prefix filters and for facet counts.
@@ -224,7 +225,8 @@ class EmbeddedSearchIndex:
                 " tokenize='porter unicode61 remove_diacritics 2')"
             )
             conn.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._geo} USING rtree(doc, min_lat, max_lat, min_lon, max_lon)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._geo}"
+                " USING rtree(doc, min_lat, max_lat, min_lon, max_lon)"
             )
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._terms} (doc INTEGER NOT NULL, field INTEGER NOT NULL,"
@@ -411,7 +413,8 @@ class EmbeddedSearchIndex:
         if match is not None:
             weights = ", ".join(str(float(b)) for b in self._schema.text_boosts)
             driver = _Sql(
-                f"SELECT rowid AS doc, -bm25({self._fts}, {weights}) AS score FROM {self._fts} WHERE {self._fts} MATCH ?",
+                f"SELECT rowid AS doc, -bm25({self._fts}, {weights}) AS score"
+                f" FROM {self._fts} WHERE {self._fts} MATCH ?",
                 (match,),
             )
         elif near is not None and near.radius_km is not None:
@@ -472,9 +475,11 @@ class EmbeddedSearchIndex:
         return int(conn.execute(sql, where.params).fetchone()[0])
 
     def _page(self, conn: sqlite3.Connection, query: SearchQuery, order: str) -> list[Hit]:
+        """One page of hits; bodies are read for that page only. CROSS JOIN keeps the matches
+        as the outer loop (without statistics SQLite would scan every document instead)."""
         rows = conn.execute(
-            f"SELECT m.doc, d.id, m.score, m.dist FROM temp.matches m JOIN {self._docs} d ON d.doc = m.doc"
-            f" ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT m.doc, d.id, m.score, m.dist FROM temp.matches m"
+            f" CROSS JOIN {self._docs} d ON d.doc = m.doc ORDER BY {order} LIMIT ? OFFSET ?",
             (query.limit, query.offset),
         ).fetchall()
         if not rows:
@@ -504,7 +509,8 @@ class EmbeddedSearchIndex:
         # CROSS JOIN pins the matches as the outer loop: probing each match's terms is far cheaper
         # than scanning every term of a field, which SQLite picks without statistics.
         rows = conn.execute(
-            f"SELECT t.field, t.value, count(*) FROM temp.matches m CROSS JOIN {self._terms} t ON t.doc = m.doc"
+            f"SELECT t.field, t.value, count(*) FROM temp.matches m"
+            f" CROSS JOIN {self._terms} t ON t.doc = m.doc"
             f" WHERE t.field IN ({marks}) GROUP BY t.field, t.value",
             tuple(fields),
         ).fetchall()

@@ -1,0 +1,211 @@
+"""What is specific to the SQLite search adapter: query parsing, versions, storage and WAL sharing.
+
+Backend-agnostic semantics are in tests/contract; these tests pin what only SQLite can get wrong.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.search.embedded import EmbeddedSearchIndex, fts_query
+from shared.search.port import Near, SearchQuery
+from shared.search.schema import LISTINGS_SCHEMA
+
+
+def listing(doc_id: str, **fields: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": doc_id,
+        "name": f"Listing {doc_id}",
+        "description": "",
+        "services": [],
+        "cpv_codes": [],
+        "categories": [],
+        "region": "London",
+        "location": None,
+        "updated_at": "2025-01-01T00:00:00+00:00",
+    }
+    return base | fields
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[EmbeddedSearchIndex]:
+    idx = EmbeddedSearchIndex(str(tmp_path / "nested" / "search.db"), LISTINGS_SCHEMA, prefix="t-")
+    idx.ensure_index()
+    yield idx
+    idx.close()
+
+
+HOSTILE_TEXT = [
+    '"',
+    "*",
+    "clean*",
+    "name:cleaning",
+    "(cleaning",
+    "cleaning NEAR catering",
+    "cleaning AND OR NOT",
+    "NOT",
+    "\\",
+    "'; DROP TABLE x; --",
+    "^cleaning",
+    "café  naïve",
+    "\x00",
+    "🙂",
+    "a" * 5000,
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE_TEXT)
+def test_query_syntax_is_literal_and_never_raises(index: EmbeddedSearchIndex, text: str) -> None:
+    index.bulk_upsert([listing("a:1", description="office cleaning and catering")])
+    index.search(SearchQuery(text=text))
+
+
+def test_syntax_words_are_plain_words(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert(
+        [listing("a:1", description="cleaning"), listing("a:2", description="cleaning near you")]
+    )
+    hits = index.search(SearchQuery(text="cleaning NEAR")).hits
+    assert [h.id for h in hits] == ["a:2"]
+
+
+def test_fts_query_quotes_words_and_drops_stop_words() -> None:
+    assert fts_query('The "Cleaning" of* (offices)') == '"cleaning" "offices"'
+    assert fts_query("the of and") is None
+    assert fts_query("!!! ...") is None
+
+
+@pytest.mark.parametrize("text", ["the of and", "!!!", "*"])
+def test_text_of_only_stop_words_or_punctuation_matches_nothing(
+    index: EmbeddedSearchIndex, text: str
+) -> None:
+    index.bulk_upsert([listing("a:1", description="the best of it")])
+    assert index.search(SearchQuery(text=text)).total == 0
+
+
+@pytest.mark.parametrize("text", [None, "", "   "])
+def test_empty_text_is_no_constraint(index: EmbeddedSearchIndex, text: str | None) -> None:
+    index.bulk_upsert([listing("a:1"), listing("a:2")])
+    assert index.search(SearchQuery(text=text)).total == 2
+
+
+def test_stemming_and_diacritics(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert([listing("a:1", description="Cleaners at the Café")])
+    assert index.search(SearchQuery(text="cleaner cafe")).total == 1
+
+
+def test_older_update_is_stale_and_equal_timestamp_overwrites(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert([listing("a:1", name="New", updated_at="2025-02-01T00:00:00Z")])
+    older = index.bulk_upsert([listing("a:1", name="Old", updated_at="2025-02-01T00:00:00+01:00")])
+    assert (older.written, older.stale) == (0, 1)
+    replay = index.bulk_upsert([listing("a:1", name="Replay", updated_at="2025-02-01T00:00:00+00:00")])
+    assert (replay.written, replay.stale) == (1, 0)
+    doc = index.get("a:1")
+    assert doc is not None and doc["name"] == "Replay"
+
+
+def test_stale_update_leaves_search_entries_alone(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert([listing("a:1", description="bakery", updated_at="2025-02-01T00:00:00Z")])
+    index.bulk_upsert([listing("a:1", description="brewery", updated_at="2024-01-01T00:00:00Z")])
+    assert index.search(SearchQuery(text="bakery")).total == 1
+    assert index.search(SearchQuery(text="brewery")).total == 0
+
+
+def test_bad_documents_fail_alone(index: EmbeddedSearchIndex) -> None:
+    result = index.bulk_upsert(
+        [
+            {"name": "no id", "updated_at": "2025-01-01T00:00:00Z"},
+            listing("a:2", updated_at="yesterday"),
+            listing("a:3", location={"lat": 95, "lon": 0}),
+            listing("a:4"),
+        ]
+    )
+    assert result.written == 1
+    assert [doc_id for doc_id, _ in result.failed] == ["", "a:2", "a:3"]
+    assert index.count() == 1
+
+
+def test_update_replaces_terms_geo_and_text(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert(
+        [listing("a:1", description="bakery", region="Wales", location={"lat": 51.5, "lon": -3.2})]
+    )
+    index.bulk_upsert(
+        [listing("a:1", description="brewery", region="Scotland", updated_at="2025-03-01T00:00:00Z")]
+    )
+    assert index.search(SearchQuery(text="bakery")).total == 0
+    assert index.search(SearchQuery(filters={"region": ["Wales"]})).total == 0
+    assert index.search(SearchQuery(near=Near(51.5, -3.2, 10))).total == 0
+    assert index.search(SearchQuery(text="brewery", filters={"region": ["Scotland"]})).total == 1
+
+
+def test_prefix_filter_treats_wildcards_literally(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert([listing("a:1", cpv_codes=["90910000"]), listing("a:2", cpv_codes=["45000000"])])
+    assert [h.id for h in index.search(SearchQuery(filters={"cpv": ["909"]})).hits] == ["a:1"]
+    for pattern in ["%", "_", "*", "9*", "?"]:
+        assert index.search(SearchQuery(filters={"cpv": [pattern]})).total == 0
+    assert index.search(SearchQuery(filters={"cpv": [""]})).total == 2
+
+
+def test_unknown_filter_raises(index: EmbeddedSearchIndex) -> None:
+    with pytest.raises(ValueError):
+        index.search(SearchQuery(filters={"colour": ["red"]}))
+
+
+def test_radius_crossing_the_antimeridian(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert([listing("a:1", location={"lat": -17.7, "lon": 179.9})])
+    hits = index.search(SearchQuery(near=Near(-17.7, -179.9, 50))).hits
+    assert [h.id for h in hits] == ["a:1"]
+    assert hits[0].distance_km == pytest.approx(21.2, abs=0.1)
+
+
+def test_indexes_with_different_prefixes_share_a_file(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.db")
+    first = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="one-")
+    second = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="two-")
+    for idx in (first, second):
+        idx.ensure_index()
+    first.bulk_upsert([listing("a:1")])
+    assert (first.count(), second.count()) == (1, 0)
+    second.drop()
+    assert first.ping() and not second.ping()
+    first.close()
+    second.close()
+
+
+def test_ping_is_false_before_ensure_index(tmp_path: Path) -> None:
+    idx = EmbeddedSearchIndex(str(tmp_path / "s.db"), LISTINGS_SCHEMA)
+    assert not idx.ping()
+    idx.ensure_index()
+    assert idx.ping()
+    idx.close()
+
+
+def _write_many(path: str, start: int, count: int) -> None:
+    idx = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="t-")
+    for i in range(start, start + count, 10):
+        idx.bulk_upsert([listing(f"p:{j}", description="shared kitchen") for j in range(i, i + 10)])
+    idx.close()
+
+
+def test_another_process_writes_while_this_one_reads(tmp_path: Path) -> None:
+    """WAL: a second process writes in batches while this process keeps searching."""
+    path = str(tmp_path / "wal.db")
+    reader = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="t-")
+    reader.ensure_index()
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_write_many, args=(path, n * 200, 200)) for n in range(2)]
+    for writer in writers:
+        writer.start()
+    seen = []
+    while any(w.is_alive() for w in writers):
+        seen.append(reader.search(SearchQuery(text="kitchen", limit=1)).total)
+    for writer in writers:
+        writer.join()
+        assert writer.exitcode == 0
+    assert seen == sorted(seen)
+    assert reader.search(SearchQuery(text="kitchen")).total == 400
+    reader.close()
