@@ -67,7 +67,7 @@ def wait_for_consumer(env: dict[str, str], deadline: float) -> None:
     from services.ingest.config import IngestSettings
     from shared.events.factory import open_event_log
 
-    settings = IngestSettings(_env_file=None, SEARCH_URL=env["SEARCH_URL"], EVENTS_URL=env["EVENTS_URL"])
+    settings = IngestSettings(search_url=env["SEARCH_URL"], events_url=env["EVENTS_URL"])
     events = open_event_log(settings.events_url, client_id="run-stack")
     consumer = events.consumer(settings.topic(settings.listings_topic), settings.consumer_group)
     try:

@@ -1,0 +1,229 @@
+"""The matcher's speed at 131,000 listings on the embedded backend: latency per lot and throughput.
+
+    python -m bench.match [--docs 131000] [--db var/bench/match.db] [--lots 300] [--seconds 20]
+
+1. Loads `bench.synthetic` listings into an embedded SQLite index (skipped when the file already
+   holds them).
+2. Builds lots from `bench.lots` (real OCDS lots and constructed ones), each delivered to a real
+   postcode district drawn by population, with a radius of 10 to 50 km.
+3. In-process: POSTs each lot to `/match` through Flask's test client, one at a time, and prints
+   p50/p95 latency (everything but the socket: parsing, recall, scoring, JSON).
+4. Over HTTP: starts the matcher under gunicorn with `infra/gunicorn.conf.py` on 127.0.0.1 and
+   drives it with `wrk` (a Lua script cycles through the lot bodies), printing matches per second.
+   Without `wrk` on PATH, a Python thread pool drives it instead (and competes for the CPU).
+
+Targets (issue 5): p95 <= 50 ms per lot; >= 100 matches/s on a two-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.lots import ROOT, all_lots
+from bench.synthetic import _districts, synthetic_listings
+from services.matcher.app import create_app
+from shared.search.factory import open_search_index
+
+BATCH = 5000
+WRK_SCRIPT = """
+local bodies, i = {}, 0
+for line in io.lines("%s") do bodies[#bodies + 1] = line end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i %% #bodies + 1
+  return wrk.format(nil, "/match", nil, bodies[i])
+end
+"""
+
+
+def load(url: str, docs: int) -> None:
+    """Fill the index with `docs` synthetic listings unless it already holds them."""
+    index = open_search_index(url)
+    index.ensure_index()
+    held = index.count()
+    if held >= docs:
+        print(f"index holds {held} listings; not reloading")
+        index.close()
+        return
+    started = time.perf_counter()
+    batch: list[dict[str, Any]] = []
+    for doc in synthetic_listings(docs):
+        batch.append(doc)
+        if len(batch) == BATCH:
+            _write(index, batch)
+            batch = []
+    if batch:
+        _write(index, batch)
+    print(f"loaded {docs} listings in {time.perf_counter() - started:.0f} s")
+    index.close()
+
+
+def _write(index: Any, batch: list[dict[str, Any]]) -> None:
+    result = index.bulk_upsert(batch)
+    if result.failed:
+        raise SystemExit(f"bulk upsert failed: {result.failed[:3]}")
+
+
+def lot_bodies(count: int, seed: int = 5) -> list[dict[str, Any]]:
+    """`count` plain lots cycling through the benchmark lots, each placed in a real district."""
+    rng = random.Random(seed)
+    districts = _districts()
+    weights = [d[4] for d in districts]
+    texts = all_lots()
+    bodies = []
+    for n in range(count):
+        text = texts[n % len(texts)]
+        body: dict[str, Any] = {
+            "title": text.title,
+            "description": text.description,
+            "cpv_codes": list(text.cpv_codes),
+            "postcode": rng.choices(districts, weights=weights)[0][0],
+            "radius_km": rng.choice([10, 20, 25, 30, 40, 50]),
+            "social_value_priorities": list(text.social_value_priorities),
+        }
+        if text.value_pence is not None:
+            body["value_pence"] = text.value_pence
+        bodies.append(body)
+    return bodies
+
+
+def in_process(url: str, bodies: list[dict[str, Any]]) -> list[float]:
+    """Milliseconds per `/match`, one request at a time, after a short warm-up."""
+    client = create_app({"search_url": url}).test_client()
+    for body in bodies[:20]:
+        client.post("/match", json=body)
+    timings = []
+    for body in bodies:
+        started = time.perf_counter()
+        response = client.post("/match", json=body)
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"/match answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
+    return timings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def gunicorn(url: str, workers: int) -> Iterator[str]:
+    """The matcher under gunicorn as deployed; yields its base URL once `/readyz` answers."""
+    port = _free_port()
+    env = {**os.environ, "SEARCH_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    command = [sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py", "services.matcher.app:create_app()"]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("gunicorn did not become ready") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def _post(base: str, body: bytes) -> int:
+    request = urllib.request.Request(
+        f"{base}/match", data=body, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+        return int(response.status)
+
+
+def warm_up(base: str, bodies: list[bytes]) -> None:
+    """Every worker loads its caches before the clock starts (a few requests each)."""
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda b: _post(base, b), bodies[:40]))
+
+
+def with_wrk(base: str, bodies: list[bytes], seconds: int, connections: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        lines = Path(tmp) / "bodies.jsonl"
+        lines.write_bytes(b"\n".join(bodies) + b"\n")
+        script = Path(tmp) / "post.lua"
+        script.write_text(WRK_SCRIPT % lines)
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(script), base],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+    if "Non-2xx" in out:
+        raise SystemExit(f"some matches failed:\n{out}")
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if found is None:
+        raise SystemExit(f"cannot read wrk output:\n{out}")
+    return float(found.group(1))
+
+
+def with_threads(base: str, bodies: list[bytes], seconds: int, connections: int) -> float:
+    deadline = time.monotonic() + seconds
+
+    def client(offset: int) -> int:
+        done = 0
+        while time.monotonic() < deadline:
+            if _post(base, bodies[(offset + done) % len(bodies)]) != 200:
+                raise SystemExit("a match failed")
+            done += 1
+        return done
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(connections) as pool:
+        total = sum(pool.map(client, range(0, connections * 37, 37)))
+    return total / (time.monotonic() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=131_000)
+    parser.add_argument("--db", type=Path, default=ROOT / "var" / "bench" / "match.db")
+    parser.add_argument("--lots", type=int, default=300, help="lots timed in-process (cycling the set)")
+    parser.add_argument("--seconds", type=int, default=20, help="length of the HTTP run")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_CONCURRENCY)")
+    args = parser.parse_args()
+    url = f"sqlite:///{args.db.resolve()}"
+    load(url, args.docs)
+    bodies = lot_bodies(args.lots)
+    timings = in_process(url, bodies)
+    p95 = statistics.quantiles(timings, n=20)[18]
+    print(f"in-process, {len(timings)} lots: p50 {statistics.median(timings):.1f} ms, p95 {p95:.1f} ms,"
+          f" max {max(timings):.1f} ms")  # fmt: skip
+    encoded = [json.dumps(b).encode() for b in bodies]
+    driver, drive = ("wrk", with_wrk) if shutil.which("wrk") else ("python threads", with_threads)
+    with gunicorn(url, args.workers) as base:
+        warm_up(base, encoded)
+        rate = drive(base, encoded, args.seconds, args.connections)
+    print(f"HTTP ({driver}, {args.connections} connections, {args.workers} gunicorn workers,"
+          f" {args.seconds} s): {rate:.1f} matches/s")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
