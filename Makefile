@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck schemas sample clean
+.PHONY: run test lint typecheck schemas sample clean assets browser
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +18,36 @@ $(VENV)/.dev: $(VENV)/.runtime requirements-dev.txt
 	$(PIP) -r requirements-dev.txt -c constraints.txt
 	touch $@
 
-run: $(VENV)/.runtime
+# The directory's front end: GOV.UK Frontend, Swagger UI, Sass and axe-core from the npm registry
+# (exact versions in package-lock.json), compiled and copied into the git-ignored assets folder.
+FRONTEND := services/directory/frontend
+NODE_MODULES := $(FRONTEND)/node_modules
+ASSETS := services/directory/assets
+
+$(NODE_MODULES)/.installed: $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	npm ci --prefix $(FRONTEND) --ignore-scripts --no-audit --no-fund
+	touch $@
+
+$(ASSETS)/.built: $(NODE_MODULES)/.installed $(wildcard $(FRONTEND)/src/*)
+	rm -rf $(ASSETS) && mkdir -p $(ASSETS)/swagger-ui
+	$(NODE_MODULES)/.bin/sass --no-source-map --style=compressed --load-path=$(NODE_MODULES) \
+	  $(FRONTEND)/src/directory.scss $(ASSETS)/directory.css
+	cp $(FRONTEND)/src/*.mjs $(NODE_MODULES)/govuk-frontend/dist/govuk/govuk-frontend.min.js $(ASSETS)/
+	cp $(NODE_MODULES)/swagger-ui-dist/swagger-ui-bundle.js $(NODE_MODULES)/swagger-ui-dist/swagger-ui.css \
+	  $(ASSETS)/swagger-ui/
+	touch $@
+
+assets: $(ASSETS)/.built
+
+# The browser tests drive Debian's Chromium and its chromedriver; CI runs as root on a fresh machine.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
+
+run: $(VENV)/.runtime assets
 	$(PY) -m scripts.run_stack
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev assets browser
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

@@ -111,6 +111,24 @@ class SizeBand(str, Enum):
     large = "large"
 
 
+GeoPrecision = Literal["given", "postcode", "address", "district", "area", "region", "none"]
+"""How a listing's location was found, most precise first: given coordinates, a full-postcode
+table, a geocoded street address, the postcode district's centroid, the postcode area's, the
+region's, or not at all."""
+
+
+class SourceRef(BaseModel):
+    """One source record folded into a listing, so a merged organisation still says where each
+    part came from (`origin` is a file and line, or an API request id)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=100)
+    origin: str | None = Field(default=None, max_length=500)
+    updated_at: datetime
+
+
 class Listing(BaseModel):
     """A social enterprise supplier in the directory.
 
@@ -137,13 +155,14 @@ class Listing(BaseModel):
     address: Address = Field(default_factory=Address)
     postcode: str | None = Field(default=None, max_length=10)
     location: GeoPoint | None = None
-    geo_precision: Literal["given", "postcode", "district", "area", "none"] = "none"
+    geo_precision: GeoPrecision = "none"
     region: str | None = None
     service_area: ServiceArea = Field(default_factory=ServiceArea)
     size_band: SizeBand | None = None
     contact: Contact = Field(default_factory=Contact)
     source: str = Field(min_length=1, max_length=100)
     source_url: str | None = None
+    provenance: list[SourceRef] = Field(default_factory=list)
     updated_at: datetime
 
     @field_validator("updated_at")
@@ -193,23 +212,37 @@ class Lot(BaseModel):
 
 
 class SpendRecord(BaseModel):
-    """One payment to a supplier. A repeated `reference` within an organisation is the same record."""
+    """One payment to a supplier. A repeated `reference` within an organisation is the same record.
+
+    The supplier is named by directory id when the payer knows it, else by name (and a registry
+    number when known) so that ingest can link it to a listing later.
+    """
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     organisation: str = Field(min_length=1, max_length=200)
-    supplier_id: str = Field(min_length=1, max_length=200)
+    supplier_id: str | None = Field(default=None, min_length=1, max_length=200)
+    supplier_name: str | None = Field(default=None, min_length=1, max_length=300)
+    supplier_company_number: str | None = Field(default=None, max_length=20)
+    supplier_charity_number: str | None = Field(default=None, max_length=20)
     amount_pence: int = Field(gt=0)
     currency: Literal["GBP"] = "GBP"
     date: date
     category: str | None = None
     cpv_code: str | None = None
     reference: str = Field(min_length=1, max_length=200)
+    updated_at: datetime | None = None
 
     @field_validator("cpv_code")
     @classmethod
     def _cpv(cls, value: str | None) -> str | None:
         return None if value is None else normalise_cpv(value)
+
+    @model_validator(mode="after")
+    def _has_supplier(self) -> SpendRecord:
+        if self.supplier_id is None and self.supplier_name is None:
+            raise ValueError("a spend record needs supplier_id or supplier_name")
+        return self
 
     @property
     def key(self) -> str:

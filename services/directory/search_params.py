@@ -5,9 +5,9 @@ The API and the web pages share this, so a URL means the same thing in both.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 from werkzeug.datastructures import MultiDict
 
 from shared.errors import FieldError, InvalidInput, field_errors
@@ -24,8 +24,14 @@ FILTERS: dict[str, str] = {
     "size_band": "size_band",
     "cpv": "cpv",
 }
-FACETS: dict[str, str] = {p: f for p, f in FILTERS.items() if p != "cpv"}
+# query parameter -> index field counted for its facet; CPV filters by prefix but counts whole codes.
+FACETS: dict[str, str] = {**FILTERS, "cpv": "cpv_codes"}
 LIST_PARAMS = tuple(FILTERS)
+# Paging parameters: they pick a slice of the results, so exports and cursors ignore them.
+PAGING_PARAMS = ("page", "per_page", "cursor")
+MAX_PAGE = 10_000
+
+FilterValues = list[Annotated[str, StringConstraints(min_length=1, max_length=200)]]
 
 
 class SearchParams(BaseModel):
@@ -37,15 +43,16 @@ class SearchParams(BaseModel):
     lon: float | None = Field(default=None, ge=-180, le=180)
     radius_km: float | None = Field(default=None, gt=0, le=1000)
     sort: Literal["relevance", "distance", "name"] = "relevance"
-    page: int = Field(default=1, ge=1, le=10_000)
+    page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=20, ge=1, le=100)
-    region: list[str] = Field(default_factory=list, max_length=20)
-    category: list[str] = Field(default_factory=list, max_length=20)
-    legal_form: list[str] = Field(default_factory=list, max_length=20)
-    impact_area: list[str] = Field(default_factory=list, max_length=20)
-    certification: list[str] = Field(default_factory=list, max_length=20)
-    size_band: list[str] = Field(default_factory=list, max_length=20)
-    cpv: list[str] = Field(default_factory=list, max_length=20)
+    cursor: str | None = Field(default=None, max_length=500)
+    region: FilterValues = Field(default_factory=list, max_length=20)
+    category: FilterValues = Field(default_factory=list, max_length=20)
+    legal_form: FilterValues = Field(default_factory=list, max_length=20)
+    impact_area: FilterValues = Field(default_factory=list, max_length=20)
+    certification: FilterValues = Field(default_factory=list, max_length=20)
+    size_band: FilterValues = Field(default_factory=list, max_length=20)
+    cpv: FilterValues = Field(default_factory=list, max_length=20)
 
     @model_validator(mode="after")
     def _location_is_whole(self) -> SearchParams:
@@ -53,14 +60,21 @@ class SearchParams(BaseModel):
             raise ValueError("give both lat and lon, or neither")
         if self.postcode and self.lat is not None:
             raise ValueError("give a postcode or lat/lon, not both")
+        if self.cursor and self.page != 1:
+            raise ValueError("give a page or a cursor, not both")
         return self
 
     @property
     def has_location(self) -> bool:
         return bool(self.postcode) or self.lat is not None
 
+    def without_paging(self) -> dict[str, object]:
+        """The parameters that choose the result set (not the slice of it), as given."""
+        return self.model_dump(exclude=set(PAGING_PARAMS), exclude_defaults=True)
+
 
 def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
+    """Validate a query string; every mistake is a 400 naming the parameter."""
     raw: dict[str, object] = {}
     for key in args:
         values = [v for v in args.getlist(key) if v != ""]
@@ -95,7 +109,8 @@ def resolve_near(params: SearchParams) -> Near | None:
     return None
 
 
-def to_query(params: SearchParams) -> SearchQuery:
+def to_query(params: SearchParams, offset: int = 0) -> SearchQuery:
+    """The index query for `params`, starting at `offset`, with a facet for every filter."""
     filters = {FILTERS[name]: getattr(params, name) for name in FILTERS if getattr(params, name)}
     return SearchQuery(
         text=params.q or None,
@@ -103,6 +118,6 @@ def to_query(params: SearchParams) -> SearchQuery:
         near=resolve_near(params),
         facets=list(FACETS.values()),
         sort=params.sort,
-        offset=(params.page - 1) * params.per_page,
+        offset=offset,
         limit=params.per_page,
     )

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
+from services.ingest.geocode import GeoChain
 
 RawListing = dict[str, Any]
 
@@ -54,18 +55,11 @@ def registry_numbers(number: str | None) -> dict[str, str]:
     return {"company_number": cleaned}
 
 
-def place(
-    raw_postcode: str | None,
-    gazetteer: Gazetteer,
-    lat: str | None = None,
-    lon: str | None = None,
-) -> RawListing:
-    """postcode/location/geo_precision/region for a listing.
+def given_place(raw_postcode: str | None, lat: str | None = None, lon: str | None = None) -> RawListing:
+    """The place as the source states it: a readable postcode and any coordinates it gives.
 
-    Coordinates the source gives are kept (precision "postcode"); otherwise the postcode's
-    district or area centroid is used. The region always comes from the gazetteer so that all
-    sources share the same ITL1 names. An unreadable postcode is dropped, not fatal: the rest of
-    the record is still worth listing.
+    Sources' coordinates are postcode centroids (precision "postcode"). An unreadable postcode is
+    dropped, not fatal: the rest of the record is still worth listing.
     """
     fields: RawListing = {}
     raw = (raw_postcode or "").strip()
@@ -73,16 +67,27 @@ def place(
         postcode = raw.upper() if raw and is_outcode(raw) else normalise_postcode(raw)
     except InvalidPostcode:
         postcode = None
-    found = gazetteer.locate(postcode) if postcode else None
     if postcode:
         fields["postcode"] = postcode
-    if found:
-        fields["region"] = found.region
     given_lat, given_lon = text(lat), text(lon)
     if given_lat and given_lon:
         fields["location"] = {"lat": float(given_lat), "lon": float(given_lon)}
         fields["geo_precision"] = "postcode"
-    elif found:
-        fields["location"] = {"lat": found.lat, "lon": found.lon}
-        fields["geo_precision"] = found.precision
     return fields
+
+
+def place(
+    raw_postcode: str | None,
+    gazetteer: Gazetteer,
+    lat: str | None = None,
+    lon: str | None = None,
+) -> RawListing:
+    """postcode/location/geo_precision/region for a listing, placed by the consumer's chain.
+
+    The region always comes from the gazetteer so that all sources share the same ITL1 names.
+    """
+    fields = given_place(raw_postcode, lat, lon)
+    try:
+        return {**fields, **GeoChain(gazetteer).place(fields)}
+    except InvalidPostcode:  # non-geographic: keep it as the mailing postcode
+        return fields

@@ -91,26 +91,59 @@ def skip_reason(row: dict[str, str]) -> str | None:
     return None
 
 
+def _sector(row: Row) -> str:
+    return str(row["Sector"]).strip()
+
+
+def _sic(row: Row) -> str:
+    return str(row["SIC Code"]).strip()
+
+
+def _categories(row: Row) -> list[str]:
+    return [_sector(row)] if _sector(row) and _sector(row) != "Other" else []
+
+
+def _services(row: Row) -> list[str]:
+    sic = _sic(row)
+    return unique([describe(sic) if sic else None, _sector(row) if _sector(row) != "Other" else None])
+
+
+def _place(row: Row) -> RawListing:
+    return given_place(row["Postcode"], row["Geo Container Latitude"], row["Geo Container Longitude"])
+
+
+STANDARD = CsvMapping(
+    {
+        "id": col("Identifier", transform=coop_id),
+        "name": col("Name"),
+        "legal_form": Derived(lambda r: legal_form(r["Legal Form"].strip(), r["Ownership Classification"].strip())),
+        "registry": col("Companies House Number", transform=registry_numbers),
+        "services": Derived(_services),
+        "cpv_codes": col("SIC Code", transform=lambda sic: cpv_for_sic(sic)),
+        "sic_codes": col("SIC Code", transform=lambda sic: [sic.strip()]),
+        "categories": Derived(_categories),
+        "impact_areas": Derived(lambda r: impact_areas(_categories(r))),
+        "address.street": col("Street Address", transform=TRANSFORMS["lines"]),
+        "address.town": col("Locality"),
+        "place": Derived(_place, spread=True),
+        "contact.website": col("Website"),
+    },
+)
+"""Fields read the same way from every Digital Commons standard CSV (Co-ops UK, Workers.coop)."""
+
+for _spread in ("registry",):  # registry_numbers returns company_number or society_number
+    pass
+
+
 def standard_fields(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
-    """Fields read the same way from every Digital Commons standard CSV (Co-ops UK, Workers.coop)."""
-    sector, sic = row["Sector"].strip(), row["SIC Code"].strip()
-    sic_label = describe(sic) if sic else None
-    categories = [sector] if sector and sector != "Other" else []
-    street = ", ".join(unique(row["Street Address"].splitlines()))
-    return {
-        "id": coop_id(row["Identifier"]),
-        "name": row["Name"].strip(),
-        "legal_form": legal_form(row["Legal Form"].strip(), row["Ownership Classification"].strip()),
-        **registry_numbers(row["Companies House Number"]),
-        "services": unique([sic_label, sector if sector != "Other" else None]),
-        "cpv_codes": cpv_for_sic(sic) if sic else [],
-        "sic_codes": [sic] if sic else [],
-        "categories": categories,
-        "impact_areas": impact_areas(categories),
-        "address": {"street": text(street), "town": text(row["Locality"])},
-        **place(row["Postcode"], gazetteer, row["Geo Container Latitude"], row["Geo Container Longitude"]),
-        "contact": {"website": text(row["Website"])},
-    }
+    """`STANDARD` applied to a row, placed by the gazetteer (for the prebuilt sample)."""
+    fields = STANDARD.to_listing(row)
+    return {**fields, **place(fields.get("postcode"), gazetteer, *_given_point(fields))}
+
+
+def _given_point(fields: RawListing) -> tuple[str | None, str | None]:
+    point = fields.get("location")
+    return (str(point["lat"]), str(point["lon"])) if point else (None, None)
 
 
 def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
