@@ -14,7 +14,7 @@ import hashlib
 import json
 
 from shared.errors import FieldError, InvalidInput
-from services.directory.search_params import SearchParams
+from services.directory.search_params import MAX_WINDOW, SearchParams
 
 
 def _fingerprint(params: SearchParams) -> str:
@@ -35,6 +35,6 @@ def decode_cursor(params: SearchParams, cursor: str) -> int:
         offset, fingerprint = data["o"], data["f"]
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise InvalidInput("invalid cursor", [FieldError("cursor", "not a cursor this service issued")]) from exc
-    if not isinstance(offset, int) or offset < 0 or fingerprint != _fingerprint(params):
+    if not isinstance(offset, int) or not 0 <= offset < MAX_WINDOW or fingerprint != _fingerprint(params):
         raise InvalidInput("invalid cursor", [FieldError("cursor", "the cursor belongs to a different search")])
     return offset

@@ -30,6 +30,9 @@ LIST_PARAMS = tuple(FILTERS)
 # Paging parameters: they pick a slice of the results, so exports and cursors ignore them.
 PAGING_PARAMS = ("page", "per_page", "cursor")
 MAX_PAGE = 10_000
+# How deep paging may reach, as Elasticsearch's default max_result_window: past it a search is
+# better narrowed than paged, and the export streams everything anyway.
+MAX_WINDOW = 10_000
 
 FilterValues = list[Annotated[str, StringConstraints(min_length=1, max_length=200)]]
 
@@ -91,6 +94,9 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
         raise InvalidInput("sort=distance needs a postcode or lat/lon", [FieldError("sort", "no location given")])
     if any(not code.isdigit() for code in params.cpv):
         raise InvalidInput("cpv filters are digit prefixes", [FieldError("cpv", "expected digits, e.g. 909")])
+    if params.page * params.per_page > MAX_WINDOW:
+        raise InvalidInput(f"only the first {MAX_WINDOW:,} results can be paged; narrow the search",
+                           [FieldError("page", "too deep")])
     return params
 
 

@@ -115,17 +115,15 @@ def propose(
     candidates: Iterable[Candidate],
     place: tuple[float, float] | None,
     lot_value_pence: int | None = None,
-    settings: SearchSettings = SearchSettings(),
+    settings: SearchSettings | None = None,
 ) -> list[Proposal]:
     """The best `settings.proposals` consortia, best first (see the module docstring)."""
+    settings = settings or SearchSettings()
     problem = _Problem(requirements, place, lot_value_pence, settings)
     problem.pool = _pool(requirements, list(candidates), settings)
     if not problem.pool:
         return []
-    if settings.max_members <= EXACT_MAX_K:
-        found = _exact(problem)
-    else:
-        found = _beam(problem)
+    found = _exact(problem) if settings.max_members <= EXACT_MAX_K else _beam(problem)
     found.sort(key=lambda p: p.rank_key, reverse=True)
     return found[: settings.proposals]
 

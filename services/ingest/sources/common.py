@@ -86,7 +86,11 @@ def place(
 
     The region always comes from the gazetteer so that all sources share the same ITL1 names.
     """
-    fields = given_place(raw_postcode, lat, lon)
+    return geocoded(given_place(raw_postcode, lat, lon), gazetteer)
+
+
+def geocoded(fields: RawListing, gazetteer: Gazetteer) -> RawListing:
+    """`fields` placed by the consumer's chain, for the prebuilt sample directory."""
     try:
         return {**fields, **GeoChain(gazetteer).place(fields)}
     except InvalidPostcode:  # non-geographic: keep it as the mailing postcode

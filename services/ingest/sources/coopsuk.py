@@ -15,8 +15,9 @@ from pathlib import Path
 
 from shared.geo import Gazetteer
 
-from .common import RawListing, Skipped, edition, listing_id, place, registry_numbers, text, unique
+from .common import RawListing, Skipped, edition, geocoded, given_place, listing_id, registry_numbers, unique
 from .impact import impact_areas
+from .mapping import TRANSFORMS, CsvMapping, Derived, Row, col
 from .sic import describe
 from .sic_to_cpv import cpv_for_sic
 
@@ -117,7 +118,7 @@ STANDARD = CsvMapping(
         "id": col("Identifier", transform=coop_id),
         "name": col("Name"),
         "legal_form": Derived(lambda r: legal_form(r["Legal Form"].strip(), r["Ownership Classification"].strip())),
-        "registry": col("Companies House Number", transform=registry_numbers),
+        "registry": Derived(lambda r: registry_numbers(r["Companies House Number"]), spread=True),
         "services": Derived(_services),
         "cpv_codes": col("SIC Code", transform=lambda sic: cpv_for_sic(sic)),
         "sic_codes": col("SIC Code", transform=lambda sic: [sic.strip()]),
@@ -131,19 +132,9 @@ STANDARD = CsvMapping(
 )
 """Fields read the same way from every Digital Commons standard CSV (Co-ops UK, Workers.coop)."""
 
-for _spread in ("registry",):  # registry_numbers returns company_number or society_number
-    pass
-
-
 def standard_fields(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
     """`STANDARD` applied to a row, placed by the gazetteer (for the prebuilt sample)."""
-    fields = STANDARD.to_listing(row)
-    return {**fields, **place(fields.get("postcode"), gazetteer, *_given_point(fields))}
-
-
-def _given_point(fields: RawListing) -> tuple[str | None, str | None]:
-    point = fields.get("location")
-    return (str(point["lat"]), str(point["lon"])) if point else (None, None)
+    return geocoded(STANDARD.to_listing(row), gazetteer)
 
 
 def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
