@@ -12,18 +12,39 @@ Semantics every adapter must keep (the contract suite in tests/contract checks t
   radius filter and sort last by distance.
 - Sort: relevance (BM25; without text, by distance when `near` is given, else by name),
   distance, or name (case-insensitive). Ties break by id so that pages are stable.
-- Facets count values over the whole filtered result set, most frequent first, ties by value.
+- Facets are disjunctive: a dimension's counts apply every active filter except that dimension's
+  own, so a user sees how many results each other value would add. Most frequent first, ties by
+  value.
+- Highlights (when asked): per text field that matched, a snippet of the stored text with each
+  matched word between `HIGHLIGHT_START` and `HIGHLIGHT_END` (private-use characters, never
+  markup); `highlight_segments` splits one for a caller to escape and wrap.
+- Cursor paging: `SearchResult.next_cursor` (opaque) passed back as `SearchQuery.cursor` with the
+  same query gives the page after the last hit, in the same order (`search_after`); offset paging
+  stays for page numbers. A cursor is valid for one sort order only.
+- Typo tolerance (when asked, `fuzzy=True`): if the text matches nothing exactly, each word also
+  matches index terms within Elasticsearch's `AUTO` edit distance of its stem (0 edits under 3
+  letters, 1 up to 5, else 2; a transposition is one edit) that share its first letter.
+- Suggestions: listing names whose words start with the typed words (the last one as a prefix),
+  and category and region values starting with the typed text, case-insensitively.
 - Writes become visible to `search` after `refresh()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 SortOrder = Literal["relevance", "distance", "name"]
 Document = dict[str, Any]
+# Private-use characters around each highlighted word: no data or markup language gives them a
+# meaning, so a caller escapes the text first and then turns them into <mark> (or anything else).
+HIGHLIGHT_START = "\ue000"
+HIGHLIGHT_END = "\ue001"
+SuggestionField = Literal["name", "categories", "region"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +63,12 @@ class SearchQuery:
     sort: SortOrder = "relevance"
     offset: int = 0
     limit: int = 20
+    cursor: str | None = None
+    """`next_cursor` of the previous page; continues after its last hit (offset must be 0)."""
+    highlight: bool = False
+    """Fill `Hit.highlights` with snippets of the text fields that matched."""
+    fuzzy: bool = False
+    """Typo tolerance: when the text matches nothing exactly, retry with near spellings."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +77,8 @@ class Hit:
     score: float | None
     distance_km: float | None
     document: Document
+    highlights: Mapping[str, str] | None = None
+    """Text field -> snippet with matches between HIGHLIGHT_START and HIGHLIGHT_END (when asked)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +92,20 @@ class SearchResult:
     total: int
     hits: list[Hit]
     facets: dict[str, list[FacetBucket]]
+    next_cursor: str | None = None
+    """Pass back as `SearchQuery.cursor` for the next page; None when this page was not full."""
+    fuzzy: bool = False
+    """True when the exact text matched nothing and these hits come from the typo-tolerant retry."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A completion for what a user is typing: a listing name (with its `id`) or a keyword value."""
+
+    text: str
+    field: SuggestionField
+    count: int
+    id: str | None = None
 
 
 @dataclass
@@ -89,6 +132,15 @@ class SearchIndex(Protocol):
 
     def count(self, query: SearchQuery | None = None) -> int: ...
 
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[Hit]:
+        """Every hit of `query` in its sort order, fetched a page at a time (exports).
+
+        `offset`, `limit`, `cursor` and `facets` of the query are ignored.
+        """
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[Suggestion]:
+        """Names first (best match first), then categories and regions (most listings first)."""
+
     def refresh(self) -> None: ...
 
     def ping(self) -> bool:
@@ -98,3 +150,30 @@ class SearchIndex(Protocol):
         """Delete the index and everything in it (tests and rebuilds)."""
 
     def close(self) -> None: ...
+
+
+def highlight_segments(snippet: str) -> list[tuple[str, bool]]:
+    """Split a highlighted snippet into (text, is_match) runs, for callers to escape and mark up."""
+    segments: list[tuple[str, bool]] = []
+    for i, part in enumerate(snippet.split(HIGHLIGHT_START)):
+        matched, _, rest = part.partition(HIGHLIGHT_END) if i else ("", "", part)
+        segments.extend((text, is_match) for text, is_match in ((matched, True), (rest, False)) if text)
+    return segments
+
+
+def encode_cursor(sort: str, after: Sequence[Any]) -> str:
+    """An opaque, URL-safe cursor holding the sort order and the last hit's sort values."""
+    raw = json.dumps({"sort": sort, "after": list(after)}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> list[Any]:
+    """The sort values inside a cursor; ValueError when it is malformed or made for another sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not valid") from exc
+    if not isinstance(data, dict) or data.get("sort") != sort or not isinstance(data.get("after"), list):
+        raise ValueError("cursor does not belong to this query's sort order")
+    return list(data["after"])

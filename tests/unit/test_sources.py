@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest.sources import coopsuk, oxford, powertochange, workerscoop
+from services.ingest.sources import coopsuk, oxford, threesixtygiving, workerscoop
 from services.ingest.sources.common import Skipped, listing_id, registry_numbers
 from services.ingest.sources.impact import impact_areas
 from services.ingest.sources.merge import CoopIndex, merge, similar_names
@@ -180,7 +180,7 @@ def test_powertochange_merges_a_recipients_grants() -> None:
             recipient_name="The Old Pub Ltd",
         ),
     ]
-    listing = Listing.model_validate(powertochange.to_listing(grants, default_gazetteer()))
+    listing = Listing.model_validate(threesixtygiving.to_listing(grants, default_gazetteer()))
     assert listing.id == "ptc:360G-ptc-ORG-the-old-pub--ash"
     assert listing.name == "The Old Pub Ltd"
     assert listing.legal_form.value == "cooperative"
@@ -192,7 +192,7 @@ def test_powertochange_merges_a_recipients_grants() -> None:
 
 def test_powertochange_skips_universities() -> None:
     with pytest.raises(Skipped, match="university"):
-        powertochange.to_listing([grant(organisation_type="University")], default_gazetteer())
+        threesixtygiving.to_listing([grant(organisation_type="University")], default_gazetteer())
 
 
 def test_merge_prefers_the_richer_record_and_the_precise_place() -> None:

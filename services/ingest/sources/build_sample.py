@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from shared.geo import Gazetteer, default_gazetteer
 from shared.models import Listing
 
-from . import coopsuk, oxford, powertochange, workerscoop
+from . import coopsuk, oxford, threesixtygiving, workerscoop
 from .common import RawListing, Skipped
 from .merge import CoopIndex, merge
 
@@ -92,8 +92,8 @@ def build(gazetteer: Gazetteer, report: Report) -> list[Listing]:
     others = _convert("oxford", oxford.read(OXFORD_FILE), oxford.to_listing, gazetteer, report)
     others += _convert(
         "powertochange",
-        powertochange.read_by_recipient(POWERTOCHANGE_FILE).values(),
-        powertochange.to_listing,
+        threesixtygiving.read_by_recipient(POWERTOCHANGE_FILE).values(),
+        threesixtygiving.to_listing,
         gazetteer,
         report,
     )

@@ -132,14 +132,14 @@ STANDARD = CsvMapping(
 )
 """Fields read the same way from every Digital Commons standard CSV (Co-ops UK, Workers.coop)."""
 
-def standard_fields(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
-    """`STANDARD` applied to a row, placed by the gazetteer (for the prebuilt sample)."""
-    return geocoded(STANDARD.to_listing(row), gazetteer)
-
-
-def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
-    """A listing dict for one register row; raises Skipped for non-suppliers."""
+def record(row: Row) -> RawListing:
+    """A listing dict for one register row, as the source states it; raises Skipped for non-suppliers."""
     reason = skip_reason(row)
     if reason:
         raise Skipped(reason)
-    return {**standard_fields(row, gazetteer), "source": SOURCE, "updated_at": EDITION}
+    return {**STANDARD.to_listing(row), "source": SOURCE, "updated_at": EDITION}
+
+
+def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
+    """`record`, placed by the gazetteer (for the prebuilt sample)."""
+    return geocoded(record(row), gazetteer)

@@ -10,29 +10,35 @@ from __future__ import annotations
 
 from shared.geo import Gazetteer
 
-from .common import RawListing, edition, text
-from .coopsuk import standard_fields
+from .common import RawListing, edition, geocoded, text
+from .coopsuk import STANDARD
 from .impact import impact_areas
+from .mapping import Row
 
 SOURCE = "workerscoop"
 EDITION = edition("2023-06-23")
 
 
-def _registration(row: dict[str, str]) -> RawListing:
+def _registration(row: Row) -> RawListing:
     """The FCA society number, which only this file carries (the register gives company numbers)."""
     number = text(row["Registered Number"])
     return {"society_number": number} if number and row["Registrar"].strip() == "FCA" else {}
 
 
-def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
+def record(row: Row) -> RawListing:
     """A listing dict for one directory row; every row is a trading worker co-op, so none is skipped."""
-    fields = standard_fields(row, gazetteer)
+    fields = STANDARD.to_listing(row)
     description = (row["Description"] or "").replace("\r\n", "\n").strip()
     return {
         **fields,
         **_registration(row),
         "description": description,
-        "impact_areas": impact_areas(fields["categories"], description),
+        "impact_areas": impact_areas(fields.get("categories", []), description),
         "source": SOURCE,
         "updated_at": EDITION,
     }
+
+
+def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
+    """`record`, placed by the gazetteer (for the prebuilt sample)."""
+    return geocoded(record(row), gazetteer)
