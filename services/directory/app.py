@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -10,13 +12,20 @@ from shared.models import IMPACT_AREAS
 from shared.web import create_base_app, search_index
 from services.directory import api, pages
 from services.directory.config import DirectorySettings
+from services.directory.openapi import build_openapi
+
+log = logging.getLogger(__name__)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app; `test_config` overrides settings fields (e.g. `search_url`) for tests."""
     settings = DirectorySettings(**(test_config or {}))
     app = create_base_app("socialmatch-directory", settings, checks={"search_index": lambda: search_index().ping()})
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.jinja_env.globals["IMPACT_AREAS"] = IMPACT_AREAS
+    app.extensions["directory_openapi"] = build_openapi()
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    if not (Path(pages.bp.root_path) / pages.ASSETS / ".built").exists():
+        log.warning("front-end assets are not built; pages will be unstyled until `make assets` runs")
     return app

@@ -18,6 +18,7 @@ from shared.geo import DATA_DIR
 from shared.search.port import SearchIndex, SearchQuery
 
 MAX_PREFIX_CHARS = 100
+MAX_SUGGESTIONS = 20
 _DISTRICT_NUMBER = re.compile(r"^([A-Z]+)(\d+)(.*)$")
 
 

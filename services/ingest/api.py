@@ -2,21 +2,24 @@
 
 Requests are validated here so that a client learns about a bad field at once (422 naming the
 field) and a batch is all-or-nothing; the consumer validates again, because the log has other
-producers.
+producers. Each published record carries its request id (the client's `X-Request-ID`, or a new
+one) so that a record the consumer still rejects can be traced to the request that sent it.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 from pydantic import ValidationError
 
+from services.ingest.publishing import publish_listings, publish_tombstone
 from shared.errors import FieldError, InvalidInput, field_errors
+from shared.events.envelope import with_provenance
 from shared.geo import InvalidPostcode, normalise_place_code
 from shared.models import Listing
 from shared.web import event_log, settings
-from services.ingest.publishing import publish_listings, publish_tombstone
 
 bp = Blueprint("ingest", __name__)
 
@@ -37,8 +40,12 @@ def post_listings() -> Any:
     errors = [e for i, item in enumerate(items) for e in _validate(item, f"[{i}]" if many else "")]
     if errors:
         raise InvalidInput("some listings are invalid; nothing was published", errors, status=422)
-    count = publish_listings(event_log(), settings().topic(settings().listings_topic), items)
-    return jsonify({"accepted": count, "ids": [item["id"] for item in items]}), 202
+    request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    provenance = {"request_id": request_id[:100]}
+    records = [with_provenance(item, {**provenance, "item": i} if many else provenance) for i, item in enumerate(items)]
+    count = publish_listings(event_log(), settings().topic(settings().listings_topic), records)
+    body = {"accepted": count, "ids": [item["id"] for item in items], "request_id": provenance["request_id"]}
+    return jsonify(body), 202, {"X-Request-ID": provenance["request_id"]}
 
 
 @bp.delete("/listings/<path:listing_id>")

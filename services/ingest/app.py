@@ -6,9 +6,9 @@ from typing import Any
 
 from flask import Flask
 
-from shared.web import create_base_app, event_log
 from services.ingest.api import bp
 from services.ingest.config import IngestSettings
+from shared.web import create_base_app, event_log
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -1,82 +1,177 @@
-"""Data steward commands: `python -m services.ingest.cli load FILE`, `... dead-letters`.
+"""Data steward commands: `python -m services.ingest.cli load FILE`, `... dead-letters list|show|replay`.
 
 Loading publishes to the log (never straight into the index), so files take the same path as
-the HTTP API: the consumer validates, geocodes and indexes them, and rejects go to the DLQ.
+the HTTP API: the consumer validates, normalises, geocodes and indexes them, and rejects go to
+the DLQ with the file and line they came from.
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import click
 from tqdm import tqdm
 
-from shared.events.factory import open_event_log
-from shared.events.port import dead_letter_topic
 from services.ingest.config import IngestSettings
-from services.ingest.publishing import chunked, publish_listings
+from services.ingest.dead_letters import DeadLetter, dead_letters, replay, replays_topic
+from services.ingest.dedupe import Decision, OrganisationRegistry
+from services.ingest.loading import load_file
+from services.ingest.publishing import publish_listings
+from services.ingest.sources.formats import FORMATS, guess_format
+from services.ingest.sources.mapping import CsvMapping
+from shared.events.envelope import origin, with_provenance
+from shared.events.factory import open_event_log
+from shared.events.port import EventLog, dead_letter_topic
 
 
-def read_listings(path: Path) -> Iterator[dict[str, Any]]:
-    """Records from a JSON Lines file (one listing per line) or a JSON array."""
-    with path.open(encoding="utf-8") as handle:
-        if path.suffix == ".json":
-            yield from json.load(handle)
-            return
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise click.ClickException(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+@contextmanager
+def _log(settings: IngestSettings) -> Iterator[EventLog]:
+    events = open_event_log(settings.events_url, client_id="ingest-cli")
+    try:
+        yield events
+    finally:
+        events.close()
 
 
 @click.group()
 def cli() -> None:
-    """socialmatch ingest: load listings and inspect what was rejected."""
+    """socialmatch ingest: load listings and inspect or replay what was rejected."""
 
 
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Default: from the extension.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON column mapping for --format csv (see services/ingest/sources/mapping.py).")
 @click.option("--batch", default=500, show_default=True, help="Records published per write.")
-def load(path: Path, batch: int) -> None:
-    """Publish every listing in PATH (.jsonl or .json) to the listings topic."""
+def load(path: Path, fmt: str | None, mapping: Path | None, batch: int) -> None:
+    """Publish every listing in PATH to the listings topic, then print a summary."""
     settings = IngestSettings()
-    events = open_event_log(settings.events_url, client_id="ingest-cli")
+    fmt = fmt or guess_format(path)
     topic = settings.topic(settings.listings_topic)
-    events.ensure_topics([topic, dead_letter_topic(topic)])
-    published = 0
-    try:
-        with tqdm(desc=f"publishing {path.name}", unit=" listings", file=sys.stderr) as progress:
-            for chunk in chunked(read_listings(path), batch):
-                published += publish_listings(events, topic, chunk)
-                progress.update(len(chunk))
-    finally:
-        events.close()
-    click.echo(f"published {published} listings from {path} to {topic}")
+    with _log(settings) as events:
+        events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
+        with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
+            summary = load_file(events, topic, path, fmt, CsvMapping.from_json(mapping) if mapping else None,
+                                batch, bar.update)
+    for line in summary.lines():
+        click.echo(line)
 
 
-@cli.command("dead-letters")
-@click.option("--limit", default=20, show_default=True)
-def dead_letters(limit: int) -> None:
-    """Print rejected records with their reasons (reads without committing)."""
+@cli.group("dead-letters")
+def dead_letters_group() -> None:
+    """Records that were rejected, with where they came from and why."""
+
+
+def _letters(settings: IngestSettings, events: EventLog) -> list[DeadLetter]:
+    embedded = settings.events_url.startswith("sqlite:")
+    return dead_letters(events, settings.topic(settings.listings_topic), timeout_s=0.05 if embedded else 2.0)
+
+
+@dead_letters_group.command("list")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--reason", default="", help="Only letters whose reason contains this text.")
+def list_letters(limit: int, reason: str) -> None:
+    """One line per dead letter: ref, origin, reason, first field error."""
     settings = IngestSettings()
-    events = open_event_log(settings.events_url, client_id="ingest-cli")
-    consumer = events.consumer(dead_letter_topic(settings.topic(settings.listings_topic)), f"viewer-{uuid.uuid4()}")
+    with _log(settings) as events:
+        letters = [letter for letter in _letters(settings, events) if reason in letter.value.get("reason", "")]
+    for letter in letters[:limit]:
+        errors = letter.value.get("errors") or [{}]
+        first = f"{errors[0].get('field', '')}: {errors[0].get('message', '')}" if errors[0] else ""
+        mark = " [replayed]" if letter.replayed else ""
+        click.echo(f"{letter.ref}\t{origin(letter.value.get('provenance')) or '-'}\t"
+                   f"{letter.value.get('reason')}{mark}\t{first}")
+    click.echo(f"{len(letters)} dead letters", err=True)
+
+
+@dead_letters_group.command("show")
+@click.argument("ref")
+def show(ref: str) -> None:
+    """The whole dead letter REF (`partition:offset`, as `list` prints it)."""
+    settings = IngestSettings()
+    with _log(settings) as events:
+        found = [letter for letter in _letters(settings, events) if letter.ref == ref]
+    if not found:
+        raise click.ClickException(f"no dead letter {ref}")
+    click.echo(json.dumps({**found[0].value, "replayed": found[0].replayed}, ensure_ascii=False, indent=2))
+
+
+@dead_letters_group.command("replay")
+@click.argument("refs", nargs=-1)
+@click.option("--reason", default=None, help="Replay every letter whose reason contains this text.")
+@click.option("--again", is_flag=True, help="Also replay letters that were replayed before.")
+def replay_cmd(refs: tuple[str, ...], reason: str | None, again: bool) -> None:
+    """Republish dead letters (by REF, or all matching --reason) after the cause was fixed."""
+    if not refs and reason is None:
+        raise click.UsageError("name dead letters by REF or select them with --reason")
+    settings = IngestSettings()
+    with _log(settings) as events:
+        chosen = [letter for letter in _letters(settings, events)
+                  if (letter.ref in refs or (reason is not None and reason in letter.value.get("reason", "")))
+                  and (again or not letter.replayed)]
+        sent = replay(events, settings.topic(settings.listings_topic), chosen)
+    click.echo(f"replayed {sent} of {len(chosen)} selected dead letters"
+               + (f" ({len(chosen) - sent} had no JSON record to replay)" if sent < len(chosen) else ""))
+
+
+@cli.group()
+def merges() -> None:
+    """Organisations merged from several sources; confirm or split them (remembered across reloads)."""
+
+
+@merges.command("list")
+@click.option("--limit", default=100, show_default=True)
+def list_merges(limit: int) -> None:
+    """Each merged listing with its member records and their sources."""
+    registry = _registry(IngestSettings())
     try:
-        shown = 0
-        while shown < limit and (messages := consumer.poll(limit - shown, timeout_s=1.0)):
-            for message in messages:
-                click.echo(json.dumps(message.value, ensure_ascii=False))
-            shown += len(messages)
+        for cluster, members in registry.merged(limit).items():
+            click.echo(f"{cluster}\t" + ", ".join(f"{member} ({source})" for member, source in members))
+        for a, b, decision, at in registry.decisions():
+            click.echo(f"decision\t{decision} {a} {b} ({at})")
     finally:
-        consumer.close()
-        events.close()
+        registry.close()
+
+
+@merges.command("confirm")
+@click.argument("a")
+@click.argument("b")
+def confirm(a: str, b: str) -> None:
+    """A and B are one organisation: merge them whatever the rules say."""
+    _decide(a, b, "confirm")
+
+
+@merges.command("split")
+@click.argument("a")
+@click.argument("b")
+def split(a: str, b: str) -> None:
+    """A and B are different organisations: never merge them."""
+    _decide(a, b, "split")
+
+
+def _registry(settings: IngestSettings) -> OrganisationRegistry:
+    return OrganisationRegistry(settings.resolved_state_path())
+
+
+def _decide(a: str, b: str, decision: Decision) -> None:
+    """Remember the decision, then republish the members involved so the consumer re-clusters them."""
+    settings = IngestSettings()
+    registry = _registry(settings)
+    try:
+        registry.decide(a, b, decision)
+        docs = registry.member_docs([a, b])
+    finally:
+        registry.close()
+    provenance = {"steward": f"{decision} {a} {b}"}
+    with _log(settings) as events:
+        publish_listings(events, settings.topic(settings.listings_topic),
+                         [with_provenance(doc, provenance) for doc in docs])
+    click.echo(f"recorded: {decision} {a} {b}; republished {len(docs)} member records to re-cluster")
 
 
 if __name__ == "__main__":

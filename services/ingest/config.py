@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import urlparse
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.search.factory import sqlite_path
 from shared.settings import BackendSettings
 
 
@@ -26,3 +30,39 @@ class IngestSettings(BackendSettings):
     )
     max_batch_items: int = Field(default=1000, ge=1, description="Most listings accepted in one POST /listings.")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
+    spend_topic: str = Field(default="spend", description="Topic that carries spend records.")
+    max_invalid_share: float = Field(
+        default=0.5, gt=0, le=1,
+        description="Stop the consumer (exit 3) when more than this share of the last `invalid_window` records"
+        " was invalid: that many rejects means the code is broken, not the data.",
+    )
+    invalid_window: int = Field(default=1000, ge=10, description="Records the invalid share is measured over.")
+    state_path: str = Field(
+        default="",
+        description="SQLite file for de-duplication clusters, steward decisions and spend records;"
+        " empty = beside the embedded event log, or var/<topic prefix>ingest-state.db with Kafka.",
+    )
+    dedupe_name_threshold: float = Field(
+        default=90, ge=50, le=100,
+        description="rapidfuzz token-sort ratio at or above which two names may be one organisation.",
+    )
+    dedupe_max_km: float = Field(
+        default=2.0, ge=0, le=50, description="Furthest apart two records with similar names may be and still merge."
+    )
+    postcode_table: str = Field(
+        default="", description="Optional CSV of full postcodes (postcode,lat,lon) for postcode-precise geocoding."
+    )
+    geocoder: str = Field(
+        default="",
+        description="Optional geopy service (e.g. nominatim) for street addresses; empty = off (no network).",
+    )
+
+    def resolved_state_path(self) -> Path:
+        """Where the ingest state lives: explicit, or beside the embedded log it is derived from
+        (named by topic prefix, since deployments sharing a log file share its directory)."""
+        if self.state_path:
+            return Path(self.state_path)
+        name = f"{self.topic_prefix}ingest-state.db"
+        if urlparse(self.events_url).scheme == "sqlite":
+            return Path(sqlite_path(self.events_url)).parent / name
+        return Path("var") / name

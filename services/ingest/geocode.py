@@ -114,7 +114,7 @@ class GeoChain:
         given = fields.get("location")
         if isinstance(given, dict) and given.get("lat") is not None and given.get("lon") is not None:
             precision = fields.get("geo_precision")
-            return (given["lat"], given["lon"]), precision if precision not in (None, "none") else "given"
+            return (given["lat"], given["lon"]), str(precision) if precision not in (None, "none") else "given"
         if postcode and self.postcodes and postcode in self.postcodes:
             return self.postcodes[postcode], "postcode"
         address = _address_line(fields, postcode)
@@ -130,8 +130,8 @@ class GeoChain:
 
 def _address_line(fields: dict[str, Any], postcode: str | None) -> str | None:
     """A street address worth geocoding (a town alone is no better than the district centroid)."""
-    address = fields.get("address") if isinstance(fields.get("address"), dict) else {}
-    if not address.get("street"):
+    address = fields.get("address")
+    if not isinstance(address, dict) or not address.get("street"):
         return None
     parts = [address.get("street"), address.get("locality"), address.get("town"), postcode]
     return ", ".join(str(p) for p in parts if p)

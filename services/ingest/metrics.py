@@ -17,7 +17,8 @@ class ConsumerMetrics:
         self.registry = CollectorRegistry()
         self.consumed = Counter("ingest_consumed", "Records read from the log.", registry=self.registry)
         self.indexed = Counter("ingest_indexed", "Documents written or deleted in the index.", registry=self.registry)
-        self.stale = Counter("ingest_stale", "Upserts ignored because a newer version is indexed.", registry=self.registry)
+        self.stale = Counter("ingest_stale", "Upserts ignored because a newer version is indexed.",
+                             registry=self.registry)
         self.dead_lettered = Counter("ingest_dead_lettered", "Records sent to the dead-letter topic.",
                                      registry=self.registry)
         self.lag = Gauge("ingest_lag", "Records published but not yet committed.", registry=self.registry)

@@ -1,27 +1,33 @@
-"""What the consumer does to one record: validate, normalise, geocode, or explain the rejection.
+"""What the consumer does to one record: normalise, geocode, validate, or explain the rejection.
 
-Pure functions over messages, so the rules are unit-tested without a backend.
+Pure functions over messages (given a `GeoChain`), so the rules are unit-tested without a backend.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from services.ingest.geocode import GeoChain
+from services.ingest.normalise import FieldErrors, Invalid, normalise_listing
 from shared.errors import field_errors
+from shared.events.envelope import Provenance, origin, split_provenance
 from shared.events.port import Message
-from shared.geo import Gazetteer, InvalidPostcode, normalise_place_code
+from shared.geo import InvalidPostcode
 from shared.models import Listing
+
+log = logging.getLogger("socialmatch.ingest.pipeline")
 
 
 @dataclass(frozen=True)
 class Rejection:
     message: Message
     reason: str
-    errors: list[dict[str, str]] = field(default_factory=list)
+    errors: FieldErrors = field(default_factory=list)
 
 
 @dataclass
@@ -34,31 +40,49 @@ class BatchPlan:
     rejections: list[Rejection] = field(default_factory=list)
 
 
-def prepare_listing(raw: dict[str, Any], gazetteer: Gazetteer) -> Listing:
-    """Validate a raw listing and fill what can be derived: normalised postcode, location, region.
+def prepare_listing(raw: dict[str, Any], geo: GeoChain, provenance: Provenance | None = None) -> Listing:
+    """Normalise, place and validate a raw listing; raises Invalid, InvalidPostcode or ValidationError.
 
-    A given location wins; otherwise the postcode's district (or area) centroid is used, and the
-    listing records which precision it got so that users can judge a distance.
+    The listing keeps one provenance entry for itself (source, file and line or request) unless
+    the record already carries merged provenance.
     """
-    listing = Listing.model_validate(raw)
-    updates: dict[str, Any] = {}
-    if listing.postcode:
-        postcode = normalise_place_code(listing.postcode)
-        updates["postcode"] = postcode
-        place = gazetteer.locate(postcode)
-        if listing.location is None and place is not None:
-            updates["location"] = {"lat": place.lat, "lon": place.lon}
-            updates["geo_precision"] = place.precision
-        if listing.region is None and place is not None and place.region:
-            updates["region"] = place.region
-    if listing.location is not None and listing.geo_precision == "none":
-        updates["geo_precision"] = "given"
-    if not updates:
-        return listing
-    return Listing.model_validate({**listing.model_dump(), **updates})
+    fields = normalise_listing(raw)
+    fields.update(geo.place(fields))
+    if not fields.get("provenance") and isinstance(fields.get("id"), str) and isinstance(fields.get("source"), str):
+        fields["provenance"] = [{"id": fields["id"], "source": fields["source"], "origin": origin(provenance),
+                                 "updated_at": fields.get("updated_at")}]
+    return Listing.model_validate(fields)
 
 
-def plan_batch(messages: Sequence[Message], gazetteer: Gazetteer) -> BatchPlan:
+def check(message: Message, geo: GeoChain) -> Listing | Rejection:
+    """The listing a message carries, or why it cannot be listed. Never raises: a record that
+    trips an unexpected error is a rejection too, so one odd record cannot stop the consumer
+    (and the invalid-share limit stops it if every record does)."""
+    raw, provenance = split_provenance(message.value)
+    try:
+        if not isinstance(raw, dict):
+            return Rejection(message, "not a JSON object")
+        listing = prepare_listing(raw, geo, provenance)
+    except Invalid as exc:
+        return Rejection(message, exc.reason, exc.errors)
+    except ValidationError as exc:
+        return Rejection(message, "listing failed validation", validation_errors(exc))
+    except InvalidPostcode as exc:
+        return Rejection(message, "invalid postcode", [{"field": "postcode", "message": str(exc)}])
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.exception("could not process %s@%d", message.topic, message.offset)
+        return Rejection(message, f"could not process the record ({type(exc).__name__})")
+    if message.key is not None and message.key != listing.id:
+        reason = f"record key {message.key!r} does not match listing id {listing.id!r}"
+        return Rejection(message, reason, [{"field": "id", "message": reason}])
+    return listing
+
+
+def validation_errors(exc: ValidationError) -> FieldErrors:
+    return [{"field": e.field, "message": e.message} for e in field_errors(exc)]
+
+
+def plan_batch(messages: Sequence[Message], geo: GeoChain) -> BatchPlan:
     """Reduce a batch to the writes it implies, keeping per-key order.
 
     The log is ordered per key, so the last tombstone for a key deletes it unless a later upsert
@@ -73,22 +97,13 @@ def plan_batch(messages: Sequence[Message], gazetteer: Gazetteer) -> BatchPlan:
             else:
                 plan.rejections.append(Rejection(message, "tombstone without a key"))
             continue
-        try:
-            listing = prepare_listing(message.value, gazetteer)
-        except ValidationError as exc:
-            errors = [{"field": e.field, "message": e.message} for e in field_errors(exc)]
-            plan.rejections.append(Rejection(message, "listing failed validation", errors))
+        checked = check(message, geo)
+        if isinstance(checked, Rejection):
+            plan.rejections.append(checked)
             continue
-        except InvalidPostcode as exc:
-            plan.rejections.append(Rejection(message, "invalid postcode", [{"field": "postcode", "message": str(exc)}]))
-            continue
-        if message.key is not None and message.key != listing.id:
-            reason = f"record key {message.key!r} does not match listing id {listing.id!r}"
-            plan.rejections.append(Rejection(message, reason, [{"field": "id", "message": reason}]))
-            continue
-        current = plan.upserts.get(listing.id)
-        if current is None or current.updated_at <= listing.updated_at:
-            plan.upserts[listing.id] = listing
-            plan.origins[listing.id] = message
-        plan.deletes.discard(listing.id)
+        current = plan.upserts.get(checked.id)
+        if current is None or current.updated_at <= checked.updated_at:
+            plan.upserts[checked.id] = checked
+            plan.origins[checked.id] = message
+        plan.deletes.discard(checked.id)
     return plan

@@ -60,14 +60,15 @@ def _unmatchable(errors: list[FieldError]) -> InvalidInput:
 
 
 def _lot_result(ctx: LotContext, limit: int) -> dict[str, Any]:
-    matches = match(search_index(), ctx, _model(), settings().candidate_pool, limit)
+    stats = current_app.extensions["matcher_word_stats"]
+    matches = match(search_index(), stats, ctx, _model(), settings().candidate_pool, limit)
     return {"lot": ctx.lot.model_dump(mode="json"), "results": [_match_json(m) for m in matches]}
 
 
 def _match_json(m: Match) -> dict[str, Any]:
     return {
-        "listing_id": m.listing.id,
-        "name": m.listing.name,
+        "listing_id": m.supplier.id,
+        "name": m.supplier.name,
         "score": m.score,
         "distance_km": None if m.distance_km is None else round(m.distance_km, 2),
         "features": {name: asdict(f) for name, f in m.features.items()},

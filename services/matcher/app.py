@@ -10,6 +10,7 @@ from services.matcher.api import MAX_LIMIT, bp
 from services.matcher.config import MatcherSettings
 from services.matcher.openapi import build_openapi
 from services.matcher.scoring import MODEL_V1, ScoringModel
+from services.matcher.text import WordStatistics
 from shared.web import create_base_app, search_index
 
 
@@ -19,6 +20,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     model = ScoringModel.load(settings.weights_file) if settings.weights_file else MODEL_V1
     app = create_base_app("matcher", settings, checks={"search_index": lambda: search_index().ping()})
     app.extensions["matcher_model"] = model
+    app.extensions["matcher_word_stats"] = WordStatistics()
     app.extensions["matcher_openapi"] = build_openapi(model.version, MAX_LIMIT)
     app.register_blueprint(bp)
     return app

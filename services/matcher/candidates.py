@@ -1,28 +1,41 @@
 """Candidate generation: ask the search index for the suppliers worth re-ranking for a lot.
 
-Three recall queries over the same area, unioned by id: the nearest suppliers, those sharing a
-CPV group with the lot, and those whose text mentions a salient word of the lot's title. The
-index ANDs query words, so text recall issues one query per word to OR them.
+Three kinds of recall over the lot's area, unioned by id, each a bounded page of hits:
+
+- nearest: the `pool` suppliers closest to the delivery place, so a lot always gets the best
+  local fits even when nobody nearby describes the work in the lot's words;
+- CPV: the nearest suppliers sharing a CPV group (3 digits) with the lot;
+- text: the nearest suppliers mentioning one of the lot's rarest specific words. The index ANDs
+  query words, so each word is its own query; words in more than `MAX_SHARE` of the directory
+  are skipped as not specific (and they are the costly ones to search for).
+
+Reading a hit (its stored document) is most of what a query costs, so the pages are small: the
+re-ranking needs the plausible suppliers, not every supplier in the area.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-
-from pydantic import ValidationError
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from services.matcher.places import Place
-from shared.models import Listing, Lot
-from shared.search.port import Near, SearchIndex, SearchQuery
-
-log = logging.getLogger(__name__)
+from services.matcher.supplier import Supplier, supplier
+from services.matcher.text import LotWords, WordStatistics, rarest
+from shared.models import Lot
+from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
 TEXT_TERMS = 3
-_WORD = re.compile(r"[a-z]{4,}")
+MAX_SHARE = 0.03
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What every recall query shares: the index, the area and the statistics."""
+
+    index: SearchIndex
+    stats: WordStatistics
+    base: SearchQuery
+    pool: int
 
 
 def area_query(place: Place, radius_km: float, legal_forms: Sequence[str], limit: int) -> SearchQuery:
@@ -41,41 +54,46 @@ def area_query(place: Place, radius_km: float, legal_forms: Sequence[str], limit
     return SearchQuery(filters=filters, sort="name", limit=limit)
 
 
-def salient_terms(title: str, count: int = TEXT_TERMS) -> list[str]:
-    """The longest title words that are not stop words: long words are usually the specific ones."""
-    words = [w for w in dict.fromkeys(_WORD.findall(title.lower())) if w not in ENGLISH_STOP_WORDS]
-    return sorted(words, key=len, reverse=True)[:count]
-
-
-def recall_queries(lot: Lot, base: SearchQuery) -> list[SearchQuery]:
-    queries = [base]
-    groups = sorted({code[:3] for code in lot.cpv_codes})
-    if groups:
-        queries.append(replace(base, filters={**base.filters, "cpv": groups}))
-    per_term = max(base.limit // TEXT_TERMS, 10)
-    queries += [replace(base, text=term, limit=per_term) for term in salient_terms(lot.title)]
-    return queries
-
-
 def fetch_candidates(
-    index: SearchIndex, lot: Lot, place: Place, radius_km: float, pool: int
-) -> list[tuple[Listing, float | None]]:
-    """Listings (with distance when the lot has a point) from every recall query, each once."""
+    index: SearchIndex,
+    stats: WordStatistics,
+    lot: Lot,
+    lot_words: LotWords,
+    place: Place,
+    radius_km: float,
+    pool: int,
+) -> list[tuple[Supplier, float | None]]:
+    """Suppliers (with distance when the lot has a point) from every recall query, each once."""
     base = area_query(place, radius_km, [f.value for f in lot.required_legal_forms], pool)
-    found: dict[str, tuple[Listing, float | None]] = {}
-    for query in recall_queries(lot, base):
-        for hit in index.search(query).hits:
-            if hit.id not in found:
-                listing = _listing(hit.document)
-                if listing is not None:
-                    found[hit.id] = (listing, hit.distance_km)
+    recall = Recall(index, stats, base, pool)
+    found: dict[str, tuple[Supplier, float | None]] = {}
+    for hit in [*nearest(recall), *by_cpv(recall, lot.cpv_codes), *by_text(recall, lot_words)]:
+        if hit.id not in found:
+            view = supplier(hit.document)
+            if view is not None:
+                found[hit.id] = (view, hit.distance_km)
     return list(found.values())
 
 
-def _listing(document: Mapping[str, object]) -> Listing | None:
-    """A stored document as a Listing; one that no longer validates is skipped, not fatal."""
-    try:
-        return Listing.model_validate(document)
-    except ValidationError as exc:
-        log.warning("skipping invalid indexed listing %s: %s", document.get("id"), exc.error_count())
-        return None
+def nearest(recall: Recall) -> list[Hit]:
+    return recall.index.search(recall.base).hits
+
+
+def by_cpv(recall: Recall, codes: Sequence[str]) -> list[Hit]:
+    """The nearest suppliers with a code in one of the lot's CPV groups (its division for a
+    division-level code)."""
+    prefixes = sorted({code[: min(3, max(2, len(code.rstrip("0"))))] for code in codes})
+    if not prefixes:
+        return []
+    return recall.index.search(replace(recall.base, filters={**recall.base.filters, "cpv": prefixes})).hits
+
+
+def by_text(recall: Recall, lot: LotWords) -> list[Hit]:
+    """The nearest suppliers mentioning each of the lot's `TEXT_TERMS` rarest specific words,
+    from its title and CPV labels first, then from the opening of its description."""
+    terms = rarest(recall.index, recall.stats, lot.head, MAX_SHARE, TEXT_TERMS)
+    if len(terms) < TEXT_TERMS:
+        opening = [w for w in lot.opening if w not in terms]
+        terms += rarest(recall.index, recall.stats, opening, MAX_SHARE, TEXT_TERMS - len(terms))
+    limit = max(recall.pool // TEXT_TERMS, 10)
+    return [hit for term in terms for hit in recall.index.search(replace(recall.base, text=term, limit=limit)).hits]

@@ -14,11 +14,11 @@ class MatcherSettings(BackendSettings):
     model_config = SettingsConfigDict(env_prefix="MATCHER_", extra="ignore", populate_by_name=True)
 
     candidate_pool: int = Field(
-        default=300,
+        default=100,
         ge=10,
         le=2000,
-        description="Most listings each recall query (nearest, CPV, text) brings back for re-ranking; "
-        "bigger finds more but costs time on every request.",
+        description="Most listings the nearest and the CPV recall queries each bring back for re-ranking "
+        "(the text queries share as many); bigger finds more but costs time on every request.",
     )
     default_radius_km: float = Field(
         default=50,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from services.matcher.candidates import fetch_candidates
 from services.matcher.places import LotError, resolve_place
 from services.matcher.scoring import LotContext, Match, ScoringModel, rank
+from services.matcher.text import LotWords, WordStatistics, query_vector
 from shared.models import IMPACT_AREAS, Lot
 from shared.search.port import SearchIndex
 
@@ -33,6 +36,11 @@ def _priorities(raw: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def match(index: SearchIndex, ctx: LotContext, model: ScoringModel, pool: int, limit: int) -> list[Match]:
-    candidates = fetch_candidates(index, ctx.lot, ctx.place, ctx.radius_km, pool)
+def match(
+    index: SearchIndex, stats: WordStatistics, ctx: LotContext, model: ScoringModel, pool: int, limit: int
+) -> list[Match]:
+    """Recall candidates from the index, then re-rank them; `stats` is the process's word cache."""
+    lot_words = LotWords.of(ctx.lot)
+    ctx = replace(ctx, vector=query_vector(index, stats, lot_words))
+    candidates = fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool)
     return rank(ctx, candidates, model, limit)

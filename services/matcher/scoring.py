@@ -10,15 +10,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import linear_kernel
-
 from services.matcher.places import Place
+from services.matcher.supplier import Supplier
+from services.matcher.text import cosine
 from shared import cpv
-from shared.models import Listing, Lot
+from shared.models import Lot
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class LotContext:
     lot: Lot
     place: Place
     radius_km: float
+    vector: Mapping[str, float] = field(default_factory=dict)
+    """The lot's unit word vector (`text.query_vector`), set once the index is at hand."""
 
     @property
     def priorities(self) -> frozenset[str]:
@@ -36,20 +38,20 @@ class LotContext:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A listing from the index, with what was computed over the whole pool."""
+    """A supplier from the index, with its distance from the delivery point when both have one."""
 
-    listing: Listing
+    supplier: Supplier
     distance_km: float | None
-    text_similarity: float
 
 
 Feature = Callable[[LotContext, Candidate], float]
 
 
 def capability_text(ctx: LotContext, cand: Candidate) -> float:
-    """How closely the supplier's name, description and services match the lot's title and
-    description (TF-IDF cosine similarity over the candidates considered, 0 to 1)."""
-    return cand.text_similarity
+    """How closely the supplier's name, description and services match the lot's title,
+    description and CPV labels: cosine similarity of word vectors in which a word counts for more
+    the rarer it is across the directory (0 to 1)."""
+    return cosine(ctx.vector, cand.supplier.vector)
 
 
 _CPV_LEVEL_VALUE: dict[str, float] = {
@@ -65,11 +67,12 @@ def cpv_overlap(ctx: LotContext, cand: Candidate) -> float:
     """How close the supplier's CPV codes come to the lot's: the same code 1, the same category
     0.8, class 0.6, group 0.4, division 0.2, otherwise 0 (the best pair counts)."""
     return max(
-        (_cpv_pair_value(a, b) for a in ctx.lot.cpv_codes for b in cand.listing.cpv_codes),
+        (_cpv_pair_value(a, b) for a in ctx.lot.cpv_codes for b in cand.supplier.cpv_codes),
         default=0.0,
     )
 
 
+@lru_cache(maxsize=65536)
 def _cpv_pair_value(a: str, b: str) -> float:
     if a == b:
         return 1.0
@@ -86,24 +89,22 @@ def distance(ctx: LotContext, cand: Candidate) -> float:
         return math.exp(-cand.distance_km / (ctx.radius_km / 2))
     if ctx.place.national:
         return 0.5
-    return 0.5 if ctx.place.region is not None and ctx.place.region == cand.listing.region else 0.0
+    return 0.5 if ctx.place.region is not None and ctx.place.region == cand.supplier.region else 0.0
 
 
 def service_area(ctx: LotContext, cand: Candidate) -> float:
     """Whether the supplier says it delivers here: 1 if its service area is national, names the
     lot's region or its radius reaches the place; 0 if it declares an area that does not; 0.5 if
     it declares none."""
-    area = cand.listing.service_area
-    if area.national:
+    sup = cand.supplier
+    if sup.national:
         return 1.0
-    declared = bool(area.regions) or area.radius_km is not None
-    if not declared:
+    if not sup.declares_service_area:
         return 0.5
-    if ctx.place.region is not None and ctx.place.region in area.regions:
+    if ctx.place.region is not None and ctx.place.region in sup.service_regions:
         return 1.0
-    if area.radius_km is not None and cand.distance_km is not None and cand.distance_km <= area.radius_km:
-        return 1.0
-    return 0.0
+    reach = sup.service_radius_km
+    return 1.0 if reach is not None and cand.distance_km is not None and cand.distance_km <= reach else 0.0
 
 
 def social_value(ctx: LotContext, cand: Candidate) -> float:
@@ -111,7 +112,7 @@ def social_value(ctx: LotContext, cand: Candidate) -> float:
     (0 to 1); 0 for everyone when the lot names no priorities, so it then changes no ranking."""
     if not ctx.priorities:
         return 0.0
-    return len(ctx.priorities & set(cand.listing.impact_areas)) / len(ctx.priorities)
+    return len(ctx.priorities.intersection(cand.supplier.impact_areas)) / len(ctx.priorities)
 
 
 FEATURES: dict[str, Feature] = {
@@ -164,39 +165,12 @@ MODEL_V1 = ScoringModel(
 )
 
 
-def passes_hard_filters(lot: Lot, listing: Listing) -> bool:
+def passes_hard_filters(lot: Lot, sup: Supplier) -> bool:
     """Required certifications (all of them, case-insensitive) and legal forms (any of them) are
     conditions of the tender, not preferences: a supplier without them is not shown at all."""
-    held = {c.casefold() for c in listing.certifications}
-    if any(c.casefold() not in held for c in lot.required_certifications):
+    if any(c.casefold() not in sup.certifications for c in lot.required_certifications):
         return False
-    return not lot.required_legal_forms or listing.legal_form in lot.required_legal_forms
-
-
-def lot_text(lot: Lot) -> str:
-    """The lot's words for text similarity: title, description and its CPV labels."""
-    labels = [cpv.label(code) or "" for code in lot.cpv_codes]
-    return " ".join([lot.title, lot.description, *labels])
-
-
-def listing_text(listing: Listing) -> str:
-    return " ".join([listing.name, listing.description, *listing.services, *listing.categories])
-
-
-def text_similarities(query: str, documents: Sequence[str]) -> list[float]:
-    """Cosine similarity of `query` to each document, TF-IDF fitted on the documents and query.
-
-    Fitting on the candidate pool makes words common among nearby suppliers ("services", "ltd")
-    count for little, which a fixed vocabulary would not.
-    """
-    if not documents:
-        return []
-    vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
-    try:
-        matrix = vectorizer.fit_transform([query, *documents])
-    except ValueError:  # nothing but stop words anywhere: no evidence either way
-        return [0.0] * len(documents)
-    return [float(v) for v in linear_kernel(matrix[0:1], matrix[1:]).ravel()]
+    return not lot.required_legal_forms or sup.legal_form in {f.value for f in lot.required_legal_forms}
 
 
 @dataclass(frozen=True)
@@ -208,38 +182,39 @@ class FeatureScore:
 
 @dataclass(frozen=True)
 class Match:
-    listing: Listing
+    supplier: Supplier
     score: float
     distance_km: float | None
     features: dict[str, FeatureScore]
     reason: str
 
 
-def score(ctx: LotContext, cand: Candidate, model: ScoringModel) -> Match:
-    """Evaluate every feature and combine them with the model's weights."""
-    features = {}
-    for name, feature in FEATURES.items():
-        value = round(feature(ctx, cand), 4)
-        weight = model.weights[name]
-        features[name] = FeatureScore(value, weight, round(value * weight, 4))
-    total = round(sum(f.contribution for f in features.values()), 4)
-    return Match(cand.listing, total, cand.distance_km, features, reason(ctx, cand))
-
-
 def rank(
-    ctx: LotContext,
-    pool: Sequence[tuple[Listing, float | None]],
-    model: ScoringModel,
-    limit: int,
+    ctx: LotContext, pool: Sequence[tuple[Supplier, float | None]], model: ScoringModel, limit: int
 ) -> list[Match]:
-    """Hard-filter the pool, score what is left and return the best `limit`, ties by listing id."""
-    kept = [(listing, d) for listing, d in pool if passes_hard_filters(ctx.lot, listing)]
-    sims = text_similarities(lot_text(ctx.lot), [listing_text(listing) for listing, _ in kept])
-    matches = [
-        score(ctx, Candidate(listing, d, sim), model) for (listing, d), sim in zip(kept, sims, strict=True)
-    ]
-    matches.sort(key=lambda m: (-m.score, m.listing.id))
-    return matches[:limit]
+    """Hard-filter the pool, score what is left and explain the best `limit`, ties by supplier id.
+
+    Every candidate gets every feature; only the ones returned get the per-feature breakdown and
+    the reason, which cost more than the scoring itself.
+    """
+    weights = [model.weights[name] for name in FEATURES]
+    scored = []
+    for sup, km in pool:
+        if passes_hard_filters(ctx.lot, sup):
+            cand = Candidate(sup, km)
+            values = [round(feature(ctx, cand), 4) for feature in FEATURES.values()]
+            total = round(sum(round(v * w, 4) for v, w in zip(values, weights, strict=True)), 4)
+            scored.append((-total, sup.id, cand, values))
+    scored.sort(key=lambda row: (row[0], row[1]))
+    return [_explain(ctx, cand, values, weights, -neg) for neg, _, cand, values in scored[:limit]]
+
+
+def _explain(ctx: LotContext, cand: Candidate, values: list[float], weights: list[float], total: float) -> Match:
+    features = {
+        name: FeatureScore(value, weight, round(value * weight, 4))
+        for name, value, weight in zip(FEATURES, values, weights, strict=True)
+    }
+    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand))
 
 
 def reason(ctx: LotContext, cand: Candidate) -> str:
@@ -251,25 +226,25 @@ def reason(ctx: LotContext, cand: Candidate) -> str:
 def _where(ctx: LotContext, cand: Candidate) -> str:
     if cand.distance_km is not None:
         return f"{cand.distance_km:.1f} km away"
-    return f"based in {cand.listing.region}" if cand.listing.region else "location not given"
+    return f"based in {cand.supplier.region}" if cand.supplier.region else "location not given"
 
 
 def _what(ctx: LotContext, cand: Candidate) -> str:
     best = max(
-        ((b, _cpv_pair_value(a, b)) for a in ctx.lot.cpv_codes for b in cand.listing.cpv_codes),
+        ((b, _cpv_pair_value(a, b)) for a in ctx.lot.cpv_codes for b in cand.supplier.cpv_codes),
         key=lambda pair: pair[1],
         default=None,
     )
     if best and best[1] > 0:
         code = best[0]
         return f"delivers {(cpv.label(code) or 'work').lower()} (CPV {code})"
-    if cand.listing.services:
-        return f"offers {', '.join(cand.listing.services[:2])}"
+    if cand.supplier.services:
+        return f"offers {', '.join(cand.supplier.services[:2])}"
     return ""
 
 
 def _impact(ctx: LotContext, cand: Candidate) -> str:
-    areas = cand.listing.impact_areas
+    areas = cand.supplier.impact_areas
     if not areas:
         return ""
     line = "impact: " + ", ".join(a.replace("_", " ") for a in areas[:3])

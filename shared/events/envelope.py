@@ -38,5 +38,8 @@ def origin(provenance: Provenance | None) -> str | None:
         line = provenance.get("line")
         return f"{provenance['file']}:{line}" if line is not None else str(provenance["file"])
     if "request_id" in provenance:
-        return f"request {provenance['request_id']}"
+        item = provenance.get("item")
+        return f"request {provenance['request_id']}" + (f" item {item}" if item is not None else "")
+    if "steward" in provenance:
+        return f"steward: {provenance['steward']}"
     return None

@@ -10,19 +10,22 @@ write is accepted (idempotent).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from elastic_transport import TransportError
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
 
 from shared.errors import BackendUnavailable
 from shared.geo import distance_km
 from shared.search import es_mapping
 from shared.search.port import (
+    HIGHLIGHT_END,
+    HIGHLIGHT_START,
     BulkResult,
     Document,
     FacetBucket,
@@ -30,8 +33,12 @@ from shared.search.port import (
     Near,
     SearchQuery,
     SearchResult,
+    Suggestion,
+    decode_cursor,
+    effective_sort,
+    encode_cursor,
 )
-from shared.search.schema import IndexSchema
+from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +48,11 @@ FACET_SIZE = 1000
 # How many failed bulk items to log in full; the rest are only counted.
 LOGGED_FAILURES = 5
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A snippet long enough to show a match in context on a results page.
+FRAGMENT_CHARS = 160
+# How long a scan's point in time lives between two pages.
+SCAN_KEEP_ALIVE = "2m"
+_WORD = re.compile(r"[^\W_]+")
 
 
 class ElasticsearchIndex:
@@ -124,36 +136,124 @@ class ElasticsearchIndex:
     def get(self, doc_id: str) -> Document | None:
         with _unavailable_on_transport_error():
             resp = self._client.options(ignore_status=404).get(index=self._alias, id=doc_id)
+        if _error_type(resp.body) == "index_not_found_exception":
+            raise BackendUnavailable(f"Elasticsearch has no index {self._alias!r}; run ensure_index")
         return resp.get("_source") if resp.get("found") else None
 
     def search(self, query: SearchQuery) -> SearchResult:
+        """Exact text first; with `fuzzy`, a query that matches nothing is retried with near spellings."""
+        result = self._search(query, fuzzy=False)
+        if result.total == 0 and query.fuzzy and fuzzy_words(query.text):
+            result = self._search(query, fuzzy=True)
+        return result
+
+    def _search(self, query: SearchQuery, fuzzy: bool) -> SearchResult:
+        """Filters go in `post_filter` so that each facet's aggregation can leave its own out."""
         if query.offset < 0 or query.limit < 0:
             raise ValueError("offset and limit must not be negative")
+        sort = effective_sort(query)
+        search_after = _search_after(query, sort)
         with _unavailable_on_transport_error():
             resp = self._client.search(
                 index=self._alias,
-                query=build_query(self._schema, query),
+                query=build_query(self._schema, query, fuzzy=fuzzy, with_filters=False),
+                post_filter=_all_filters(self._schema, query.filters),
                 sort=build_sort(self._schema, query),
-                aggs=build_facets(self._schema, query.facets) or None,
-                from_=query.offset,
+                aggs=build_facets(self._schema, query) or None,
+                highlight=_highlight(self._schema) if query.highlight and _has_text(query) else None,
+                search_after=search_after,
+                from_=query.offset if search_after is None else None,
                 size=query.limit,
                 track_total_hits=True,
             )
+        raw_hits = resp["hits"]["hits"]
+        full = 0 < query.limit == len(raw_hits)
         return SearchResult(
             total=resp["hits"]["total"]["value"],
-            hits=[self._hit(raw, query.near) for raw in resp["hits"]["hits"]],
+            hits=[self._hit(raw, query) for raw in raw_hits],
             facets=_facet_buckets(resp.get("aggregations", {})),
+            next_cursor=encode_cursor(sort, raw_hits[-1]["sort"]) if full else None,
+            fuzzy=fuzzy,
         )
 
-    def _hit(self, raw: Mapping[str, Any], near: Near | None) -> Hit:
-        doc = raw["_source"]
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[Hit]:
+        """Page through a point in time with `search_after`, so every page sees the same data."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        plain = SearchQuery(text=query.text, filters=query.filters, near=query.near, sort=query.sort,
+                            fuzzy=query.fuzzy)  # fmt: skip
+        fuzzy = query.fuzzy and bool(fuzzy_words(query.text)) and self.search(plain).fuzzy
+        with _unavailable_on_transport_error():
+            pit = self._client.open_point_in_time(index=self._alias, keep_alive=SCAN_KEEP_ALIVE)["id"]
+        try:
+            yield from self._scan_pages(plain, fuzzy, pit, page_size)
+        finally:
+            with _unavailable_on_transport_error():
+                self._client.close_point_in_time(id=pit)
+
+    def _scan_pages(self, query: SearchQuery, fuzzy: bool, pit: str, page_size: int) -> Iterator[Hit]:
+        after: list[Any] | None = None
+        while True:
+            with _unavailable_on_transport_error():
+                resp = self._client.search(
+                    pit={"id": pit, "keep_alive": SCAN_KEEP_ALIVE},
+                    query=build_query(self._schema, query, fuzzy=fuzzy),
+                    sort=build_sort(self._schema, query),
+                    search_after=after,
+                    size=page_size,
+                    track_total_hits=False,
+                )
+            raw_hits = resp["hits"]["hits"]
+            yield from (self._hit(raw, query) for raw in raw_hits)
+            if len(raw_hits) < page_size:
+                return
+            pit, after = resp.get("pit_id", pit), raw_hits[-1]["sort"]
+
+    def suggest(self, prefix: str, limit: int = 10) -> list[Suggestion]:
+        """Names by `match_bool_prefix` on the unstemmed sub-field; keyword values from a terms
+        aggregation filtered here, case-insensitively (terms `include` is case-sensitive)."""
+        if not prefix.strip() or limit < 1:
+            return []
+        schema = self._schema
+        completion = {"query": prefix, "operator": "and"}
+        name_query = {"match_bool_prefix": {es_mapping.suggest_field_path(schema): completion}}
+        order = [{"_count": "desc"}, {"_key": "asc"}]
+        aggs = {f: {"terms": {"field": f, "size": FACET_SIZE, "order": order}} for f in schema.suggest_keyword_fields}
+        with _unavailable_on_transport_error():
+            # Aggregations see the query's documents, not the post filter's: values come from every
+            # listing while the hits are the matching names, still ranked by the name query.
+            resp = self._client.search(
+                index=self._alias, query={"bool": {"must": {"match_all": {}}, "should": [name_query]}},
+                post_filter=name_query, aggs=aggs, size=limit,
+                source_includes=[es_mapping.ID_FIELD, schema.suggest_field],
+                sort=[{"_score": {"order": "desc"}}, {es_mapping.ID_FIELD: {"order": "asc"}}],
+            )  # fmt: skip
+        names = [
+            Suggestion(text=str(raw["_source"].get(schema.suggest_field)), field="name", count=1, id=raw["_id"])
+            for raw in resp["hits"]["hits"]
+        ]
+        wanted = prefix.strip().casefold()
+        values = [
+            Suggestion(text=str(b["key"]), field=name, count=int(b["doc_count"]))  # type: ignore[arg-type]
+            for name, agg in resp["aggregations"].items()
+            for b in agg["buckets"]
+            if str(b["key"]).casefold().startswith(wanted)
+        ]
+        values.sort(key=lambda v: (-v.count, v.text))
+        return (names + values)[:limit]
+
+    def _hit(self, raw: Mapping[str, Any], query: SearchQuery) -> Hit:
+        doc, near = raw["_source"], query.near
         point = doc.get(self._schema.geo_field)
         distance = None
         if near is not None and point:
             # Computed with the project's one great-circle formula rather than read from the sort
             # values, so that every sort order reports distances and both backends agree.
             distance = distance_km((near.lat, near.lon), (point["lat"], point["lon"]))
-        return Hit(id=raw["_id"], score=raw.get("_score"), distance_km=distance, document=doc)
+        highlights = None
+        if query.highlight:
+            highlights = {field: fragments[0] for field, fragments in raw.get("highlight", {}).items() if fragments}
+        return Hit(id=raw["_id"], score=raw.get("_score"), distance_km=distance, document=doc, highlights=highlights)
 
     def count(self, query: SearchQuery | None = None) -> int:
         body = build_query(self._schema, query or SearchQuery())
@@ -182,15 +282,34 @@ class ElasticsearchIndex:
         self._client.close()
 
 
-def build_query(schema: IndexSchema, query: SearchQuery) -> dict[str, Any]:
-    """The bool query: text must match, filters and the radius only narrow (no scoring)."""
+def build_query(
+    schema: IndexSchema, query: SearchQuery, fuzzy: bool = False, with_filters: bool = True
+) -> dict[str, Any]:
+    """The bool query: text must match, filters and the radius only narrow (no scoring).
+
+    `with_filters=False` leaves the keyword filters out, for `search`, which applies them as a
+    post filter so that disjunctive facets can count without each one's own filter.
+    """
     must: list[dict[str, Any]] = []
     if _has_text(query):
-        must.append(_text_clause(schema, query.text or ""))
-    filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()]
+        text = query.text or ""
+        must.extend(_fuzzy_clauses(schema, text) if fuzzy else [_text_clause(schema, text)])
+    filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()] if with_filters else []
     if query.near is not None and query.near.radius_km is not None:
         filters.append(_radius_clause(schema, query.near))
     return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+
+
+def _all_filters(
+    schema: IndexSchema, filters: Mapping[str, Sequence[str]], leave_out: str | None = None
+) -> dict[str, Any]:
+    """Every keyword filter but the ones on field `leave_out`, as one bool filter."""
+    clauses = [
+        _filter_clause(schema, name, values)
+        for name, values in filters.items()
+        if leave_out is None or (schema.prefix_field(name) or name) != leave_out
+    ]
+    return {"bool": {"filter": clauses}}
 
 
 def _has_text(query: SearchQuery) -> bool:
@@ -211,6 +330,43 @@ def _text_clause(schema: IndexSchema, text: str) -> dict[str, Any]:
             "operator": "and",
         }
     }
+
+
+def fuzzy_words(text: str | None) -> list[str]:
+    """The words a typo-tolerant retry looks for: stop words and punctuation dropped, as the
+    analyzer drops them, so that a text of stop words never widens to everything."""
+    return [w for w in dict.fromkeys(_WORD.findall((text or "").lower())) if w not in ENGLISH_STOP_WORDS]
+
+
+def _fuzzy_clauses(schema: IndexSchema, text: str) -> list[dict[str, Any]]:
+    """One clause per word: it must occur, within AUTO edits sharing its first letter, in some field.
+
+    `cross_fields` refuses fuzziness, hence one `best_fields` match per word instead.
+    """
+    fields = [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)]
+    return [
+        {"multi_match": {"query": w, "fields": fields, "type": "best_fields", "fuzziness": "AUTO", "prefix_length": 1}}
+        for w in fuzzy_words(text)
+    ]
+
+
+def _highlight(schema: IndexSchema) -> dict[str, Any]:
+    """One best fragment per matching text field, matches between the port's marker characters."""
+    return {
+        "fields": {field: {} for field in schema.text_fields},
+        "pre_tags": [HIGHLIGHT_START],
+        "post_tags": [HIGHLIGHT_END],
+        "number_of_fragments": 1,
+        "fragment_size": FRAGMENT_CHARS,
+    }
+
+
+def _search_after(query: SearchQuery, sort: str) -> list[Any] | None:
+    if query.cursor is None:
+        return None
+    if query.offset:
+        raise ValueError("a cursor continues from its own position; offset must be 0")
+    return decode_cursor(query.cursor, sort)
 
 
 def _filter_clause(schema: IndexSchema, name: str, values: Sequence[str] | str) -> dict[str, Any]:
@@ -247,11 +403,10 @@ def build_sort(schema: IndexSchema, query: SearchQuery) -> list[dict[str, Any]]:
     Without text there is no relevance to sort by: use distance when a point is given, else name.
     """
     tie_break = {es_mapping.ID_FIELD: {"order": "asc"}}
-    if query.sort == "relevance" and _has_text(query):
+    sort = effective_sort(query)
+    if sort == "relevance":
         return [{"_score": {"order": "desc"}}, tie_break]
-    if query.sort == "distance" and query.near is None:
-        raise ValueError("sort=distance needs a point (near)")
-    if query.sort in ("relevance", "distance") and query.near is not None:
+    if sort == "distance" and query.near is not None:
         return [_distance_sort(schema, query.near), tie_break]
     return [{es_mapping.sort_field_path(schema): {"order": "asc"}}, tie_break]
 
@@ -268,18 +423,25 @@ def _distance_sort(schema: IndexSchema, near: Near) -> dict[str, Any]:
     }
 
 
-def build_facets(schema: IndexSchema, facets: Sequence[str]) -> dict[str, Any]:
-    """One terms aggregation per facet, most frequent first, ties by value."""
-    unknown = [f for f in facets if f not in schema.keyword_fields]
+def build_facets(schema: IndexSchema, query: SearchQuery) -> dict[str, Any]:
+    """Per facet, a filter aggregation with every filter but the facet's own around a terms
+    aggregation (disjunctive facets); values most frequent first, ties by value."""
+    unknown = [f for f in query.facets if f not in schema.keyword_fields]
     if unknown:
         raise ValueError(f"cannot facet on {unknown}; keyword fields: {', '.join(schema.keyword_fields)}")
     order = [{"_count": "desc"}, {"_key": "asc"}]
-    return {f: {"terms": {"field": f, "size": FACET_SIZE, "order": order}} for f in facets}
+    return {
+        f: {
+            "filter": _all_filters(schema, query.filters, leave_out=f),
+            "aggs": {"values": {"terms": {"field": f, "size": FACET_SIZE, "order": order}}},
+        }
+        for f in query.facets
+    }
 
 
 def _facet_buckets(aggregations: Mapping[str, Any]) -> dict[str, list[FacetBucket]]:
     return {
-        name: [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in agg["buckets"]]
+        name: [FacetBucket(value=str(b["key"]), count=int(b["doc_count"])) for b in agg["values"]["buckets"]]
         for name, agg in aggregations.items()
     }
 
@@ -306,10 +468,20 @@ def _reason(info: Mapping[str, Any]) -> str:
     return str(error or f"status {info.get('status')}")
 
 
+def _error_type(body: object) -> str | None:
+    error = body.get("error") if isinstance(body, Mapping) else None
+    return str(error.get("type")) if isinstance(error, Mapping) else None
+
+
 @contextmanager
 def _unavailable_on_transport_error() -> Iterator[None]:
-    """Connection failures and timeouts are the caller's "try later", not a bug."""
+    """Connection failures, timeouts and a missing index (not created yet, or dropped by a
+    rebuild) are the caller's "try later", not a bug."""
     try:
         yield
     except TransportError as exc:
         raise BackendUnavailable(f"Elasticsearch is unavailable: {exc}") from exc
+    except NotFoundError as exc:
+        if exc.error != "index_not_found_exception":
+            raise
+        raise BackendUnavailable(f"Elasticsearch index is missing: {exc}") from exc

@@ -1,4 +1,4 @@
-"""The embedded `SearchIndex`: one SQLite file, FTS5 (BM25) for text, an R*Tree for geo.
+"""The embedded `SearchIndex`: one SQLite file, FTS5 (BM25) for text, numpy for the rest.
 
 Storage is derived from the `IndexSchema`; every table name starts with
 `<prefix><schema.name>_v<version>` so that several indexes (test prefixes, a rebuild into a new
@@ -7,134 +7,62 @@ schema version) share one file without meeting:
 - `_docs`: one small row per document (id, normalised `updated_at`, lower-cased sort key, point);
   `_bodies` holds the JSON apart, so the rows every query touches stay dense in the page cache.
 - `_fts`: FTS5 over the text fields (list fields joined), stemmed and diacritic-folded.
-- `_geo`: R*Tree of points, so a radius query reads a bounding box instead of every row.
+- `_names`: FTS5 over the suggest field, unstemmed with prefix indexes, for completion.
 - `_terms`: (doc, field, value) for keyword and prefix filters and for facet counts.
+- `_changes`: which documents each write touched, in order; readers use it to keep their
+  in-process snapshot (`embedded_snapshot`) current without re-reading everything.
 
-The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one process
-writes; commits are visible at once, which makes `refresh()` a no-op.
+Queries are evaluated on that snapshot: filters, the radius and facets are numpy masks and
+counts over every document (tens of thousands of matches cost milliseconds, where SQL row by row
+cost a hundred), text scores come from FTS5 a word at a time (`embedded_text`), and SQL reads only
+the page's bodies. The file runs in WAL mode, so gunicorn workers and the ingest consumer read
+while one process writes; commits are visible at once, which makes `refresh()` a no-op.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import os
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from shared.errors import BackendUnavailable
-from shared.search.port import BulkResult, Document, FacetBucket, Hit, Near, SearchQuery, SearchResult
-from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
+from shared.search import embedded_snapshot as snapshots
+from shared.search import embedded_text as text
+from shared.search.embedded_geo import distances, within
+from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Snapshot, Tables
+from shared.search.embedded_sqlite import ThreadConnections, transaction, unavailable_on_sqlite_error
+from shared.search.port import (
+    BulkResult,
+    Document,
+    FacetBucket,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    SortOrder,
+    Suggestion,
+    decode_cursor,
+    effective_sort,
+    encode_cursor,
+)
+from shared.search.schema import IndexSchema
 
-# The mean radius Elasticsearch uses for `arc` distances, so both backends cut radii alike.
-EARTH_RADIUS_KM = 6371.0088
-BUSY_TIMEOUT_S = 10.0
-MMAP_BYTES = 1 << 30
-ESTIMATE_CAP = 20_000
-# Letters and digits only: unicode61 splits on everything else, so each token stays one FTS term.
-_WORD = re.compile(r"[^\W_]+")
-
-
-class ThreadConnections:
-    """One SQLite connection per process and thread.
-
-    sqlite3 connections must not be shared across threads (Flask's threaded server) nor carried
-    over a fork (gunicorn `--preload`), so each (pid, thread) opens its own on first use.
-    """
-
-    def __init__(self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None]) -> None:
-        self._path = path
-        self._synchronous = synchronous
-        self._setup = setup
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._opened: list[tuple[int, sqlite3.Connection]] = []
-
-    def get(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None or getattr(self._local, "pid", None) != os.getpid():
-            conn = self._open()
-            self._local.conn, self._local.pid = conn, os.getpid()
-        return conn
-
-    def _open(self) -> sqlite3.Connection:
-        try:
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
-            # `timeout` is SQLite's busy timeout: wait for another process's write lock rather
-            # than fail. Autocommit mode: transactions are explicit (BEGIN IMMEDIATE for writes) rather than
-            # the driver's implicit ones. check_same_thread=False only so close_all() can close
-            # connections opened by other threads; each is otherwise used by its own thread.
-            conn = sqlite3.connect(
-                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA temp_store=MEMORY")
-            # Reads go through a shared memory map of the file rather than each connection's
-            # private page cache: gunicorn workers share the OS cache and skip a copy per page.
-            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-            self._setup(conn)
-        except (OSError, sqlite3.Error) as exc:
-            raise BackendUnavailable(f"cannot open SQLite file {self._path}: {exc}") from exc
-        with self._lock:
-            self._opened.append((os.getpid(), conn))
-        return conn
-
-    def close_all(self) -> None:
-        """Close this process's connections; a forked child never closes its parent's."""
-        with self._lock:
-            mine = [conn for pid, conn in self._opened if pid == os.getpid()]
-            self._opened.clear()
-        for conn in mine:
-            conn.close()
-        self._local = threading.local()
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection, mode: str = "DEFERRED") -> Iterator[sqlite3.Connection]:
-    """Run a block in one transaction: IMMEDIATE for writes (takes the write lock up front, so a
-    busy writer waits on busy_timeout instead of failing mid-way), DEFERRED for a read snapshot."""
-    try:
-        conn.execute(f"BEGIN {mode}")
-    except sqlite3.OperationalError as exc:
-        raise BackendUnavailable(f"SQLite is busy: {exc}") from exc
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def fts_query(text: str) -> str | None:
-    """The FTS5 MATCH expression for a user's text, or None when no word is left.
-
-    Every word is quoted, so FTS5 syntax (`"`, `*`, `:`, `(`, NEAR, AND, OR, NOT) is literal and
-    never raises; words are joined by FTS5's implicit AND. Stop words are dropped as the
-    Elasticsearch analyzer drops them. Text made only of stop words or punctuation returns None
-    and the search matches nothing, as Elasticsearch's `match` does when analysis leaves no term
-    (only empty text means "no text constraint").
-    """
-    words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
-    return " ".join(f'"{w}"' for w in dict.fromkeys(words)) or None
+__all__ = ["EmbeddedSearchIndex", "ThreadConnections", "fts_query", "transaction"]
+fts_query = text.fts_query
+# The change log keeps this many entries; a reader further behind re-reads everything.
+CHANGES_KEPT = 50_000
+TABLES = ("docs", "bodies", "fts", "names", "terms", "changes")
 
 
 def _table_base(prefix: str, schema: IndexSchema) -> str:
     return re.sub(r"[^a-z0-9_]", "_", f"{prefix}{schema.name}".lower()) + f"_v{schema.version}"
-
-
-def _successor(prefix: str) -> str | None:
-    """The smallest string greater than every string starting with `prefix` (None: no bound)."""
-    while prefix and ord(prefix[-1]) == 0x10FFFF:
-        prefix = prefix[:-1]
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
 
 
 def _keyword_values(value: Any) -> list[str]:
@@ -180,15 +108,30 @@ class _Row:
     sort_key: str | None
     point: tuple[float, float] | None
     text: tuple[str, ...]
+    name: str
     terms: frozenset[tuple[int, str]]
 
 
 @dataclass(frozen=True)
-class _Sql:
-    """A fragment of SQL and its parameters, in order."""
+class _Matches:
+    """A query evaluated on a snapshot: the base set (text and radius), each filter's mask, and
+    per-document scores and distances (NaN where not computed)."""
 
-    sql: str
-    params: tuple[Any, ...] = ()
+    snapshot: Snapshot
+    base: BoolArray
+    filters: dict[str, BoolArray]
+    score: FloatArray | None
+    dist: FloatArray | None
+    match: str | None
+    fuzzy: bool
+
+    def all(self, leave_out: str | None = None) -> BoolArray:
+        """The base set narrowed by every filter but those on field `leave_out`."""
+        mask = self.base
+        for field, filter_mask in self.filters.items():
+            if field != leave_out:
+                mask = mask & filter_mask
+        return mask
 
 
 class EmbeddedSearchIndex:
@@ -197,19 +140,24 @@ class EmbeddedSearchIndex:
     def __init__(self, path: str, schema: IndexSchema, prefix: str = "") -> None:
         self._schema = schema
         base = _table_base(prefix, schema)
-        self._table_names = tuple(f"{base}_{t}" for t in ("docs", "bodies", "fts", "geo", "terms"))
-        self._docs, self._bodies, self._fts, self._geo, self._terms = (f'"{t}"' for t in self._table_names)
-        # Terms store a field number rather than its name: smaller keys, faster facet scans.
+        self._table_names = tuple(f"{base}_{t}" for t in TABLES)
+        self._docs, self._bodies, self._fts, self._names, self._terms, self._changes = (
+            f'"{t}"' for t in self._table_names
+        )
+        self._tables = Tables(docs=self._docs, terms=self._terms, changes=self._changes)
+        # Terms store a field number rather than its name: smaller keys, integer facet codes.
         # Numbers are stable within a schema version, which names the tables.
         fields = (*schema.keyword_fields, *(f for _, f in schema.prefix_fields))
         self._term_fields: tuple[str, ...] = tuple(dict.fromkeys(fields))
-        self._conns = ThreadConnections(path, "NORMAL", _prepare_connection)
+        self._conns = ThreadConnections(path, "NORMAL", text.prepare_connection)
+        self._words = text.WordScores(self._fts, schema.text_boosts)
+        self._snapshot: Snapshot | None = None
+        self._snapshot_lock = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def ensure_index(self) -> None:
-        """Create the tables. Bodies live apart from `_docs` so that the rows every query
-        touches (id, sort key, point) stay small and dense in the page cache."""
+        """Create the tables (idempotent)."""
         docs, terms = self._table_names[0], self._table_names[4]
         with transaction(self._conn(), "IMMEDIATE") as conn:
             conn.execute(
@@ -217,34 +165,36 @@ class EmbeddedSearchIndex:
                 " updated_at TEXT NOT NULL, sort_key TEXT, lat REAL, lon REAL)"
             )
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{docs}_sort" ON {self._docs} (sort_key, id)')
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {self._bodies} (doc INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+            columns = ", ".join(f"c{i}" for i in range(len(self._schema.text_fields)))
             conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {self._bodies} (doc INTEGER PRIMARY KEY, body TEXT NOT NULL)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5({columns}, tokenize='{text.TOKENIZER}')"
             )
+            # Completion matches typed prefixes of the words as written: no stemming.
             conn.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._fts} USING fts5({self._fts_columns()},"
-                " tokenize='porter unicode61 remove_diacritics 2')"
-            )
-            conn.execute(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._geo}"
-                " USING rtree(doc, min_lat, max_lat, min_lon, max_lon)"
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._names} USING fts5(name,"
+                " tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')"
             )
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._terms} (doc INTEGER NOT NULL, field INTEGER NOT NULL,"
                 " value TEXT NOT NULL, PRIMARY KEY (doc, field, value)) WITHOUT ROWID"
             )
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{terms}_value" ON {self._terms} (field, value, doc)')
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {self._changes} (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " doc INTEGER NOT NULL)"
+            )
 
     def ping(self) -> bool:
         try:
             placeholders = ", ".join("?" * len(self._table_names))
-            found = (
-                self._conn()
-                .execute(
-                    f"SELECT count(*) FROM sqlite_master WHERE name IN ({placeholders})", self._table_names
+            with unavailable_on_sqlite_error():
+                found = (
+                    self._conn()
+                    .execute(f"SELECT count(*) FROM sqlite_master WHERE name IN ({placeholders})", self._table_names)
+                    .fetchone()[0]
                 )
-                .fetchone()[0]
-            )
-        except (BackendUnavailable, sqlite3.Error):
+        except BackendUnavailable:
             return False
         return bool(found == len(self._table_names))
 
@@ -253,17 +203,16 @@ class EmbeddedSearchIndex:
 
     def drop(self) -> None:
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            for table in (self._fts, self._geo, self._terms, self._bodies, self._docs):
+            for table in (self._fts, self._names, self._terms, self._bodies, self._docs, self._changes):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
+        with self._snapshot_lock:
+            self._snapshot = None
 
     def close(self) -> None:
         self._conns.close_all()
 
     def _conn(self) -> sqlite3.Connection:
         return self._conns.get()
-
-    def _fts_columns(self) -> str:
-        return ", ".join(f"c{i}" for i in range(len(self._schema.text_fields)))
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -287,6 +236,7 @@ class EmbeddedSearchIndex:
                     result.written += 1
                 else:
                     result.stale += 1
+            self._prune_changes(conn)
         return result
 
     def delete(self, ids: Sequence[str]) -> BulkResult:
@@ -299,6 +249,7 @@ class EmbeddedSearchIndex:
                     self._remove_entries(conn, found[0])
                     conn.execute(f"DELETE FROM {self._bodies} WHERE doc = ?", found)
                     conn.execute(f"DELETE FROM {self._docs} WHERE doc = ?", found)
+            self._prune_changes(conn)
         return BulkResult(written=len(ids))
 
     def _prepare(self, document: Document) -> _Row:
@@ -318,7 +269,8 @@ class EmbeddedSearchIndex:
             version=_normalise_version(document.get(schema.version_field)),
             sort_key=None if sort_value is None else str(sort_value).lower(),
             point=_point(document.get(schema.geo_field)),
-            text=tuple(_text_value(document.get(name)) for name in schema.text_fields),
+            text=tuple(text.strip_markers(_text_value(document.get(name))) for name in schema.text_fields),
+            name=_text_value(document.get(schema.suggest_field)),
             terms=frozenset(terms),
         )
 
@@ -336,13 +288,13 @@ class EmbeddedSearchIndex:
         ).fetchone()[0]
         if stored:
             self._remove_entries(conn, doc)
+        else:
+            conn.execute(f"INSERT INTO {self._changes} (doc) VALUES (?)", (doc,))
         conn.execute(f"INSERT OR REPLACE INTO {self._bodies} (doc, body) VALUES (?, ?)", (doc, row.body))
         marks = ", ".join("?" * (len(row.text) + 1))
-        conn.execute(
-            f"INSERT INTO {self._fts} (rowid, {self._fts_columns()}) VALUES ({marks})", (doc, *row.text)
-        )
-        if row.point:
-            conn.execute(f"INSERT INTO {self._geo} VALUES (?, ?, ?, ?, ?)", (doc, lat, lat, lon, lon))
+        columns = ", ".join(f"c{i}" for i in range(len(row.text)))
+        conn.execute(f"INSERT INTO {self._fts} (rowid, {columns}) VALUES ({marks})", (doc, *row.text))
+        conn.execute(f"INSERT INTO {self._names} (rowid, name) VALUES (?, ?)", (doc, row.name))
         conn.executemany(
             f"INSERT INTO {self._terms} (doc, field, value) VALUES (?, ?, ?)",
             [(doc, field, value) for field, value in row.terms],
@@ -350,233 +302,302 @@ class EmbeddedSearchIndex:
         return True
 
     def _remove_entries(self, conn: sqlite3.Connection, doc: int) -> None:
-        """Remove a document's index entries (an upsert then writes fresh ones)."""
+        """Remove a document's index entries (an upsert then writes fresh ones) and log the change."""
         conn.execute(f"DELETE FROM {self._fts} WHERE rowid = ?", (doc,))
-        conn.execute(f"DELETE FROM {self._geo} WHERE doc = ?", (doc,))
+        conn.execute(f"DELETE FROM {self._names} WHERE rowid = ?", (doc,))
         conn.execute(f"DELETE FROM {self._terms} WHERE doc = ?", (doc,))
+        conn.execute(f"INSERT INTO {self._changes} (doc) VALUES (?)", (doc,))
+
+    def _prune_changes(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            f"DELETE FROM {self._changes} WHERE seq <= (SELECT max(seq) FROM {self._changes}) - ?", (CHANGES_KEPT,)
+        )
 
     # -- reads ---------------------------------------------------------------------------------
 
     def get(self, doc_id: str) -> Document | None:
-        row = (
-            self._conn()
-            .execute(
-                f"SELECT b.body FROM {self._docs} d JOIN {self._bodies} b ON b.doc = d.doc WHERE d.id = ?",
-                (doc_id,),
-            )
-            .fetchone()
-        )
+        with transaction(self._conn()) as conn:
+            row = conn.execute(
+                f"SELECT b.body FROM {self._docs} d JOIN {self._bodies} b ON b.doc = d.doc WHERE d.id = ?", (doc_id,)
+            ).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def count(self, query: SearchQuery | None = None) -> int:
-        if query is None:
-            return int(self._conn().execute(f"SELECT count(*) FROM {self._docs}").fetchone()[0])
-        with transaction(self._conn()) as conn:
-            candidates = self._candidates(conn, query)
-            if candidates is None:
-                return 0
-            return int(
-                conn.execute(f"SELECT count(*) FROM ({candidates.sql})", candidates.params).fetchone()[0]
-            )
+        with self._reading() as (conn, snapshot):
+            if query is None:
+                return int(snapshot.alive.sum())
+            matches = self._matches(conn, snapshot, query, fuzzy=False)
+            return 0 if matches is None else int(matches.all().sum())
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """Compute the matches once into a scratch table, then count, page and facet from it."""
+        """Exact text first; with `fuzzy`, text that matches nothing is retried with near spellings."""
         if query.offset < 0 or query.limit < 0:
             raise ValueError("offset and limit must not be negative")
-        facet_fields = self._facet_fields(query.facets)
-        order = _order_sql(query)
-        with transaction(self._conn()) as conn:
-            candidates = self._candidates(conn, query)
-            if candidates is None:
+        sort = effective_sort(query)
+        if query.cursor is not None and query.offset:
+            raise ValueError("a cursor continues from its own position; offset must be 0")
+        with self._reading() as (conn, snapshot):
+            matches = self._matches(conn, snapshot, query, fuzzy=False)
+            if query.fuzzy and (matches is None or not matches.all().any()):
+                matches = self._matches(conn, snapshot, query, fuzzy=True) or matches
+            if matches is None:
                 return SearchResult(total=0, hits=[], facets={name: [] for name in query.facets})
-            conn.execute("DELETE FROM temp.matches")
-            conn.execute(f"INSERT INTO temp.matches (doc, score, dist) {candidates.sql}", candidates.params)
-            total = conn.execute("SELECT count(*) FROM temp.matches").fetchone()[0]
-            hits = self._page(conn, query, order)
-            facets = self._facets(conn, facet_fields)
-        return SearchResult(total=total, hits=hits, facets=facets)
+            return self._result(conn, matches, query, sort)
 
-    def _candidates(self, conn: sqlite3.Connection, query: SearchQuery) -> _Sql | None:
-        """SQL selecting (doc, score, dist) for every match; None when the text leaves no word.
+    def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[Hit]:
+        """Cursor pages of `page_size`, each read in its own short transaction, so an export never
+        holds the whole result (nor a read transaction that stops the WAL from checkpointing)."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        page = SearchQuery(text=query.text, filters=query.filters, near=query.near, sort=query.sort,
+                           fuzzy=query.fuzzy, limit=page_size)  # fmt: skip
+        while True:
+            result = self.search(page)
+            yield from result.hits
+            if result.next_cursor is None:
+                return
+            page = SearchQuery(**{**page.__dict__, "cursor": result.next_cursor})
 
-        One constraint drives (text, else the radius's bounding box, else the most selective
-        filter); every other filter is an EXISTS probe on the terms primary key per driven row,
-        which stays cheap however common the filter's value is.
-        """
-        match = None
-        if _has_text(query):
-            match = fts_query(query.text or "")
-            if match is None:
-                return None
-        filters = [self._filter_where(name, values) for name, values in query.filters.items()]
-        near = query.near
-        if match is not None:
-            weights = ", ".join(str(float(b)) for b in self._schema.text_boosts)
-            driver = _Sql(
-                f"SELECT rowid AS doc, -bm25({self._fts}, {weights}) AS score"
-                f" FROM {self._fts} WHERE {self._fts} MATCH ?",
-                (match,),
-            )
-        elif near is not None and near.radius_km is not None:
-            box = _bbox(near)
-            driver = _Sql(f"SELECT doc, NULL AS score FROM {self._geo} WHERE {box.sql}", box.params)
-        elif filters:
-            filters.sort(key=lambda f: self._estimate(conn, f))
-            first = filters.pop(0)
-            driver = _Sql(
-                f"SELECT DISTINCT doc, NULL AS score FROM {self._terms} WHERE {first.sql}", first.params
-            )
-        else:
-            driver = _Sql(f"SELECT doc, NULL AS score FROM {self._docs}")
-        probes = [
-            _Sql(f"EXISTS (SELECT 1 FROM {self._terms} t WHERE t.doc = c.doc AND {f.sql})", f.params)
-            for f in filters
-        ]
-        where = " AND ".join(p.sql for p in probes) or "1"
-        params = tuple(p for probe in probes for p in probe.params)
-        if near is None:
-            return _Sql(
-                f"SELECT c.doc, c.score, NULL FROM ({driver.sql}) c WHERE {where}", (*driver.params, *params)
-            )
-        dist = _distance_sql(near)
-        sql = (
-            f"SELECT c.doc, c.score, {dist.sql} AS dist FROM ({driver.sql}) c"
-            f" JOIN {self._docs} d ON d.doc = c.doc WHERE {where}"
-        )
-        all_params = (*dist.params, *driver.params, *params)
-        if near.radius_km is None:
-            return _Sql(sql, all_params)
-        return _Sql(f"SELECT * FROM ({sql}) WHERE dist <= ?", (*all_params, near.radius_km))
-
-    def _filter_where(self, name: str, values: Sequence[str]) -> _Sql:
-        """Terms matching any of a filter's values; a prefix filter is a value range, so user
-        input is never a LIKE/GLOB pattern."""
-        if name not in self._schema.filter_names:
-            raise ValueError(
-                f"unknown filter {name!r}; known: {', '.join(sorted(self._schema.filter_names))}"
-            )
-        prefix_field = self._schema.prefix_field(name)
-        field = self._term_fields.index(prefix_field or name)
-        values = [values] if isinstance(values, str) else list(values)
-        if not values:
-            return _Sql("0")
-        if prefix_field is None:
-            return _Sql(f"field = ? AND value IN ({', '.join('?' * len(values))})", (field, *values))
-        ranges, params = [], []
-        for value in values:
-            upper = _successor(value)
-            ranges.append("value >= ?" if upper is None else "(value >= ? AND value < ?)")
-            params.extend([value] if upper is None else [value, upper])
-        return _Sql(f"field = ? AND ({' OR '.join(ranges)})", (field, *params))
-
-    def _estimate(self, conn: sqlite3.Connection, where: _Sql) -> int:
-        """How many terms a filter matches, counted up to a cap so that the estimate stays cheap."""
-        sql = f"SELECT count(*) FROM (SELECT 1 FROM {self._terms} WHERE {where.sql} LIMIT {ESTIMATE_CAP})"
-        return int(conn.execute(sql, where.params).fetchone()[0])
-
-    def _page(self, conn: sqlite3.Connection, query: SearchQuery, order: str) -> list[Hit]:
-        """One page of hits; bodies are read for that page only. CROSS JOIN keeps the matches
-        as the outer loop (without statistics SQLite would scan every document instead)."""
-        rows = conn.execute(
-            f"SELECT m.doc, d.id, m.score, m.dist FROM temp.matches m"
-            f" CROSS JOIN {self._docs} d ON d.doc = m.doc ORDER BY {order} LIMIT ? OFFSET ?",
-            (query.limit, query.offset),
-        ).fetchall()
-        if not rows:
+    def suggest(self, prefix: str, limit: int = 10) -> list[Suggestion]:
+        """Names whose words start with the typed words (the last as a prefix), best BM25 first;
+        then keyword values starting with the typed text, most listings first."""
+        words = re.findall(r"[^\W_]+", prefix.lower())
+        if not words or limit < 1:
             return []
-        marks = ", ".join("?" * len(rows))
-        bodies = dict(
-            conn.execute(f"SELECT doc, body FROM {self._bodies} WHERE doc IN ({marks})", [r[0] for r in rows])
-        )
-        return [
-            Hit(id=doc_id, score=score, distance_km=dist, document=json.loads(bodies[doc]))
-            for doc, doc_id, score, dist in rows
-        ]
+        match = " ".join(text.phrase(w) for w in words) + "*"
+        with self._reading() as (conn, snapshot):
+            rows = conn.execute(
+                f"SELECT d.id, n.name FROM {self._names} n JOIN {self._docs} d ON d.doc = n.rowid"
+                f" WHERE {self._names} MATCH ? ORDER BY n.rank, d.id LIMIT ?",
+                (match, limit),
+            ).fetchall()
+            values = self._value_suggestions(snapshot, prefix.strip().casefold())
+        names = [Suggestion(text=name, field="name", count=1, id=doc_id) for doc_id, name in rows]
+        return (names + values)[:limit]
 
-    def _facet_fields(self, names: Sequence[str]) -> dict[int, str]:
+    def _value_suggestions(self, snapshot: Snapshot, wanted: str) -> list[Suggestion]:
+        found: list[Suggestion] = []
+        for name in self._schema.suggest_keyword_fields:
+            column = snapshot.fields[self._term_fields.index(name)]
+            found.extend(
+                Suggestion(text=value, field=name, count=count)  # type: ignore[arg-type]
+                for value, count in column.counts(snapshot.alive)
+                if value.casefold().startswith(wanted)
+            )
+        return sorted(found, key=lambda s: (-s.count, s.text))
+
+    # -- query evaluation ----------------------------------------------------------------------
+
+    @contextmanager
+    def _reading(self) -> Iterator[tuple[sqlite3.Connection, Snapshot]]:
+        """A read transaction and the snapshot matching exactly what it sees."""
+        with transaction(self._conn()) as conn:
+            seq = snapshots.current_seq(conn, self._tables)
+            with self._snapshot_lock:
+                current = self._snapshot
+            if current is None or current.seq != seq:
+                if current is not None and current.seq < seq:
+                    current = snapshots.advance(conn, self._tables, current, seq)
+                else:
+                    current = snapshots.load(conn, self._tables, len(self._term_fields), seq)
+                with self._snapshot_lock:
+                    self._snapshot = current
+            yield conn, current
+
+    def _matches(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool
+    ) -> _Matches | None:
+        """Evaluate text, radius and filters; None when the text leaves nothing to match."""
+        base, score, match = snapshot.alive, None, None
+        if _has_text(query):
+            groups = self._text_groups(conn, query.text or "", fuzzy)
+            if not groups:
+                return None
+            base, score = self._score_text(conn, snapshot, groups)
+            match = " AND ".join(groups)
+        dist = None
+        if query.near is not None:
+            dist = distances(snapshot, query.near, base)
+            base = base & within(dist, query.near) if query.near.radius_km is not None else base
+        filters = self._filter_masks(snapshot, query)
+        return _Matches(snapshot, base, filters, score, dist, match, fuzzy)
+
+    def _text_groups(self, conn: sqlite3.Connection, query_text: str, fuzzy: bool) -> list[str]:
+        """One MATCH expression per word: the word itself, or with `fuzzy` an OR of the index terms
+        near its stem (empty when some word has none, so nothing can match)."""
+        words = text.query_words(query_text)
+        if not fuzzy:
+            return [text.phrase(w) for w in words]
+        self._ensure_vocabulary(conn)
+        groups = []
+        for stem in text.stems(conn, words):
+            terms = text.near_terms(conn, self._vocab, stem)
+            if not terms:
+                return []
+            groups.append("(" + " OR ".join(text.phrase(t) for t in terms) + ")")
+        return groups
+
+    @property
+    def _vocab(self) -> str:
+        return f'temp."{self._table_names[2]}_vocab"'
+
+    def _ensure_vocabulary(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._vocab}"
+            f" USING fts5vocab(main, '{self._table_names[2]}', 'row')"
+        )
+
+    def _score_text(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[str]
+    ) -> tuple[BoolArray, FloatArray]:
+        """Documents holding every group, and their BM25 (the sum of the groups' scores)."""
+        base = snapshot.alive.copy()
+        score = np.zeros(snapshot.size)
+        for group in groups:
+            found = self._words.get(conn, group, snapshot.seq)
+            docs = found.docs[found.docs < snapshot.size]
+            present = np.zeros(snapshot.size, dtype=bool)
+            present[docs] = True
+            base &= present
+            score[docs] += found.scores[: len(docs)]
+        return base, score
+
+    def _filter_masks(self, snapshot: Snapshot, query: SearchQuery) -> dict[str, BoolArray]:
+        """Per filtered field, the documents any of its values admit (AND across fields)."""
+        masks: dict[str, BoolArray] = {}
+        for name, values in query.filters.items():
+            if name not in self._schema.filter_names:
+                known = ", ".join(sorted(self._schema.filter_names))
+                raise ValueError(f"unknown filter {name!r}; known: {known}")
+            prefix_field = self._schema.prefix_field(name)
+            field = prefix_field or name
+            wanted = [values] if isinstance(values, str) else list(values)
+            column = snapshot.fields[self._term_fields.index(field)]
+            mask = column.matching(wanted, snapshot.size, prefix=prefix_field is not None)
+            masks[field] = masks[field] & mask if field in masks else mask
+        return masks
+
+    def _result(
+        self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder
+    ) -> SearchResult:
+        final = matches.all()
+        facets = self._facets(matches, query.facets)
+        candidates = np.flatnonzero(final)
+        keys = self._sort_keys(conn, matches, sort, candidates)
+        if query.cursor is not None:
+            candidates, keys = self._after(conn, matches, sort, candidates, keys, decode_cursor(query.cursor, sort))
+        page = self._top(conn, candidates, keys, query.offset, query.limit)
+        hits, after = self._hits(conn, matches, query, sort, page)
+        full = 0 < query.limit == len(hits)
+        return SearchResult(
+            total=int(final.sum()),
+            hits=hits,
+            facets=facets,
+            next_cursor=encode_cursor(sort, after) if full and after is not None else None,
+            fuzzy=matches.fuzzy,
+        )
+
+    def _facets(self, matches: _Matches, names: Sequence[str]) -> dict[str, list[FacetBucket]]:
+        """Disjunctive counts: each facet applies every filter but its own field's."""
         unknown = [n for n in names if n not in self._schema.keyword_fields]
         if unknown:
-            raise ValueError(
-                f"cannot facet on {unknown}; keyword fields: {', '.join(self._schema.keyword_fields)}"
+            keyword = ", ".join(self._schema.keyword_fields)
+            raise ValueError(f"cannot facet on {unknown}; keyword fields: {keyword}")
+        return {
+            name: [
+                FacetBucket(value=value, count=count)
+                for value, count in matches.snapshot.fields[self._term_fields.index(name)].counts(matches.all(name))
+            ]
+            for name in names
+        }
+
+    def _sort_keys(
+        self, conn: sqlite3.Connection, matches: _Matches, sort: SortOrder, candidates: IntArray
+    ) -> FloatArray:
+        """Ascending primary keys for the candidates; equal keys later break by id."""
+        if sort == "relevance" and matches.score is not None:
+            return -matches.score[candidates]
+        if sort == "distance" and matches.dist is not None:
+            return np.nan_to_num(matches.dist[candidates], nan=np.inf)
+        return matches.snapshot.rank(conn, self._tables, "name")[candidates].astype(np.float64)
+
+    def _after(
+        self, conn: sqlite3.Connection, matches: _Matches, sort: SortOrder, candidates: IntArray, keys: FloatArray,
+        after: list[Any],
+    ) -> tuple[IntArray, FloatArray]:  # fmt: skip
+        """Keep the candidates that sort after the cursor's (value, id)."""
+        if len(after) != 2 or not isinstance(after[1], str):
+            raise ValueError("cursor is not valid")
+        value, last_id = after
+        if sort == "name":
+            key = float(self._name_position(conn, value, last_id))
+            keep = keys >= key
+        else:
+            key = np.inf if value is None else float(-value if sort == "relevance" else value)
+            keep = keys > key
+            tied = np.flatnonzero(keys == key)
+            if len(tied):
+                ids = self._ids(conn, candidates[tied])
+                keep[tied] = [ids[int(d)] > last_id for d in candidates[tied]]
+        return candidates[keep], keys[keep]
+
+    def _name_position(self, conn: sqlite3.Connection, sort_key: str | None, last_id: str) -> int:
+        """How many documents sort at or before (sort_key, id) by name (NULL keys last)."""
+        if sort_key is None:
+            sql = f"SELECT count(*) FROM {self._docs} WHERE sort_key IS NOT NULL OR id <= ?"
+            return int(conn.execute(sql, (last_id,)).fetchone()[0])
+        sql = f"SELECT count(*) FROM {self._docs} WHERE sort_key < ? OR (sort_key = ? AND id <= ?)"
+        return int(conn.execute(sql, (sort_key, sort_key, last_id)).fetchone()[0])
+
+    def _top(
+        self, conn: sqlite3.Connection, candidates: IntArray, keys: FloatArray, offset: int, limit: int
+    ) -> list[int]:
+        """The documents at [offset, offset + limit) in (key, id) order, sorting only what can
+        reach the page: everything up to the k-th key, ties included."""
+        wanted = offset + limit
+        if limit == 0 or wanted == 0 or offset >= len(candidates):
+            return []
+        if wanted < len(candidates):
+            kth = np.partition(keys, wanted - 1)[wanted - 1]
+            near = keys <= kth
+            candidates, keys = candidates[near], keys[near]
+        ids = self._ids(conn, candidates)
+        order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids[int(candidates[i])]))
+        return [int(candidates[i]) for i in order[offset:wanted]]
+
+    def _ids(self, conn: sqlite3.Connection, docs: IntArray) -> dict[int, str]:
+        marks = ",".join(str(int(d)) for d in docs)
+        return dict(conn.execute(f"SELECT doc, id FROM {self._docs} WHERE doc IN ({marks})").fetchall())
+
+    def _hits(
+        self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder, page: list[int]
+    ) -> tuple[list[Hit], list[Any] | None]:
+        """The page's hits, and the last one's sort values for the next cursor."""
+        if not page:
+            return [], None
+        marks = ",".join(str(d) for d in page)
+        rows = {
+            row[0]: row[1:]
+            for row in conn.execute(
+                f"SELECT d.doc, d.id, d.sort_key, b.body FROM {self._docs} d JOIN {self._bodies} b ON b.doc = d.doc"
+                f" WHERE d.doc IN ({marks})"
             )
-        return {self._term_fields.index(name): name for name in names}
+        }
+        snippets = {}
+        if query.highlight and matches.match is not None:
+            snippets = text.snippets(conn, self._fts, self._schema.text_fields, matches.match, page)
+        hits = [self._hit(matches, doc, rows[doc], snippets.get(doc, {}) if query.highlight else None) for doc in page]
+        last_doc, last = page[-1], hits[-1]
+        values = {"relevance": last.score, "distance": last.distance_km, "name": rows[last_doc][1]}
+        return hits, [values[sort], last.id]
 
-    def _facets(self, conn: sqlite3.Connection, fields: dict[int, str]) -> dict[str, list[FacetBucket]]:
-        facets: dict[str, list[FacetBucket]] = {name: [] for name in fields.values()}
-        if not fields:
-            return facets
-        marks = ", ".join("?" * len(fields))
-        # CROSS JOIN pins the matches as the outer loop: probing each match's terms is far cheaper
-        # than scanning every term of a field, which SQLite picks without statistics.
-        rows = conn.execute(
-            f"SELECT t.field, t.value, count(*) FROM temp.matches m"
-            f" CROSS JOIN {self._terms} t ON t.doc = m.doc"
-            f" WHERE t.field IN ({marks}) GROUP BY t.field, t.value",
-            tuple(fields),
-        ).fetchall()
-        for field, value, count in sorted(rows, key=lambda r: (-r[2], r[1])):
-            facets[fields[field]].append(FacetBucket(value=value, count=count))
-        return facets
-
-
-def _prepare_connection(conn: sqlite3.Connection) -> None:
-    """A per-connection scratch table: a query's matches are computed once, then counted,
-    paged and faceted from here."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS matches (doc INTEGER PRIMARY KEY, score REAL, dist REAL)")
+    def _hit(
+        self, matches: _Matches, doc: int, row: tuple[str, str | None, str], highlights: dict[str, str] | None
+    ) -> Hit:
+        score = None if matches.score is None else float(matches.score[doc])
+        dist = None if matches.dist is None or np.isnan(matches.dist[doc]) else float(matches.dist[doc])
+        return Hit(id=row[0], score=score, distance_km=dist, document=json.loads(row[2]), highlights=highlights)
 
 
 def _has_text(query: SearchQuery) -> bool:
     return query.text is not None and bool(query.text.strip())
-
-
-def _order_sql(query: SearchQuery) -> str:
-    """ORDER BY for the port's sorts over `m` (matches) and `d` (docs); ties break by id."""
-    sort = query.sort
-    if sort == "relevance" and not _has_text(query):
-        sort = "distance" if query.near is not None else "name"
-    if sort == "relevance":
-        return "m.score DESC, d.id"
-    if sort == "distance":
-        if query.near is None:
-            raise ValueError("sort=distance needs a point (near)")
-        return "m.dist IS NULL, m.dist, d.id"
-    if sort == "name":
-        return "d.sort_key IS NULL, d.sort_key, d.id"
-    raise ValueError(f"unknown sort {sort!r}")
-
-
-def _distance_sql(near: Near) -> _Sql:
-    """Haversine distance in km from `near` to `d.lat`/`d.lon` (NULL when the document has no point)."""
-    sql = (
-        f"2 * {EARTH_RADIUS_KM} * asin(min(1.0, sqrt("
-        "pow(sin(radians(d.lat - ?) / 2), 2)"
-        " + cos(radians(?)) * cos(radians(d.lat)) * pow(sin(radians(d.lon - ?) / 2), 2))))"
-    )
-    return _Sql(sql, (near.lat, near.lat, near.lon))
-
-
-def _bbox(near: Near) -> _Sql:
-    """R*Tree constraint for the box around the radius (padded for float rounding); the exact
-    great-circle check follows in `_distance_sql`."""
-    angle = (near.radius_km or 0.0) / EARTH_RADIUS_KM
-    dlat = math.degrees(angle) + 1e-6
-    ranges = _lon_ranges(near.lat, near.lon, angle)
-    lon_sql = " OR ".join("(max_lon >= ? AND min_lon <= ?)" for _ in ranges)
-    return _Sql(
-        f"max_lat >= ? AND min_lat <= ? AND ({lon_sql})",
-        (near.lat - dlat, near.lat + dlat, *(bound for pair in ranges for bound in pair)),
-    )
-
-
-def _lon_ranges(lat_deg: float, lon: float, angle: float) -> list[tuple[float, float]]:
-    """Longitude intervals of a spherical cap's bounding box (J. P. Matuschek), split at ±180°."""
-    lat = math.radians(lat_deg)
-    if angle >= math.pi or abs(lat) + angle >= math.pi / 2:
-        return [(-180.0, 180.0)]  # the cap reaches a pole
-    dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(lat)))) + 1e-6
-    low, high = lon - dlon, lon + dlon
-    if low < -180:
-        return [(low + 360, 180.0), (-180.0, high)]
-    if high > 180:
-        return [(low, 180.0), (-180.0, high - 360)]
-    return [(low, high)]

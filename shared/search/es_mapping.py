@@ -17,6 +17,8 @@ TEXT_ANALYZER = "socialmatch_english"
 STOP_FILTER = "socialmatch_english_stop"
 SORT_NORMALIZER = "socialmatch_sort"
 SORT_SUBFIELD = "sort"
+SUGGEST_ANALYZER = "socialmatch_suggest"
+SUGGEST_SUBFIELD = "suggest"
 # Every document carries its `id` as a keyword: ES 8 refuses to sort on `_id` by default, and
 # pages need a unique tie-breaker.
 ID_FIELD = "id"
@@ -37,6 +39,11 @@ def sort_field_path(schema: IndexSchema) -> str:
     return f"{schema.sort_field}.{SORT_SUBFIELD}"
 
 
+def suggest_field_path(schema: IndexSchema) -> str:
+    """The unstemmed text sub-field that `match_bool_prefix` completes names on."""
+    return f"{schema.suggest_field}.{SUGGEST_SUBFIELD}"
+
+
 def index_settings() -> dict[str, Any]:
     """Analysis settings shared by every index of the project."""
     return {
@@ -47,7 +54,10 @@ def index_settings() -> dict[str, Any]:
                     "type": "custom",
                     "tokenizer": "standard",
                     "filter": ["lowercase", "asciifolding", STOP_FILTER, "porter_stem"],
-                }
+                },
+                # Completion matches what people type, so no stemming ("cleani" must reach
+                # "cleaning") and no stop words ("the b" must reach "The Bike Mill").
+                SUGGEST_ANALYZER: {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]},
             },
             "normalizer": {
                 SORT_NORMALIZER: {"type": "custom", "filter": ["lowercase", "asciifolding"]},
@@ -65,6 +75,8 @@ def index_mappings(schema: IndexSchema) -> dict[str, Any]:
     properties[schema.version_field] = {"type": "date"}
     sort_base = properties.setdefault(schema.sort_field, {"type": "keyword"})
     sort_base["fields"] = {SORT_SUBFIELD: {"type": "keyword", "normalizer": SORT_NORMALIZER}}
+    suggest_base = properties[schema.suggest_field]
+    suggest_base.setdefault("fields", {})[SUGGEST_SUBFIELD] = {"type": "text", "analyzer": SUGGEST_ANALYZER}
     return {
         "dynamic": False,
         "_meta": {"schema": schema.name, "version": schema.version},

@@ -152,6 +152,16 @@ class SearchIndex(Protocol):
     def close(self) -> None: ...
 
 
+def effective_sort(query: SearchQuery) -> SortOrder:
+    """The order a query really gets: without text there is no relevance, so distance when a point
+    is given, else name. Cursors are bound to this order."""
+    if query.sort == "distance" and query.near is None:
+        raise ValueError("sort=distance needs a point (near)")
+    if query.sort == "relevance" and not (query.text and query.text.strip()):
+        return "distance" if query.near is not None else "name"
+    return query.sort
+
+
 def highlight_segments(snippet: str) -> list[tuple[str, bool]]:
     """Split a highlighted snippet into (text, is_match) runs, for callers to escape and mark up."""
     segments: list[tuple[str, bool]] = []

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 # Lucene's English stop set (`_english_`), used by the Elasticsearch analyzer and stripped from
 # embedded queries so that both backends agree on which words are ignored.
 ENGLISH_STOP_WORDS: frozenset[str] = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to", "was", "will", "with"]
-)
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it", "no",
+     "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "to",
+     "was", "will", "with"]
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class IndexSchema:
     geo_field: a {lat, lon} object used for radius filters and distance sort.
     sort_field: the keyword used for `sort=name` (lower-cased by the adapters).
     version_field: an ISO timestamp; a write older than the stored one is ignored.
+    suggest_field: the text field completed as a user types (word prefixes, no stemming).
+    suggest_keyword_fields: keyword fields whose values are completed too.
     """
 
     name: str
@@ -37,6 +41,8 @@ class IndexSchema:
     geo_field: str
     sort_field: str
     version_field: str
+    suggest_field: str
+    suggest_keyword_fields: tuple[str, ...]
 
     @property
     def filter_names(self) -> frozenset[str]:
@@ -48,7 +54,8 @@ class IndexSchema:
 
 LISTINGS_SCHEMA = IndexSchema(
     name="listings",
-    version=1,
+    # 2: `name.suggest` (completion) and, in the embedded adapter, the change log and names table.
+    version=2,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),
     keyword_fields=(
@@ -65,4 +72,6 @@ LISTINGS_SCHEMA = IndexSchema(
     geo_field="location",
     sort_field="name",
     version_field="updated_at",
+    suggest_field="name",
+    suggest_keyword_fields=("categories", "region"),
 )

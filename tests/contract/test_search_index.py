@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from shared.search.port import Near, SearchIndex, SearchQuery
+from shared.errors import BackendUnavailable
+from shared.search.factory import open_search_index
+from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START, Near, SearchIndex, SearchQuery, highlight_segments
+from tests.contract.conftest import BackendUrls
 from tests.factories import LEEDS, directory, doc
 
 LEEDS_NEAR = Near(lat=LEEDS[0], lon=LEEDS[1], radius_km=30)
@@ -158,3 +163,126 @@ def test_ping_and_ensure_index_is_idempotent(loaded: SearchIndex) -> None:
     loaded.ensure_index()
     assert loaded.ping()
     assert loaded.count() == 6
+
+
+# -- robustness ------------------------------------------------------------------------------------
+
+
+def test_reads_before_ensure_index_are_backend_unavailable(backend: BackendUrls, unique: str) -> None:
+    index = open_search_index(backend.search_url, prefix=unique)
+    try:
+        for read in (lambda: index.search(SearchQuery(text="x")), lambda: index.get("t:a"), index.count):
+            with pytest.raises(BackendUnavailable):
+                read()
+    finally:
+        index.close()
+
+
+# -- disjunctive facets ----------------------------------------------------------------------------
+
+
+def test_facets_leave_out_their_own_filter(loaded: SearchIndex) -> None:
+    result = loaded.search(
+        SearchQuery(filters={"legal_form": ["cooperative"], "categories": ["cleaning"]},
+                    facets=["legal_form", "categories", "region"])  # fmt: skip
+    )
+    assert [h.id for h in result.hits] == ["t:clean-bradford"]
+    counts = {name: {b.value: b.count for b in buckets} for name, buckets in result.facets.items()}
+    # legal_form counts apply the category filter only; categories apply the legal_form filter only.
+    assert counts["legal_form"] == {"cic": 1, "cooperative": 1, "other": 1}
+    assert counts["categories"] == {"cleaning": 1, "retail": 1, "research": 1}
+    assert counts["region"] == {"Yorkshire and The Humber": 1}
+
+
+def test_prefix_filter_is_left_out_of_its_field_facet(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(filters={"cpv": ["909"]}, facets=["cpv_codes", "legal_form"]))
+    assert {b.value for b in result.facets["cpv_codes"]} == {"90910000", "90911200", "50000000", "77314000",
+                                                             "79310000"}
+    assert {b.value: b.count for b in result.facets["legal_form"]} == {"cic": 1, "cooperative": 1}
+
+
+# -- highlights ------------------------------------------------------------------------------------
+
+
+def test_highlights_mark_the_matched_words_with_private_use_characters(loaded: SearchIndex) -> None:
+    hits = {h.id: h for h in loaded.search(SearchQuery(text="cleaning", highlight=True)).hits}
+    leeds = hits["t:clean-leeds"].highlights
+    assert leeds is not None
+    assert f"{HIGHLIGHT_START}Cleaning{HIGHLIGHT_END}" in leeds["name"]
+    assert f"window {HIGHLIGHT_START}cleaning{HIGHLIGHT_END}" in leeds["description"]
+    segments = highlight_segments(leeds["name"])
+    assert ("Cleaning", True) in segments and "".join(t for t, _ in segments) == "Sparkle Cleaning CIC"
+
+
+def test_no_highlights_unless_asked(loaded: SearchIndex) -> None:
+    assert all(h.highlights is None for h in loaded.search(SearchQuery(text="cleaning")).hits)
+
+
+# -- cursor paging ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [SearchQuery(sort="name"), SearchQuery(text="cleaning"), SearchQuery(near=Near(*LEEDS), sort="distance")],
+    ids=["name", "relevance", "distance"],
+)
+def test_cursor_pages_follow_the_offset_order(loaded: SearchIndex, query: SearchQuery) -> None:
+    everything = [h.id for h in loaded.search(replace(query, limit=10)).hits]
+    paged: list[str] = []
+    cursor = None
+    for _ in range(10):
+        result = loaded.search(replace(query, limit=2, cursor=cursor))
+        paged += [h.id for h in result.hits]
+        cursor = result.next_cursor
+        if cursor is None:
+            break
+    assert paged == everything
+
+
+def test_a_cursor_belongs_to_its_sort_order(loaded: SearchIndex) -> None:
+    cursor = loaded.search(SearchQuery(sort="name", limit=1)).next_cursor
+    assert cursor is not None
+    for bad in (SearchQuery(text="cleaning", cursor=cursor), SearchQuery(sort="name", cursor="garbage!")):
+        with pytest.raises(ValueError):
+            loaded.search(bad)
+
+
+# -- typo tolerance --------------------------------------------------------------------------------
+
+
+def test_typos_are_tolerated_only_when_asked_and_nothing_matches_exactly(loaded: SearchIndex) -> None:
+    assert loaded.search(SearchQuery(text="bicyle")).total == 0
+    result = loaded.search(SearchQuery(text="bicyle repiar", fuzzy=True))
+    assert [h.id for h in result.hits] == ["t:bikes-manc"] and result.fuzzy
+    exact = loaded.search(SearchQuery(text="bicycle", fuzzy=True))
+    assert [h.id for h in exact.hits] == ["t:bikes-manc"] and not exact.fuzzy
+
+
+def test_typo_tolerance_keeps_the_first_letter_and_the_edit_budget(loaded: SearchIndex) -> None:
+    assert loaded.search(SearchQuery(text="xicycle", fuzzy=True)).total == 0  # first letter differs
+    assert loaded.search(SearchQuery(text="bcy", fuzzy=True)).total == 0  # far too short to correct
+    assert loaded.search(SearchQuery(text="the of", fuzzy=True)).total == 0  # stop words stay nothing
+
+
+# -- suggestions -----------------------------------------------------------------------------------
+
+
+def test_suggest_completes_names_and_keyword_values(loaded: SearchIndex) -> None:
+    found = loaded.suggest("clean")
+    names = {s.id for s in found if s.field == "name"}
+    assert names == {"t:clean-leeds", "t:clean-bradford", "t:nowhere"}
+    assert ("cleaning", "categories", 3) in {(s.text, s.field, s.count) for s in found}
+    assert [s.id for s in loaded.suggest("sparkle clea")] == ["t:clean-leeds"]
+    assert {(s.text, s.field) for s in loaded.suggest("yorks")} == {("Yorkshire and The Humber", "region")}
+    assert loaded.suggest("   ") == [] and loaded.suggest("zzzz") == []
+    assert len(loaded.suggest("c", limit=2)) == 2
+
+
+# -- scan ------------------------------------------------------------------------------------------
+
+
+def test_scan_yields_every_hit_in_order_in_pages(loaded: SearchIndex) -> None:
+    query = SearchQuery(sort="name", filters={"region": ["Yorkshire and The Humber", "North West"]})
+    expected = [h.id for h in loaded.search(replace(query, limit=100)).hits]
+    assert [h.id for h in loaded.scan(query, page_size=2)] == expected
+    assert len(expected) == 4

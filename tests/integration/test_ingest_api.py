@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from shared.events.factory import open_event_log
 from services.ingest.app import create_app
+from shared.events.factory import open_event_log
 
 
 @pytest.fixture
@@ -38,9 +38,17 @@ def listing(id: str = "t:a", **fields: Any) -> dict[str, Any]:
 
 
 def test_one_listing_is_published_keyed_by_id(client: FlaskClient, events_url: str) -> None:
-    response = client.post("/listings", json=listing(postcode="LS1 1UN"))
-    assert response.status_code == 202 and response.json == {"accepted": 1, "ids": ["t:a"]}
-    assert published(events_url) == [("t:a", listing(postcode="LS1 1UN"))]
+    response = client.post("/listings", json=listing(postcode="LS1 1UN"), headers={"X-Request-ID": "req-1"})
+    assert response.status_code == 202
+    assert response.json == {"accepted": 1, "ids": ["t:a"], "request_id": "req-1"}
+    assert published(events_url) == [("t:a", {**listing(postcode="LS1 1UN"), "_provenance": {"request_id": "req-1"}})]
+
+
+def test_batch_items_carry_the_request_id_and_their_position(client: FlaskClient, events_url: str) -> None:
+    response = client.post("/listings", json=[listing("t:a"), listing("t:b")])
+    request_id = response.headers["X-Request-ID"]
+    assert [value["_provenance"] for _, value in published(events_url)] == [
+        {"request_id": request_id, "item": 0}, {"request_id": request_id, "item": 1}]
 
 
 def test_a_batch_with_one_bad_item_publishes_nothing_and_names_the_field(client: FlaskClient, events_url: str) -> None:

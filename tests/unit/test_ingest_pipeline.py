@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from shared.events.port import Message
-from shared.geo import Gazetteer, default_gazetteer
+from services.ingest.geocode import GeoChain, default_chain
 from services.ingest.pipeline import plan_batch, prepare_listing
+from shared.events.port import Message
 
 
 @pytest.fixture(scope="module")
-def gazetteer() -> Gazetteer:
-    return default_gazetteer()
+def gazetteer() -> GeoChain:
+    return default_chain()
 
 
 def raw(id: str = "t:a", minute: int = 0, **fields: Any) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def msgs(*values: tuple[str | None, dict[str, Any] | None]) -> list[Message]:
     return [Message("listings", 0, i, key, value, 0) for i, (key, value) in enumerate(values)]
 
 
-def test_postcode_is_normalised_and_geocoded_to_its_district(gazetteer: Gazetteer) -> None:
+def test_postcode_is_normalised_and_geocoded_to_its_district(gazetteer: GeoChain) -> None:
     listing = prepare_listing(raw(postcode="ls11un"), gazetteer)
     assert listing.postcode == "LS1 1UN"
     assert listing.location is not None and listing.location.lat == pytest.approx(53.79, abs=0.05)
@@ -32,13 +32,13 @@ def test_postcode_is_normalised_and_geocoded_to_its_district(gazetteer: Gazettee
     assert listing.region == "Yorkshire and The Humber"
 
 
-def test_a_given_location_wins(gazetteer: Gazetteer) -> None:
+def test_a_given_location_wins(gazetteer: GeoChain) -> None:
     listing = prepare_listing(raw(postcode="LS1 1UN", location={"lat": 51.5, "lon": -0.1}), gazetteer)
     assert listing.location is not None and listing.location.lat == 51.5
     assert listing.geo_precision == "given"
 
 
-def test_invalid_records_are_rejected_with_field_reasons(gazetteer: Gazetteer) -> None:
+def test_invalid_records_are_rejected_with_field_reasons(gazetteer: GeoChain) -> None:
     plan = plan_batch(msgs(("t:a", raw(name="")), ("t:b", raw("t:b", postcode="12345")),
                            ("t:c", raw("t:c"))), gazetteer)
     assert set(plan.upserts) == {"t:c"}
@@ -47,22 +47,22 @@ def test_invalid_records_are_rejected_with_field_reasons(gazetteer: Gazetteer) -
     assert reasons["t:b"].reason == "invalid postcode"
 
 
-def test_key_must_match_id(gazetteer: Gazetteer) -> None:
+def test_key_must_match_id(gazetteer: GeoChain) -> None:
     plan = plan_batch(msgs(("t:other", raw("t:a"))), gazetteer)
     assert not plan.upserts and "does not match" in plan.rejections[0].reason
 
 
-def test_last_tombstone_wins_unless_a_later_upsert_follows(gazetteer: Gazetteer) -> None:
+def test_last_tombstone_wins_unless_a_later_upsert_follows(gazetteer: GeoChain) -> None:
     plan = plan_batch(msgs(("t:a", raw()), ("t:a", None), ("t:b", None), ("t:b", raw("t:b"))), gazetteer)
     assert plan.deletes == {"t:a"}
     assert set(plan.upserts) == {"t:b"}
 
 
-def test_newest_version_in_a_batch_wins_whatever_the_order(gazetteer: Gazetteer) -> None:
+def test_newest_version_in_a_batch_wins_whatever_the_order(gazetteer: GeoChain) -> None:
     plan = plan_batch(msgs(("t:a", raw(minute=5, name="New")), ("t:a", raw(minute=1, name="Old"))), gazetteer)
     assert plan.upserts["t:a"].name == "New"
 
 
-def test_a_district_alone_is_kept_and_geocoded(gazetteer: Gazetteer) -> None:
+def test_a_district_alone_is_kept_and_geocoded(gazetteer: GeoChain) -> None:
     listing = prepare_listing(raw(postcode="ox4"), gazetteer)
     assert listing.postcode == "OX4" and listing.geo_precision == "district"

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
 from services.ingest.geocode import GeoChain
+from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
 
 RawListing = dict[str, Any]
 

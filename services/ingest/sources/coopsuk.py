@@ -72,7 +72,7 @@ def legal_form(form: str, ownership: str) -> str:
     return "other"
 
 
-def skip_reason(row: dict[str, str]) -> str | None:
+def skip_reason(row: Row) -> str | None:
     """Why a row is not a plausible supplier, or None to keep it.
 
     A row in a non-supplier sector is kept when its SIC code is a buyable service (the register

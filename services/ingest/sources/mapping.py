@@ -156,6 +156,8 @@ def own_schema_mapping() -> CsvMapping:
     lists separated by `;`. Derived from the model so a new field needs no mapping change."""
     fields: dict[str, Spec] = {}
     for name, info in Listing.model_fields.items():
+        if name == "provenance":  # set by ingest, never read from a file
+            continue
         nested = info.annotation if isinstance(info.annotation, type) else _optional_model(info.annotation)
         if nested is not None and issubclass(nested, BaseModel):
             for sub in nested.model_fields:

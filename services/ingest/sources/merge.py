@@ -28,7 +28,7 @@ _LIST_FIELDS = (
 )
 _NESTED_FIELDS = ("address", "contact")
 _PLACE_FIELDS = ("postcode", "location", "geo_precision", "region")
-_PRECISION_RANK = {"given": 0, "postcode": 1, "district": 2, "area": 3, "none": 4}
+_PRECISION_RANK = {"given": 0, "postcode": 1, "address": 2, "district": 3, "area": 4, "region": 5, "none": 6}
 _NAME_NOISE = re.compile(r"community interest company|[^a-z0-9 ]")
 # Punctuation is gone by then, so "co-operative" arrives as "cooperative".
 _NAME_STOP = frozenset(

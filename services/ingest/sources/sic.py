@@ -40,3 +40,25 @@ def describe(sic_code: str) -> str | None:
         return None
     names = _names()
     return next((names[c] for c in _ons_candidates(code) if c in names), None)
+
+
+@lru_cache(maxsize=1)
+def _parents() -> dict[str, str]:
+    with DATA_FILE.open(encoding="utf-8", newline="") as fh:
+        return {
+            row["industrial-classification-2007"]: row["parent"].rpartition(":")[2]
+            for row in csv.DictReader(fh, delimiter="\t")
+        }
+
+
+def section(sic_code: str) -> str | None:
+    """The name of the SIC section a 5-digit code belongs to ("Administrative and support service
+    activities" for 81210): broad enough to serve as a directory category."""
+    code = sic_code.strip()
+    if len(code) != 5 or not code.isdigit():
+        return None
+    node: str | None = code[:2]
+    parents = _parents()
+    while node and node in parents and len(node) > 1:
+        node = parents[node] or None
+    return _names().get(node) if node and len(node) == 1 else None

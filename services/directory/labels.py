@@ -1,0 +1,42 @@
+"""Words people read for the codes the index stores (`cic`, `youth_employment`, `90910000`)."""
+
+from __future__ import annotations
+
+from shared import cpv
+
+FACET_TITLES: dict[str, str] = {
+    "region": "Region",
+    "category": "Category",
+    "legal_form": "Legal form",
+    "impact_area": "Social impact",
+    "certification": "Certification",
+    "size_band": "Size",
+    "cpv": "Type of work (CPV)",
+}
+LEGAL_FORMS: dict[str, str] = {
+    "cic": "Community interest company (CIC)",
+    "charity": "Charity or CIO",
+    "cooperative": "Co-operative or community benefit society",
+    "company_limited_by_guarantee": "Company limited by guarantee",
+    "other": "Other",
+}
+SIZE_BANDS: dict[str, str] = {
+    "micro": "Micro (fewer than 10 staff)",
+    "small": "Small (10 to 49 staff)",
+    "medium": "Medium (50 to 249 staff)",
+    "large": "Large (250 or more staff)",
+}
+
+
+def value_label(param: str, value: str) -> str:
+    """How a filter value is shown: `legal_form` `cic` -> "Community interest company (CIC)"."""
+    if param == "legal_form":
+        return LEGAL_FORMS.get(value, value)
+    if param == "size_band":
+        return SIZE_BANDS.get(value, value)
+    if param == "impact_area":
+        return value.replace("_", " ").capitalize()
+    if param == "cpv":
+        name = cpv.label(value.ljust(8, "0")) if value.isdigit() and len(value) <= 8 else None
+        return f"{value} {name}" if name else value
+    return value

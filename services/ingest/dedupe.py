@@ -1,0 +1,278 @@
+"""De-duplication: several sources' records of one organisation become one listing.
+
+Rules, strongest first: a steward's decision (confirm or split a pair) always wins; the same
+Companies House, charity or society number is the same organisation; otherwise a record from
+another source whose name is similar (rapidfuzz token-sort ratio on the distinctive words, at
+or above `name_threshold`) and whose location is within `max_km` is taken as the same.
+Fuzzy matching never merges two records of one source: a source lists each organisation once,
+so two similar names there are two organisations (two branches of a chain, say).
+
+Each cluster is indexed as one document whose id is the smallest member id (deterministic
+whatever order records arrive in), folded with `sources.merge.merge` and carrying every
+member's provenance. The state (members, registry numbers, decisions, and the clusters whose
+index document is not yet rewritten) lives in a small SQLite file, written before the index so
+that a crash between the two leaves "dirty" clusters that the next batch rewrites.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+
+from services.ingest.sources.merge import merge, name_tokens
+from shared.geo import distance_km
+from shared.models import Listing
+from shared.search.embedded import transaction
+
+Decision = Literal["confirm", "split"]
+CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, cluster TEXT NOT NULL, source TEXT NOT NULL,"
+    " updated_at TEXT NOT NULL, name_key TEXT NOT NULL, cell TEXT, lat REAL, lon REAL, doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS members_cluster ON members (cluster)",
+    "CREATE INDEX IF NOT EXISTS members_cell ON members (cell)",
+    "CREATE TABLE IF NOT EXISTS registry (kind TEXT NOT NULL, number TEXT NOT NULL, id TEXT NOT NULL,"
+    " PRIMARY KEY (kind, number, id))",
+    "CREATE INDEX IF NOT EXISTS registry_id ON registry (id)",
+    "CREATE TABLE IF NOT EXISTS decisions (a TEXT NOT NULL, b TEXT NOT NULL, decision TEXT NOT NULL,"
+    " decided_at TEXT NOT NULL, PRIMARY KEY (a, b))",
+    "CREATE TABLE IF NOT EXISTS dirty (cluster TEXT PRIMARY KEY, replace INTEGER NOT NULL)",
+)
+_REGISTRY_FIELDS = (("company", "company_number"), ("charity", "charity_number"), ("society", "society_number"))
+
+
+@dataclass
+class ClusterWrites:
+    """Index writes that bring the index in line with the clusters: replaced ids are deleted first."""
+
+    upserts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+    stale: int = 0
+
+    @property
+    def ids(self) -> list[str]:
+        return [*self.upserts, *self.deletes]
+
+
+def registry_number(kind: str, value: str) -> str:
+    """Companies House numbers are 8 characters with leading zeros, which sources often drop."""
+    cleaned = value.strip().upper().replace(" ", "")
+    return cleaned.zfill(8) if kind == "company" and cleaned.isdigit() else cleaned
+
+
+def name_key(name: str) -> str:
+    return " ".join(sorted(name_tokens(name)))
+
+
+def _cell(lat: float, lon: float) -> tuple[int, int]:
+    return math.floor(lat / CELL_LAT), math.floor(lon / CELL_LON)
+
+
+class OrganisationRegistry:
+    """The de-duplication state; one instance per consumer process."""
+
+    def __init__(self, path: Path, name_threshold: float = 90, max_km: float = 2.0) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA busy_timeout=10000")
+        for statement in _SCHEMA:
+            self._conn.execute(statement)
+        self.name_threshold, self.max_km = name_threshold, max_km
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- the consumer's side -----------------------------------------------------------------
+
+    def apply(self, upserts: Iterable[Listing], deletes: Iterable[str]) -> ClusterWrites:
+        """Store a batch's members and return the index writes for every dirty cluster."""
+        stale = 0
+        with transaction(self._conn, "IMMEDIATE") as conn:
+            for listing in upserts:
+                stale += not self._upsert(conn, listing)
+            for member_id in deletes:
+                self._delete(conn, member_id)
+        writes = self.pending()
+        writes.stale = stale
+        return writes
+
+    def pending(self) -> ClusterWrites:
+        """The index writes for dirty clusters: a fold of the members, or a delete when none is left."""
+        writes = ClusterWrites()
+        for cluster, replace in self._conn.execute("SELECT cluster, replace FROM dirty").fetchall():
+            docs = [json.loads(d) for (d,) in self._conn.execute(
+                "SELECT doc FROM members WHERE cluster = ? ORDER BY id", (cluster,))]
+            if not docs or replace:
+                writes.deletes.append(cluster)
+            if docs:
+                writes.upserts[cluster] = fold(cluster, docs)
+        return writes
+
+    def done(self, clusters: Iterable[str]) -> None:
+        """Forget dirty marks once the index holds the written documents."""
+        with transaction(self._conn, "IMMEDIATE") as conn:
+            conn.executemany("DELETE FROM dirty WHERE cluster = ?", [(c,) for c in clusters])
+
+    def _upsert(self, conn: sqlite3.Connection, listing: Listing) -> bool:
+        """Store one member in its cluster; False when an equal-or-newer version is already stored."""
+        updated = listing.updated_at.isoformat()
+        row = conn.execute("SELECT cluster, updated_at FROM members WHERE id = ?", (listing.id,)).fetchone()
+        if row and row[1] > updated:
+            return False
+        target = self._resolve(conn, listing)
+        cluster = listing.id if target is None else min(target, listing.id)
+        if target is not None and cluster != target:
+            self._rename(conn, target, cluster)
+        lat, lon = (listing.location.lat, listing.location.lon) if listing.location else (None, None)
+        cell = ":".join(map(str, _cell(lat, lon))) if lat is not None and lon is not None else None
+        conn.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (listing.id, cluster, listing.source, updated, name_key(listing.name), cell, lat, lon,
+                      json.dumps(listing.index_document(), separators=(",", ":"))))
+        conn.execute("DELETE FROM registry WHERE id = ?", (listing.id,))
+        conn.executemany("INSERT OR IGNORE INTO registry VALUES (?, ?, ?)", [
+            (kind, registry_number(kind, value), listing.id)
+            for kind, attr in _REGISTRY_FIELDS if (value := getattr(listing, attr))])
+        self._dirty(conn, cluster, replace=False)
+        if row and row[0] != cluster:
+            self._recluster(conn, row[0])
+        return True
+
+    def _delete(self, conn: sqlite3.Connection, member_id: str) -> None:
+        row = conn.execute("SELECT cluster FROM members WHERE id = ?", (member_id,)).fetchone()
+        conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
+        conn.execute("DELETE FROM registry WHERE id = ?", (member_id,))
+        self._recluster(conn, row[0] if row else member_id)
+
+    def _recluster(self, conn: sqlite3.Connection, cluster: str) -> None:
+        """A member left `cluster`: the rest keep the smallest remaining id; the old document goes."""
+        remaining = conn.execute("SELECT min(id) FROM members WHERE cluster = ?", (cluster,)).fetchone()[0]
+        self._dirty(conn, cluster, replace=True)
+        if remaining is not None and remaining != cluster:
+            self._rename(conn, cluster, remaining)
+
+    def _rename(self, conn: sqlite3.Connection, old: str, new: str) -> None:
+        conn.execute("UPDATE members SET cluster = ? WHERE cluster = ?", (new, old))
+        self._dirty(conn, old, replace=True)
+        self._dirty(conn, new, replace=True)
+
+    def _dirty(self, conn: sqlite3.Connection, cluster: str, replace: bool) -> None:
+        conn.execute("INSERT INTO dirty VALUES (?, ?) ON CONFLICT (cluster) DO UPDATE SET"
+                     " replace = max(replace, excluded.replace)", (cluster, int(replace)))
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def _resolve(self, conn: sqlite3.Connection, listing: Listing) -> str | None:
+        """The cluster `listing` belongs to, or None for a cluster of its own."""
+        split = {b for (b,) in conn.execute(
+            "SELECT CASE WHEN a = ? THEN b ELSE a END FROM decisions WHERE decision = 'split' AND ? IN (a, b)",
+            (listing.id, listing.id))}
+        for candidates in (self._confirmed(conn, listing), self._same_number(conn, listing),
+                           self._similar(conn, listing)):
+            for cluster in candidates:
+                if not split or not self._holds_any(conn, cluster, split):
+                    return cluster
+        return None
+
+    def _confirmed(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+        return [c for (c,) in conn.execute(
+            "SELECT m.cluster FROM decisions d JOIN members m ON m.id = CASE WHEN d.a = ? THEN d.b ELSE d.a END"
+            " WHERE d.decision = 'confirm' AND ? IN (d.a, d.b) AND m.id != ?",
+            (listing.id, listing.id, listing.id))]
+
+    def _same_number(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+        found: list[str] = []
+        for kind, attr in _REGISTRY_FIELDS:
+            value = getattr(listing, attr)
+            if value:
+                found += [c for (c,) in conn.execute(
+                    "SELECT m.cluster FROM registry r JOIN members m ON m.id = r.id"
+                    " WHERE r.kind = ? AND r.number = ? AND r.id != ? ORDER BY m.cluster",
+                    (kind, registry_number(kind, value), listing.id))]
+        return found
+
+    def _similar(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+        """Clusters of other sources' members with a similar name within `max_km`, best first."""
+        if listing.location is None:
+            return []
+        here = (listing.location.lat, listing.location.lon)
+        row, column = _cell(*here)
+        cells = [f"{row + i}:{column + j}" for i in (-1, 0, 1) for j in (-1, 0, 1)]
+        key = name_key(listing.name)
+        scored = []
+        for cluster, other_key, lat, lon in conn.execute(
+            f"SELECT cluster, name_key, lat, lon FROM members WHERE cell IN ({','.join('?' * len(cells))})"
+            " AND source != ? AND id != ?", (*cells, listing.source, listing.id)):
+            score = fuzz.token_sort_ratio(key, other_key)
+            if score >= self.name_threshold and distance_km(here, (lat, lon)) <= self.max_km:
+                scored.append((-score, cluster))
+        return [cluster for _, cluster in sorted(scored) if not self._has_source(conn, cluster, listing)]
+
+    def _has_source(self, conn: sqlite3.Connection, cluster: str, listing: Listing) -> bool:
+        """True when another record of `listing`'s source is already in `cluster`."""
+        return conn.execute("SELECT 1 FROM members WHERE cluster = ? AND source = ? AND id != ?",
+                            (cluster, listing.source, listing.id)).fetchone() is not None
+
+    def _holds_any(self, conn: sqlite3.Connection, cluster: str, ids: set[str]) -> bool:
+        marks = ",".join("?" * len(ids))
+        return conn.execute(f"SELECT 1 FROM members WHERE cluster = ? AND id IN ({marks})",
+                            (cluster, *ids)).fetchone() is not None
+
+    # -- the steward's side --------------------------------------------------------------------
+
+    def decide(self, a: str, b: str, decision: Decision) -> None:
+        """Remember that `a` and `b` are (confirm) or are not (split) one organisation."""
+        first, second = sorted((a, b))
+        with transaction(self._conn, "IMMEDIATE") as conn:
+            conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)",
+                         (first, second, decision, datetime.now(UTC).isoformat()))
+
+    def decisions(self) -> list[tuple[str, str, str, str]]:
+        return [tuple(r) for r in self._conn.execute("SELECT a, b, decision, decided_at FROM decisions ORDER BY a, b")]
+
+    def merged(self, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
+        """Clusters with more than one member: cluster id -> [(member id, source)]."""
+        rows = self._conn.execute(
+            "SELECT cluster, id, source FROM members WHERE cluster IN (SELECT cluster FROM members"
+            " GROUP BY cluster HAVING count(*) > 1 ORDER BY cluster LIMIT ?) ORDER BY cluster, id", (limit,))
+        out: dict[str, list[tuple[str, str]]] = {}
+        for cluster, member, source in rows:
+            out.setdefault(cluster, []).append((member, source))
+        return out
+
+    def cluster_for_number(self, kind: str, number: str) -> str | None:
+        """The cluster holding a registry number (normalised by `registry_number`), if listed."""
+        row = self._conn.execute(
+            "SELECT m.cluster FROM registry r JOIN members m ON m.id = r.id WHERE r.kind = ? AND r.number = ?"
+            " ORDER BY m.cluster LIMIT 1", (kind, number)).fetchone()
+        return None if row is None else str(row[0])
+
+    def member_docs(self, ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Stored members of the clusters holding `ids`: what to republish after a decision."""
+        wanted = list(ids)
+        marks = ",".join("?" * len(wanted))
+        return [json.loads(d) for (d,) in self._conn.execute(
+            f"SELECT doc FROM members WHERE cluster IN (SELECT cluster FROM members WHERE id IN ({marks}))"
+            " ORDER BY id", wanted)]
+
+
+def fold(cluster: str, docs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One index document for a cluster's members (sorted by id), keeping every provenance entry."""
+    if len(docs) == 1:
+        return docs[0]
+    merged = docs[0]
+    for doc in docs[1:]:
+        merged = merge(merged, doc)
+    merged["id"] = cluster
+    merged["provenance"] = [entry for doc in docs for entry in doc.get("provenance", [])]
+    return merged

@@ -1,0 +1,183 @@
+"""Normalisation rules the consumer applies to every raw listing before validating it.
+
+What is fixed quietly, what is dropped with a warning, and what rejects the record (it goes to
+the dead-letter queue, where a steward can fix and replay it) - decided per field:
+
+- Name: whitespace collapsed; a SHOUTED name is title-cased, keeping acronyms (CIC, UK, NHS).
+- Description: HTML markup is reduced to text (sources export it as HTML). Active content
+  (`<script>`, `javascript:`, `on...=` handlers, iframes) rejects the record: it is an attack,
+  not data.
+- Any text field that starts like a spreadsheet formula (`=HYPERLINK(...)`, `@SUM(`) rejects
+  the record: stewards open exports in spreadsheets, so it must never be stored.
+- Legal form: free text mapped to the fixed vocabulary; unknown text becomes `other`.
+- Website and email: tidied (scheme added, `mailto:` removed); an unusable one is dropped with a
+  warning, because contact details are optional and the supplier is still worth listing.
+- CPV codes: checked against CPV 2008, with or without check digit. An unknown code rejects the
+  record, because silently dropping it would hide the supplier from buyers searching that code
+  and a typo is something the steward can fix.
+- SIC codes: each adds its description to `services`, its section to `categories` when the
+  record has none, and its likely CPV codes (`sources/sic_to_cpv.py`) when it has no CPV codes,
+  so that a listing without CPV codes can still be matched.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from services.ingest.sources.common import unique
+from services.ingest.sources.legal_forms import legal_form_from_text
+from services.ingest.sources.sic import describe, section
+from services.ingest.sources.sic_to_cpv import cpv_for_sic
+from shared.cpv import is_known
+from shared.models import CPV_PATTERN
+
+log = logging.getLogger("socialmatch.ingest.normalise")
+
+FieldErrors = list[dict[str, str]]
+_FORMULA = re.compile(r"^[\s\"']*(?:=|[+\-@][A-Za-z_][A-Za-z0-9_.]*\()")
+_ACTIVE = re.compile(r"<\s*/?\s*(?:script|iframe|object|embed)\b|javascript\s*:|<[^>]*\bon[a-z]+\s*=", re.I)
+_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
+_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6])\s*/?\s*>", re.I)
+_SPACES = re.compile(r"[ \t\u00a0]+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_KEEP_UPPER = frozenset({"CIC", "CIO", "SCIO", "UK", "NHS", "LLP", "PLC", "CBS", "IT", "YMCA", "YWCA", "BME",
+                         "LGBT", "LGBTQ", "DIY", "CVS", "UKCIC", "B&B", "IPS", "GB", "EU"})
+_SMALL = frozenset({"and", "of", "the", "for", "in", "on", "at", "to", "a", "an", "by", "with"})
+
+
+class Invalid(Exception):
+    """The record cannot be listed as it stands; `errors` name the fields."""
+
+    def __init__(self, reason: str, errors: FieldErrors) -> None:
+        super().__init__(reason)
+        self.reason, self.errors = reason, errors
+
+
+def normalise_listing(raw: dict[str, Any]) -> dict[str, Any]:
+    """A tidied copy of `raw`; raises Invalid. Values of the wrong type are left for validation."""
+    unsafe = list(_unsafe_text(raw, ""))
+    if unsafe:
+        raise Invalid("unsafe content", unsafe)
+    fields = dict(raw)
+    if isinstance(fields.get("name"), str):
+        fields["name"] = tidy_name(fields["name"])
+    if isinstance(fields.get("description"), str):
+        fields["description"] = plain_text(fields["description"])
+    if isinstance(fields.get("legal_form"), str):
+        fields["legal_form"] = legal_form_from_text(fields["legal_form"])
+    _contact(fields)
+    _sic(fields)
+    unknown = unknown_cpv(fields.get("cpv_codes"))
+    if unknown:
+        raise Invalid("unknown CPV code", unknown)
+    return fields
+
+
+def _unsafe_text(value: Any, path: str) -> Any:
+    """(field, message) for every string that is a formula or carries active content."""
+    if isinstance(value, str):
+        if _FORMULA.match(value):
+            yield {"field": path, "message": "looks like a spreadsheet formula (formula injection)"}
+        elif _ACTIVE.search(value):
+            yield {"field": path, "message": "contains active content (script, handler or javascript: URL)"}
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _unsafe_text(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from _unsafe_text(item, f"{path}.{number}")
+
+
+def tidy_name(name: str) -> str:
+    """Collapse whitespace; title-case a name written all in capitals."""
+    name = " ".join(name.split())
+    letters = [ch for ch in name if ch.isalpha()]
+    if len(letters) < 4 or not name.isupper():
+        return name
+    words = name.split(" ")
+    return " ".join(_title_word(word, first=i == 0) for i, word in enumerate(words))
+
+
+def _title_word(word: str, first: bool) -> str:
+    if word.strip("().,") in _KEEP_UPPER:
+        return word
+    if not first and word.lower() in _SMALL:
+        return word.lower()
+    return "-".join(part[:1].upper() + part[1:].lower() for part in word.split("-"))
+
+
+def plain_text(description: str) -> str:
+    """Markup reduced to text (breaks kept as new lines); plain text only has its spaces tidied."""
+    if _TAG.search(description):
+        description = html.unescape(_TAG.sub("", _BREAK.sub("\n", description)))
+    lines = [_SPACES.sub(" ", line).strip() for line in description.replace("\r\n", "\n").split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def normalise_url(value: str) -> str | None:
+    """`www.x.org` -> `https://www.x.org`; None when it cannot be a web address."""
+    candidate = value.strip()
+    if not candidate:
+        return None
+    if "://" not in candidate:
+        candidate = f"https://{candidate}"
+    parts = urlsplit(candidate)
+    if parts.scheme.lower() not in ("http", "https") or "." not in parts.netloc or " " in candidate:
+        return None
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+
+
+def normalise_email(value: str) -> str | None:
+    """`mailto:Info@Example.ORG` -> `Info@example.org`; None when it is not an address."""
+    candidate = value.strip()
+    if candidate.lower().startswith("mailto:"):
+        candidate = candidate[7:]
+    if not _EMAIL.match(candidate):
+        return None
+    local, _, domain = candidate.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def _contact(fields: dict[str, Any]) -> None:
+    contact = fields.get("contact")
+    if isinstance(contact, dict):
+        contact = dict(contact)
+        for key, tidy in (("website", normalise_url), ("email", normalise_email)):
+            if isinstance(contact.get(key), str):
+                tidied = tidy(contact[key])
+                if tidied is None:
+                    log.warning("dropped unusable %s %r of %s", key, contact[key][:100], fields.get("id"))
+                contact[key] = tidied
+        fields["contact"] = contact
+    if isinstance(fields.get("source_url"), str):
+        fields["source_url"] = normalise_url(fields["source_url"])
+
+
+def _sic(fields: dict[str, Any]) -> None:
+    codes = fields.get("sic_codes")
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) for c in codes):
+        return
+    codes = unique(c.replace(".", "").replace("/", "") for c in codes)
+    fields["sic_codes"] = codes
+    services = fields.get("services", [])
+    if isinstance(services, list) and all(isinstance(s, str) for s in services):
+        fields["services"] = unique([*services, *(describe(c) for c in codes)])
+    if not fields.get("categories"):
+        fields["categories"] = unique(section(c) for c in codes)
+    if not fields.get("cpv_codes"):
+        fields["cpv_codes"] = unique(cpv for c in codes for cpv in cpv_for_sic(c))
+
+
+def unknown_cpv(codes: Any) -> FieldErrors:
+    """Errors for well-formed codes that CPV 2008 does not have (malformed ones fail validation)."""
+    if not isinstance(codes, list):
+        return []
+    return [
+        {"field": f"cpv_codes.{number}", "message": f"{code!r} is not a CPV 2008 code"}
+        for number, code in enumerate(codes)
+        if isinstance(code, str) and CPV_PATTERN.match(code.strip()) and not is_known(code)
+    ]

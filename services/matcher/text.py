@@ -1,0 +1,135 @@
+"""Text similarity between a lot and a supplier, with word statistics taken from the index itself.
+
+Weighting is SMART `lnc.ltc` (Salton & Buckley, 1988), the classic cosine scheme in which only
+the query side needs inverse document frequencies: the lot's words weigh (1 + log tf) * idf, a
+supplier's words (1 + log tf), and both vectors have unit length. So a word counts for as much as
+it is rare across the whole directory ("cleaning" far more than "services"), and no statistic has
+to be fitted per request or held for every listing.
+
+A word's document frequency is what `SearchIndex.count(text=word)` answers, on either backend and
+with the index's own analysis (stemming included). Each word is asked once per process; the counts
+are dropped when the directory's size changes, checked at most every `CHECK_EVERY_S` seconds,
+because edits that keep the size move document frequencies too little to reorder anyone.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from shared import cpv
+from shared.models import Lot
+from shared.search.port import SearchIndex, SearchQuery
+
+CHECK_EVERY_S = 60.0
+MAX_CACHED_WORDS = 200_000
+DESCRIPTION_WORDS = 60
+_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of two or more letters, without English stop words."""
+    return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+
+
+@dataclass(frozen=True)
+class LotWords:
+    """A lot's words: `head` from its title and CPV labels, `opening` from the start of its
+    description. Descriptions say what the lot is first; procedure and boilerplate (TUPE, lots,
+    deadlines) follow and would only dilute the vector and cost look-ups."""
+
+    head: list[str]
+    opening: list[str]
+
+    @classmethod
+    def of(cls, lot: Lot) -> LotWords:
+        labels = [cpv.label(code) or "" for code in lot.cpv_codes]
+        return cls(words(" ".join([lot.title, *labels])), words(lot.description)[:DESCRIPTION_WORDS])
+
+
+class WordStatistics:
+    """Document frequencies of words and CPV prefixes in the directory, cached per process.
+
+    Thread-safe enough for gunicorn's threads: two threads may both ask the index for a word the
+    first time; they get the same answer.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._total = 0
+        self._checked_at = -math.inf
+
+    def total(self, index: SearchIndex) -> int:
+        """Listings in the directory; a change (or a full cache) drops every cached count."""
+        now = time.monotonic()
+        if now - self._checked_at >= CHECK_EVERY_S:
+            total = index.count()
+            with self._lock:
+                if total != self._total or len(self._counts) > MAX_CACHED_WORDS:
+                    self._counts = {}
+                self._total, self._checked_at = total, now
+        return self._total
+
+    def word_count(self, index: SearchIndex, word: str) -> int:
+        """How many listings mention `word` (or another word with its stem)."""
+        return self._cached(f"w:{word}", lambda: index.count(SearchQuery(text=word)))
+
+    def cpv_count(self, index: SearchIndex, prefix: str) -> int:
+        """How many listings have a CPV code starting with `prefix`."""
+        return self._cached(f"c:{prefix}", lambda: index.count(SearchQuery(filters={"cpv": [prefix]})))
+
+    def idf(self, index: SearchIndex, word: str) -> float:
+        """ln((1 + N) / (1 + df)) + 1, as scikit-learn smooths it: unseen words weigh the most."""
+        return math.log((1 + self.total(index)) / (1 + self.word_count(index, word))) + 1
+
+    def _cached(self, key: str, count: Callable[[], int]) -> int:
+        found = self._counts.get(key)
+        if found is None:
+            found = count()
+            self._counts[key] = found
+        return found
+
+
+def query_vector(index: SearchIndex, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
+    """The lot's unit vector: (1 + log tf) * idf per word."""
+    counts = Counter([*lot.head, *lot.opening])
+    raw = {w: (1 + math.log(tf)) * stats.idf(index, w) for w, tf in counts.items()}
+    return _unit(raw)
+
+
+def document_vector(text: str) -> dict[str, float]:
+    """A supplier's unit vector: (1 + log tf) per word, no idf (the `lnc` side)."""
+    return _unit({w: 1 + math.log(tf) for w, tf in Counter(words(text)).items()})
+
+
+def cosine(query: Mapping[str, float], document: Mapping[str, float]) -> float:
+    """Dot product of two unit vectors, 0 to 1; the smaller one is iterated."""
+    small, large = (query, document) if len(query) <= len(document) else (document, query)
+    return min(1.0, sum(weight * large.get(word, 0.0) for word, weight in small.items()))
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {w: v / norm for w, v in vector.items()} if norm else {}
+
+
+def rarest(
+    index: SearchIndex, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int
+) -> list[str]:
+    """Up to `count` of the words that some listing has but at most `max_share` of listings do,
+    rarest first: the specific words of a lot, and the ones cheap to search for."""
+    total = max(stats.total(index), 1)
+    scored = []
+    for word in dict.fromkeys(candidates):
+        found = stats.word_count(index, word)
+        if 0 < found <= max_share * total:
+            scored.append((found, word))
+    return [word for _, word in sorted(scored)[:count]]

@@ -1,0 +1,69 @@
+"""The steward's CLI on the embedded log: load with a summary, list/show/replay dead letters, merges."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from services.ingest.cli import cli
+from services.ingest.dedupe import OrganisationRegistry
+from shared.events.dead_letter import dead_letter_record
+from shared.events.embedded import EmbeddedEventLog
+from shared.events.envelope import PROVENANCE_KEY
+from shared.events.port import Message
+from shared.models import Listing
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"EVENTS_URL": f"sqlite:///{tmp_path}/events.db", "INGEST_STATE_PATH": str(tmp_path / "state.db")}
+
+
+def run(env: dict[str, str], *args: str) -> str:
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_load_prints_a_summary_with_reasons(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"id": "t:1", "name": "A"}\n{broken\n', encoding="utf-8")
+    output = run(env, "load", str(path))
+    assert "read 2, published 1, skipped 0, rejected 1" in output
+    assert "rejected 1: not valid JSON" in output
+
+
+def test_dead_letters_can_be_listed_shown_and_replayed_once(env: dict[str, str], tmp_path: Path) -> None:
+    events = EmbeddedEventLog(str(tmp_path / "events.db"))
+    raw = {"id": "t:1", "name": "", PROVENANCE_KEY: {"file": "in.csv", "line": "3"}}
+    events.publish("listings.dlq", [("t:1", dead_letter_record(Message("listings", 0, 4, "t:1", raw, 0),
+                                                               "listing failed validation",
+                                                               [{"field": "name", "message": "too short"}]))])
+    listed = run(env, "dead-letters", "list")
+    assert "0:0\tin.csv:3\tlisting failed validation\tname: too short" in listed
+    shown = json.loads(run(env, "dead-letters", "show", "0:0"))
+    assert shown["raw"] == {"id": "t:1", "name": ""} and shown["replayed"] is False
+    assert "replayed 1 of 1" in run(env, "dead-letters", "replay", "--reason", "validation")
+    [replayed] = events.consumer("listings", "check").poll(10, 0.1)
+    assert replayed.key == "t:1" and replayed.value is not None
+    assert replayed.value[PROVENANCE_KEY] == {"file": "in.csv", "line": "3", "replay_of": "listings.dlq@0:0"}
+    assert "[replayed]" in run(env, "dead-letters", "list")
+    assert "replayed 0 of 0" in run(env, "dead-letters", "replay", "0:0")  # not twice by accident
+    events.close()
+
+
+def test_a_merge_decision_is_stored_and_its_members_republished(env: dict[str, str], tmp_path: Path) -> None:
+    registry = OrganisationRegistry(tmp_path / "state.db")
+    for id, source in (("a:1", "a"), ("b:1", "b")):
+        registry.apply([Listing.model_validate({"id": id, "name": "Same", "source": source, "company_number": "7",
+                                                "updated_at": "2025-01-01T00:00:00Z"})], ())
+    registry.close()
+    assert "a:1\ta:1 (a), b:1 (b)" in run(env, "merges", "list")
+    assert "republished 2 member records" in run(env, "merges", "split", "a:1", "b:1")
+    assert "decision\tsplit a:1 b:1" in run(env, "merges", "list")
+    events = EmbeddedEventLog(str(tmp_path / "events.db"))
+    assert {m.key for m in events.consumer("listings", "check").poll(10, 0.1)} == {"a:1", "b:1"}
+    events.close()

@@ -1,0 +1,96 @@
+"""De-duplication: registry numbers, fuzzy name + distance across sources, steward decisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services.ingest.dedupe import OrganisationRegistry
+from shared.models import Listing
+
+LEEDS = {"lat": 53.7997, "lon": -1.5492}
+LEEDS_NEAR = {"lat": 53.8010, "lon": -1.5480}  # ~150 m away
+BRADFORD = {"lat": 53.7950, "lon": -1.7594}  # ~14 km away
+
+
+def listing(id: str, name: str, source: str, minute: int = 0, **fields: Any) -> Listing:
+    return Listing.model_validate({"id": id, "name": name, "source": source,
+                                   "updated_at": f"2025-01-01T00:{minute:02d}:00Z",
+                                   "provenance": [{"id": id, "source": source, "origin": f"{source}.csv:1",
+                                                   "updated_at": "2025-01-01T00:00:00Z"}], **fields})
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> OrganisationRegistry:
+    return OrganisationRegistry(tmp_path / "state.db", name_threshold=90, max_km=2.0)
+
+
+def index_after(registry: OrganisationRegistry, upserts: list[Listing], deletes: tuple[str, ...] = ()
+                ) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    writes = registry.apply(upserts, deletes)
+    registry.done(writes.ids)
+    return writes.upserts, writes.deletes
+
+
+def test_same_company_number_is_one_organisation_keeping_both_provenances(registry: OrganisationRegistry) -> None:
+    index_after(registry, [listing("coop:R1", "Bike Mill", "coopsuk", company_number="123")])
+    upserts, deletes = index_after(registry, [listing("ptc:X", "Bike Mill Ltd", "powertochange",
+                                                      company_number="00000123", description="We fix bikes.")])
+    assert list(upserts) == ["coop:R1"]
+    merged = upserts["coop:R1"]
+    assert merged["description"] == "We fix bikes."
+    assert [p["id"] for p in merged["provenance"]] == ["coop:R1", "ptc:X"]
+
+
+def test_fuzzy_name_and_nearby_location_merge_across_sources_only(registry: OrganisationRegistry) -> None:
+    index_after(registry, [listing("coop:R1", "Leeds Community Bike Mill Ltd", "coopsuk", location=LEEDS)])
+    upserts, _ = index_after(registry, [
+        listing("oxford:9", "Leeds Community Bike Mill", "oxford", location=LEEDS_NEAR),
+        listing("coop:R2", "Leeds Community Bike Mill", "coopsuk", location=LEEDS_NEAR),
+        listing("ptc:far", "Leeds Community Bike Mill", "powertochange", location=BRADFORD),
+    ])
+    assert set(upserts) == {"coop:R1", "coop:R2", "ptc:far"}
+    assert registry.merged() == {"coop:R1": [("coop:R1", "coopsuk"), ("oxford:9", "oxford")]}
+    index_after(registry, [listing("oxford:9", "Leeds Community Bike Mill", "oxford", minute=1, location=LEEDS)])
+    assert registry.merged() == {"coop:R1": [("coop:R1", "coopsuk"), ("oxford:9", "oxford")]}  # an update stays
+
+
+def test_a_split_is_remembered_and_a_confirm_merges(registry: OrganisationRegistry) -> None:
+    a = listing("coop:R1", "Green Gardens", "coopsuk", charity_number="55")
+    b = listing("ptc:Y", "Green Gardens Trust", "powertochange", charity_number="55")
+    index_after(registry, [a, b])
+    assert registry.merged() == {"coop:R1": [("coop:R1", "coopsuk"), ("ptc:Y", "powertochange")]}
+    registry.decide("ptc:Y", "coop:R1", "split")
+    upserts, deletes = index_after(registry, [a, b])  # the CLI republishes the members
+    assert registry.merged() == {} and set(upserts) == {"coop:R1", "ptc:Y"}
+    assert "coop:R1" in deletes  # the merged document is replaced, not left with both
+    index_after(registry, [b])  # a reload does not undo the decision
+    assert registry.merged() == {}
+    c = listing("oxford:1", "Unrelated Name", "oxford")
+    registry.decide("oxford:1", "coop:R1", "confirm")
+    index_after(registry, [c])
+    assert registry.merged() == {"coop:R1": [("coop:R1", "coopsuk"), ("oxford:1", "oxford")]}
+
+
+def test_deleting_the_smallest_member_renames_the_cluster(registry: OrganisationRegistry) -> None:
+    index_after(registry, [listing("a:1", "Same", "a", company_number="9"), listing("b:1", "Same", "b",
+                                                                                    company_number="9")])
+    upserts, deletes = index_after(registry, [], ("a:1",))
+    assert "a:1" in deletes and list(upserts) == ["b:1"]
+    assert upserts["b:1"]["id"] == "b:1"
+
+
+def test_older_member_versions_are_stale_and_write_nothing(registry: OrganisationRegistry) -> None:
+    index_after(registry, [listing("a:1", "New", "a", minute=5)])
+    writes = registry.apply([listing("a:1", "Old", "a", minute=1)], ())
+    assert writes.stale == 1 and not writes.upserts
+
+
+def test_dirty_clusters_survive_a_crash_before_the_index_write(registry: OrganisationRegistry,
+                                                               tmp_path: Path) -> None:
+    registry.apply([listing("a:1", "Alpha", "a")], ())  # no done(): the process died here
+    registry.close()
+    reopened = OrganisationRegistry(tmp_path / "state.db")
+    assert list(reopened.pending().upserts) == ["a:1"]
