@@ -47,6 +47,18 @@ class NotFound(ProblemError):
         super().__init__(detail=detail, status=404)
 
 
+class Unauthenticated(ProblemError):
+    """No key, or a key that is malformed, unknown or revoked (they are not told apart)."""
+
+    def __init__(self) -> None:
+        super().__init__(detail="a valid API key is required in the X-API-Key header", status=401)
+
+
+class Forbidden(ProblemError):
+    def __init__(self, detail: str = "this key's role may not do that") -> None:
+        super().__init__(detail=detail, status=403)
+
+
 class BackendUnavailable(Exception):
     """The search index or event log cannot be reached; callers may retry later."""
 

@@ -42,6 +42,11 @@ class BackendSettings(BaseSettings):
         description="`json` in production (one object per line), `text` for people.",
     )
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL", description="Python logging level.")
+    accounts_url: str = Field(
+        default="sqlite:///var/accounts.db",
+        validation_alias="ACCOUNTS_URL",
+        description="Organisations and hashed API keys (SQLite in every deployment; see shared/accounts.py).",
+    )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

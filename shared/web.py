@@ -11,13 +11,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify
+from flask import Blueprint, Flask, current_app, jsonify, request
 
-from shared.errors import register_error_handlers
+from shared.accounts import AccountStore, Principal, Role
+from shared.errors import Forbidden, NotFound, Unauthenticated, register_error_handlers
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog
 from shared.logging_setup import configure_logging
-from shared.search.factory import open_search_index
+from shared.search.factory import open_search_index, sqlite_path
 from shared.search.port import SearchIndex
 from shared.settings import BackendSettings
 
@@ -78,6 +79,36 @@ def search_index() -> SearchIndex:
     """The app's search index, opened on first use."""
     s = settings()
     return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
+
+
+def accounts() -> AccountStore:
+    """The app's organisation and key store, opened on first use."""
+    return _resource("accounts", lambda: AccountStore(sqlite_path(settings().accounts_url)))  # type: ignore[no-any-return]
+
+
+def principal() -> Principal:
+    """Who is calling, from the `X-API-Key` header; 401 when there is no valid key."""
+    presented = request.headers.get("X-API-Key", "")
+    found = accounts().authenticate(presented) if presented else None
+    if found is None:
+        raise Unauthenticated()
+    return found
+
+
+def require_admin() -> Principal:
+    caller = principal()
+    if caller.role is not Role.admin:
+        raise Forbidden("only an administrator key may do that")
+    return caller
+
+
+def require_organisation(organisation_id: str) -> Principal:
+    """A key of that organisation, or an administrator's. Any other key gets the same 404 as an
+    organisation that does not exist, so a caller learns nothing about other organisations."""
+    caller = principal()
+    if not caller.may_access(organisation_id) or accounts().organisation(organisation_id) is None:
+        raise NotFound("no such organisation")
+    return caller
 
 
 def event_log() -> EventLog:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.matcher.text import document_vector
+from services.matcher.text import DocumentWords
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,8 @@ class Supplier:
     national: bool
     service_regions: tuple[str, ...]
     service_radius_km: float | None
-    vector: Mapping[str, float]
-    """Unit word vector of name, description, services and categories (see `text`)."""
+    words: DocumentWords
+    """Name, description, services and categories as words (see `text`)."""
 
     @property
     def declares_service_area(self) -> bool:
@@ -60,7 +60,7 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
             national=bool(area.get("national")),
             service_regions=tuple(area.get("regions") or ()),
             service_radius_km=area.get("radius_km"),
-            vector=document_vector(text),
+            words=DocumentWords.of(text),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         log.warning("skipping indexed listing %s that scoring cannot read: %r", document.get("id"), exc)

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -55,7 +55,7 @@ class LotWords:
 
 
 class WordStatistics:
-    """Document frequencies of words and CPV prefixes in the directory, cached per process.
+    """Document frequencies of words in the directory, cached per process.
 
     Thread-safe enough for gunicorn's threads: two threads may both ask the index for a word the
     first time; they get the same answer.
@@ -80,45 +80,46 @@ class WordStatistics:
 
     def word_count(self, index: SearchIndex, word: str) -> int:
         """How many listings mention `word` (or another word with its stem)."""
-        return self._cached(f"w:{word}", lambda: index.count(SearchQuery(text=word)))
-
-    def cpv_count(self, index: SearchIndex, prefix: str) -> int:
-        """How many listings have a CPV code starting with `prefix`."""
-        return self._cached(f"c:{prefix}", lambda: index.count(SearchQuery(filters={"cpv": [prefix]})))
+        found = self._counts.get(word)
+        if found is None:
+            found = index.count(SearchQuery(text=word))
+            self._counts[word] = found
+        return found
 
     def idf(self, index: SearchIndex, word: str) -> float:
         """ln((1 + N) / (1 + df)) + 1, as scikit-learn smooths it: unseen words weigh the most."""
         return math.log((1 + self.total(index)) / (1 + self.word_count(index, word))) + 1
-
-    def _cached(self, key: str, count: Callable[[], int]) -> int:
-        found = self._counts.get(key)
-        if found is None:
-            found = count()
-            self._counts[key] = found
-        return found
 
 
 def query_vector(index: SearchIndex, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
     """The lot's unit vector: (1 + log tf) * idf per word."""
     counts = Counter([*lot.head, *lot.opening])
     raw = {w: (1 + math.log(tf)) * stats.idf(index, w) for w, tf in counts.items()}
-    return _unit(raw)
+    norm = math.sqrt(sum(v * v for v in raw.values()))
+    return {w: v / norm for w, v in raw.items()} if norm else {}
 
 
-def document_vector(text: str) -> dict[str, float]:
-    """A supplier's unit vector: (1 + log tf) per word, no idf (the `lnc` side)."""
-    return _unit({w: 1 + math.log(tf) for w, tf in Counter(words(text)).items()})
+@dataclass(frozen=True, slots=True)
+class DocumentWords:
+    """A supplier's side (`lnc`): log-scaled counts of its words and their Euclidean norm."""
 
+    weights: Mapping[str, float]
+    norm: float
 
-def cosine(query: Mapping[str, float], document: Mapping[str, float]) -> float:
-    """Dot product of two unit vectors, 0 to 1; the smaller one is iterated."""
-    small, large = (query, document) if len(query) <= len(document) else (document, query)
-    return min(1.0, sum(weight * large.get(word, 0.0) for word, weight in small.items()))
+    @classmethod
+    def of(cls, text: str) -> DocumentWords:
+        counts = Counter(_WORD.findall(text.lower()))
+        for stop in counts.keys() & ENGLISH_STOP_WORDS:
+            del counts[stop]
+        weights = {w: 1 + math.log(tf) for w, tf in counts.items()}
+        return cls(weights, math.sqrt(sum(v * v for v in weights.values())))
 
-
-def _unit(vector: dict[str, float]) -> dict[str, float]:
-    norm = math.sqrt(sum(v * v for v in vector.values()))
-    return {w: v / norm for w, v in vector.items()} if norm else {}
+    def cosine(self, query: Mapping[str, float]) -> float:
+        """Similarity to a unit query vector, 0 to 1."""
+        if not self.norm:
+            return 0.0
+        dot = sum(weight * self.weights.get(word, 0.0) for word, weight in query.items())
+        return min(1.0, dot / self.norm)
 
 
 def rarest(
