@@ -31,6 +31,11 @@ class IngestSettings(BackendSettings):
     max_batch_items: int = Field(default=1000, ge=1, description="Most listings accepted in one POST /listings.")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
     spend_topic: str = Field(default="spend", description="Topic that carries spend records.")
+    spend_consumer_group: str = Field(
+        default="ingest-spend",
+        description="Consumer group for spend; its own, since Kafka rebalances a group whose members"
+        " subscribe to different topics every time one joins.",
+    )
     max_invalid_share: float = Field(
         default=0.5, gt=0, le=1,
         description="Stop the consumer (exit 3) when more than this share of the last `invalid_window` records"

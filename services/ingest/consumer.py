@@ -61,16 +61,18 @@ class BatchRunner:
     """Poll, handle, dead-letter, commit: the discipline every topic shares."""
 
     def __init__(self, consumer: Consumer, handle: Callable[[Sequence[Message]], list[Rejection]],
-                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics) -> None:
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
+                 report_lag: bool = True) -> None:
         self.consumer, self.handle, self.events = consumer, handle, events
-        self.settings, self.metrics = settings, metrics
+        self.settings, self.metrics, self.report_lag = settings, metrics, report_lag
 
     def run_batch(self, timeout_s: float | None = None) -> int:
         """Process one batch end to end; returns how many records it held."""
         timeout = self.settings.batch_timeout_s if timeout_s is None else timeout_s
         messages = self.consumer.poll(self.settings.batch_size, timeout)
         if not messages:
-            self.metrics.lag.set(self.consumer.lag())
+            if self.report_lag:  # a broker round trip on Kafka: only for the topic the gauge is about
+                self.metrics.lag.set(self.consumer.lag())
             return 0
         started = time.monotonic()
         self.metrics.consumed.inc(len(messages))
@@ -188,10 +190,11 @@ def main() -> int:
         events.ensure_topics([listings, dead_letter_topic(listings), spend, dead_letter_topic(spend)])
         indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
         spend_ingest = SpendIngest(spend_store, registry, settings)
-        group = settings.consumer_group
-        listing_runner = BatchRunner(events.consumer(listings, group), indexer.handle, events, settings, metrics)
-        spend_runner = BatchRunner(events.consumer(spend, group), spend_ingest.handle, events, settings, metrics)
-        log.info("consuming %s and %s as group %s", listings, spend, group)
+        listing_runner = BatchRunner(events.consumer(listings, settings.consumer_group), indexer.handle, events,
+                                     settings, metrics)
+        spend_runner = BatchRunner(events.consumer(spend, settings.spend_consumer_group), spend_ingest.handle,
+                                   events, settings, metrics, report_lag=False)
+        log.info("consuming %s and %s", listings, spend)
         while not stopping:
             listing_runner.run_batch()
             spend_runner.run_batch(timeout_s=0.0)  # listings wait for a full batch; spend is only checked

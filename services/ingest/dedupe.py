@@ -39,7 +39,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, cluster TEXT NOT NULL, source TEXT NOT NULL,"
     " updated_at TEXT NOT NULL, name_key TEXT NOT NULL, cell TEXT, lat REAL, lon REAL, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS members_cluster ON members (cluster)",
-    "CREATE INDEX IF NOT EXISTS members_cell ON members (cell)",
+    "CREATE INDEX IF NOT EXISTS members_cell_source ON members (cell, source)",
     "CREATE TABLE IF NOT EXISTS registry (kind TEXT NOT NULL, number TEXT NOT NULL, id TEXT NOT NULL,"
     " PRIMARY KEY (kind, number, id))",
     "CREATE INDEX IF NOT EXISTS registry_id ON registry (id)",
@@ -89,6 +89,9 @@ class OrganisationRegistry:
         for statement in _SCHEMA:
             self._conn.execute(statement)
         self.name_threshold, self.max_km = name_threshold, max_km
+        self._decided = True  # whether any steward decision exists; refreshed per batch
+        self._marked: set[str] = set()  # clusters marked dirty on disk when `pending` last looked
+        self._sources = {s for (s,) in self._conn.execute("SELECT DISTINCT source FROM members")}
 
     def close(self) -> None:
         self._conn.close()
@@ -98,55 +101,97 @@ class OrganisationRegistry:
     def apply(self, upserts: Iterable[Listing], deletes: Iterable[str]) -> ClusterWrites:
         """Store a batch's members and return the index writes for every dirty cluster."""
         stale = 0
+        fresh: dict[str, dict[str, Any]] = {}
+        touched: set[str] = set()
+        upserts = list(upserts)
         with transaction(self._conn, "IMMEDIATE") as conn:
+            self._decided = conn.execute("SELECT 1 FROM decisions LIMIT 1").fetchone() is not None
+            stored = self._stored(conn, [listing.id for listing in upserts])
             for listing in upserts:
-                stale += not self._upsert(conn, listing)
+                written = self._upsert(conn, listing, stored.get(listing.id))
+                if written is None:
+                    stale += 1
+                else:
+                    touched.add(written[0])
+                    fresh[listing.id] = written[1]
             for member_id in deletes:
                 self._delete(conn, member_id)
-        writes = self.pending()
+        writes = self.pending(fresh, touched)
         writes.stale = stale
         return writes
 
-    def pending(self) -> ClusterWrites:
-        """The index writes for dirty clusters: a fold of the members, or a delete when none is left."""
+    def pending(self, fresh: dict[str, dict[str, Any]] | None = None, touched: Iterable[str] = ()) -> ClusterWrites:
+        """The index writes for the clusters a batch touched and those marked dirty: a fold of the
+        members, or a delete when none is left.
+
+        Only side effects (a cluster that lost or renamed members) are marked dirty on disk: a
+        replayed batch recomputes the clusters of its own records anyway. `fresh` holds documents
+        validated moments ago, so the common case (a cluster of one) needs no JSON decoding.
+        """
+        fresh = fresh or {}
         writes = ClusterWrites()
-        for cluster, replace in self._conn.execute("SELECT cluster, replace FROM dirty").fetchall():
-            docs = [json.loads(d) for (d,) in self._conn.execute(
-                "SELECT doc FROM members WHERE cluster = ? ORDER BY id", (cluster,))]
-            if not docs or replace:
+        dirty = dict(self._conn.execute("SELECT cluster, replace FROM dirty").fetchall())
+        self._marked = set(dirty)
+        for cluster in touched:
+            dirty.setdefault(cluster, 0)
+        for cluster, replace in dirty.items():
+            ids = [i for (i,) in self._conn.execute("SELECT id FROM members WHERE cluster = ? ORDER BY id",
+                                                    (cluster,))]
+            if not ids or replace:
                 writes.deletes.append(cluster)
-            if docs:
-                writes.upserts[cluster] = fold(cluster, docs)
+            if ids:
+                writes.upserts[cluster] = fold(cluster, [fresh[i] if i in fresh else self._doc(i) for i in ids])
         return writes
+
+    def _doc(self, member_id: str) -> dict[str, Any]:
+        row = self._conn.execute("SELECT doc FROM members WHERE id = ?", (member_id,)).fetchone()
+        return dict(json.loads(row[0]))
 
     def done(self, clusters: Iterable[str]) -> None:
         """Forget dirty marks once the index holds the written documents."""
-        with transaction(self._conn, "IMMEDIATE") as conn:
-            conn.executemany("DELETE FROM dirty WHERE cluster = ?", [(c,) for c in clusters])
+        marked = [(c,) for c in clusters if c in self._marked]
+        if marked:
+            with transaction(self._conn, "IMMEDIATE") as conn:
+                conn.executemany("DELETE FROM dirty WHERE cluster = ?", marked)
 
-    def _upsert(self, conn: sqlite3.Connection, listing: Listing) -> bool:
-        """Store one member in its cluster; False when an equal-or-newer version is already stored."""
+    def _stored(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """id -> (cluster, updated_at) of the members already stored, in a few queries per batch."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            found.update((i, (c, u)) for i, c, u in conn.execute(
+                f"SELECT id, cluster, updated_at FROM members WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return found
+
+    def _upsert(self, conn: sqlite3.Connection, listing: Listing, row: tuple[str, str] | None
+                ) -> tuple[str, dict[str, Any]] | None:
+        """Store one member; returns its cluster and document, or None when a newer version is stored.
+
+        `row` is the member's stored (cluster, updated_at), if any.
+        """
         updated = listing.updated_at.isoformat()
-        row = conn.execute("SELECT cluster, updated_at FROM members WHERE id = ?", (listing.id,)).fetchone()
         if row and row[1] > updated:
-            return False
-        target = self._resolve(conn, listing)
+            return None
+        key = name_key(listing.name)
+        target = self._resolve(conn, listing, key)
         cluster = listing.id if target is None else min(target, listing.id)
         if target is not None and cluster != target:
             self._rename(conn, target, cluster)
+        doc_json = listing.model_dump_json()
         lat, lon = (listing.location.lat, listing.location.lon) if listing.location else (None, None)
         cell = ":".join(map(str, _cell(lat, lon))) if lat is not None and lon is not None else None
         conn.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (listing.id, cluster, listing.source, updated, name_key(listing.name), cell, lat, lon,
-                      json.dumps(listing.index_document(), separators=(",", ":"))))
-        conn.execute("DELETE FROM registry WHERE id = ?", (listing.id,))
-        conn.executemany("INSERT OR IGNORE INTO registry VALUES (?, ?, ?)", [
-            (kind, registry_number(kind, value), listing.id)
-            for kind, attr in _REGISTRY_FIELDS if (value := getattr(listing, attr))])
-        self._dirty(conn, cluster, replace=False)
+                     (listing.id, cluster, listing.source, updated, key, cell, lat, lon, doc_json))
+        if row:
+            conn.execute("DELETE FROM registry WHERE id = ?", (listing.id,))
+        numbers = [(kind, registry_number(kind, value), listing.id)
+                   for kind, attr in _REGISTRY_FIELDS if (value := getattr(listing, attr))]
+        if numbers:
+            conn.executemany("INSERT OR IGNORE INTO registry VALUES (?, ?, ?)", numbers)
+        self._sources.add(listing.source)
         if row and row[0] != cluster:
             self._recluster(conn, row[0])
-        return True
+        return cluster, json.loads(doc_json)  # cheaper than a second pydantic serialisation
 
     def _delete(self, conn: sqlite3.Connection, member_id: str) -> None:
         row = conn.execute("SELECT cluster FROM members WHERE id = ?", (member_id,)).fetchone()
@@ -172,13 +217,13 @@ class OrganisationRegistry:
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _resolve(self, conn: sqlite3.Connection, listing: Listing) -> str | None:
+    def _resolve(self, conn: sqlite3.Connection, listing: Listing, key: str) -> str | None:
         """The cluster `listing` belongs to, or None for a cluster of its own."""
         split = {b for (b,) in conn.execute(
             "SELECT CASE WHEN a = ? THEN b ELSE a END FROM decisions WHERE decision = 'split' AND ? IN (a, b)",
-            (listing.id, listing.id))}
-        for candidates in (self._confirmed(conn, listing), self._same_number(conn, listing),
-                           self._similar(conn, listing)):
+            (listing.id, listing.id))} if self._decided else set()
+        confirmed = self._confirmed(conn, listing) if self._decided else []
+        for candidates in (confirmed, self._same_number(conn, listing), self._similar(conn, listing, key)):
             for cluster in candidates:
                 if not split or not self._holds_any(conn, cluster, split):
                     return cluster
@@ -201,14 +246,13 @@ class OrganisationRegistry:
                     (kind, registry_number(kind, value), listing.id))]
         return found
 
-    def _similar(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+    def _similar(self, conn: sqlite3.Connection, listing: Listing, key: str) -> list[str]:
         """Clusters of other sources' members with a similar name within `max_km`, best first."""
-        if listing.location is None:
+        if listing.location is None or self._sources <= {listing.source}:  # no other source to match
             return []
         here = (listing.location.lat, listing.location.lon)
         row, column = _cell(*here)
         cells = [f"{row + i}:{column + j}" for i in (-1, 0, 1) for j in (-1, 0, 1)]
-        key = name_key(listing.name)
         scored = []
         for cluster, other_key, lat, lon in conn.execute(
             f"SELECT cluster, name_key, lat, lon FROM members WHERE cell IN ({','.join('?' * len(cells))})"

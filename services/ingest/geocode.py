@@ -96,12 +96,14 @@ class GeoChain:
         out: dict[str, Any] = {}
         raw_postcode = fields.get("postcode")
         postcode = normalise_place_code(raw_postcode) if isinstance(raw_postcode, str) and raw_postcode else None
-        found = self.gazetteer.locate(postcode) if postcode else None
         if postcode:
             out["postcode"] = postcode
+        given = _given_point(fields)
+        needs_lookup = postcode and not (given and fields.get("region"))  # the common, fully placed case skips it
+        found = self.gazetteer.locate(postcode) if postcode and needs_lookup else None
         if not fields.get("region") and found is not None and found.region:
             out["region"] = found.region
-        point, precision = self._locate(fields, postcode, found)
+        point, precision = self._locate(fields, given, postcode, found)
         if point is not None:
             out["location"] = {"lat": point[0], "lon": point[1]}
         out["geo_precision"] = precision
@@ -110,11 +112,11 @@ class GeoChain:
                                   " give the office's postcode, a location or a region")
         return out
 
-    def _locate(self, fields: dict[str, Any], postcode: str | None, found: Any) -> tuple[Point | None, str]:
-        given = fields.get("location")
-        if isinstance(given, dict) and given.get("lat") is not None and given.get("lon") is not None:
+    def _locate(self, fields: dict[str, Any], given: Point | None, postcode: str | None, found: Any
+                ) -> tuple[Point | None, str]:
+        if given is not None:
             precision = fields.get("geo_precision")
-            return (given["lat"], given["lon"]), str(precision) if precision not in (None, "none") else "given"
+            return given, str(precision) if precision not in (None, "none") else "given"
         if postcode and self.postcodes and postcode in self.postcodes:
             return self.postcodes[postcode], "postcode"
         address = _address_line(fields, postcode)
@@ -126,6 +128,13 @@ class GeoChain:
         if isinstance(region, str) and region in region_centroids():
             return region_centroids()[region], "region"
         return None, "none"
+
+
+def _given_point(fields: dict[str, Any]) -> Point | None:
+    given = fields.get("location")
+    if isinstance(given, dict) and given.get("lat") is not None and given.get("lon") is not None:
+        return given["lat"], given["lon"]
+    return None
 
 
 def _address_line(fields: dict[str, Any], postcode: str | None) -> str | None:

@@ -6,7 +6,6 @@ Only request parsing and response shaping live here; the work is in `matching` a
 from __future__ import annotations
 
 import inspect
-from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -71,7 +70,10 @@ def _match_json(m: Match) -> dict[str, Any]:
         "name": m.supplier.name,
         "score": m.score,
         "distance_km": None if m.distance_km is None else round(m.distance_km, 2),
-        "features": {name: asdict(f) for name, f in m.features.items()},
+        "features": {
+            name: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
+            for name, f in m.features.items()
+        },
         "reason": m.reason,
     }
 

@@ -201,8 +201,8 @@ def rank(
     for sup, km in pool:
         if passes_hard_filters(ctx.lot, sup):
             cand = Candidate(sup, km)
-            values = [round(feature(ctx, cand), 4) for feature in FEATURES.values()]
-            total = round(sum(round(v * w, 4) for v, w in zip(values, weights, strict=True)), 4)
+            values = [feature(ctx, cand) for feature in FEATURES.values()]
+            total = round(sum(v * w for v, w in zip(values, weights, strict=True)), 4)
             scored.append((-total, sup.id, cand, values))
     scored.sort(key=lambda row: (row[0], row[1]))
     return [_explain(ctx, cand, values, weights, -neg) for neg, _, cand, values in scored[:limit]]
@@ -210,7 +210,7 @@ def rank(
 
 def _explain(ctx: LotContext, cand: Candidate, values: list[float], weights: list[float], total: float) -> Match:
     features = {
-        name: FeatureScore(value, weight, round(value * weight, 4))
+        name: FeatureScore(round(value, 4), weight, round(value * weight, 4))
         for name, value, weight in zip(FEATURES, values, weights, strict=True)
     }
     return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand))

@@ -21,12 +21,13 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from shared import cpv
 from shared.models import Lot
-from shared.search.port import SearchIndex, SearchQuery
+from shared.search.port import SearchQuery
 
 CHECK_EVERY_S = 60.0
 MAX_CACHED_WORDS = 200_000
@@ -37,6 +38,12 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 def words(text: str) -> list[str]:
     """Lower-cased words of two or more letters, without English stop words."""
     return [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS]
+
+
+class Counts(Protocol):
+    """What word statistics need from a `SearchIndex`."""
+
+    def count(self, query: SearchQuery | None = None) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class WordStatistics:
         self._total = 0
         self._checked_at = -math.inf
 
-    def total(self, index: SearchIndex) -> int:
+    def total(self, index: Counts) -> int:
         """Listings in the directory; a change (or a full cache) drops every cached count."""
         now = time.monotonic()
         if now - self._checked_at >= CHECK_EVERY_S:
@@ -78,7 +85,7 @@ class WordStatistics:
                 self._total, self._checked_at = total, now
         return self._total
 
-    def word_count(self, index: SearchIndex, word: str) -> int:
+    def word_count(self, index: Counts, word: str) -> int:
         """How many listings mention `word` (or another word with its stem)."""
         found = self._counts.get(word)
         if found is None:
@@ -86,12 +93,12 @@ class WordStatistics:
             self._counts[word] = found
         return found
 
-    def idf(self, index: SearchIndex, word: str) -> float:
+    def idf(self, index: Counts, word: str) -> float:
         """ln((1 + N) / (1 + df)) + 1, as scikit-learn smooths it: unseen words weigh the most."""
         return math.log((1 + self.total(index)) / (1 + self.word_count(index, word))) + 1
 
 
-def query_vector(index: SearchIndex, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
+def query_vector(index: Counts, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
     """The lot's unit vector: (1 + log tf) * idf per word."""
     counts = Counter([*lot.head, *lot.opening])
     raw = {w: (1 + math.log(tf)) * stats.idf(index, w) for w, tf in counts.items()}
@@ -101,30 +108,31 @@ def query_vector(index: SearchIndex, stats: WordStatistics, lot: LotWords) -> di
 
 @dataclass(frozen=True, slots=True)
 class DocumentWords:
-    """A supplier's side (`lnc`): log-scaled counts of its words and their Euclidean norm."""
+    """A supplier's side (`lnc`): its word counts and the norm of their (1 + log tf) weights.
 
-    weights: Mapping[str, float]
+    Weights are computed only for the words a lot shares, so reading a candidate stays cheap.
+    """
+
+    counts: Mapping[str, int]
     norm: float
 
     @classmethod
     def of(cls, text: str) -> DocumentWords:
-        counts = Counter(_WORD.findall(text.lower()))
-        for stop in counts.keys() & ENGLISH_STOP_WORDS:
-            del counts[stop]
-        weights = {w: 1 + math.log(tf) for w, tf in counts.items()}
-        return cls(weights, math.sqrt(sum(v * v for v in weights.values())))
+        counts = {w: tf for w, tf in Counter(_WORD.findall(text.lower())).items() if w not in ENGLISH_STOP_WORDS}
+        # Most words occur once, weighing exactly 1; only repeated ones need a logarithm.
+        squares = len(counts) + sum((1 + math.log(tf)) ** 2 - 1 for tf in counts.values() if tf > 1)
+        return cls(counts, math.sqrt(squares))
 
     def cosine(self, query: Mapping[str, float]) -> float:
         """Similarity to a unit query vector, 0 to 1."""
-        if not self.norm:
+        shared = query.keys() & self.counts.keys()
+        if not shared:
             return 0.0
-        dot = sum(weight * self.weights.get(word, 0.0) for word, weight in query.items())
+        dot = sum(query[w] * (1 + math.log(self.counts[w])) for w in shared)
         return min(1.0, dot / self.norm)
 
 
-def rarest(
-    index: SearchIndex, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int
-) -> list[str]:
+def rarest(index: Counts, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int) -> list[str]:
     """Up to `count` of the words that some listing has but at most `max_share` of listings do,
     rarest first: the specific words of a lot, and the ones cheap to search for."""
     total = max(stats.total(index), 1)

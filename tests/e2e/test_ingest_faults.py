@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from services.ingest.dead_letters import dead_letters
 from shared.events.factory import open_event_log
 from shared.search.factory import open_search_index
 from shared.search.port import SearchQuery
-from services.ingest.dead_letters import dead_letters
 from tests.e2e.processes import ROOT, Stack, stack_env
 
 pytestmark = pytest.mark.slow

@@ -271,6 +271,7 @@ def api_schema(app: Flask) -> Any:
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=50, deterministic=True
     )
+    schema.config.phases.update(phases=["examples", "fuzzing"])
     return schema
 
 

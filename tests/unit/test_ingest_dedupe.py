@@ -88,9 +88,12 @@ def test_older_member_versions_are_stale_and_write_nothing(registry: Organisatio
     assert writes.stale == 1 and not writes.upserts
 
 
-def test_dirty_clusters_survive_a_crash_before_the_index_write(registry: OrganisationRegistry,
-                                                               tmp_path: Path) -> None:
-    registry.apply([listing("a:1", "Alpha", "a")], ())  # no done(): the process died here
+def test_a_cluster_left_behind_survives_a_crash_before_the_index_write(registry: OrganisationRegistry,
+                                                                       tmp_path: Path) -> None:
+    index_after(registry, [listing("a:1", "Same", "a", company_number="9"), listing("b:1", "Same", "b",
+                                                                                    company_number="9")])
+    registry.apply([listing("b:1", "Same", "b", minute=1, company_number="8")], ())  # died before the index write
     registry.close()
-    reopened = OrganisationRegistry(tmp_path / "state.db")
-    assert list(reopened.pending().upserts) == ["a:1"]
+    writes = OrganisationRegistry(tmp_path / "state.db").pending()
+    assert writes.deletes == ["a:1"] and list(writes.upserts) == ["a:1"]  # rebuilt without b:1
+    assert [p["id"] for p in writes.upserts["a:1"]["provenance"]] == ["a:1"]

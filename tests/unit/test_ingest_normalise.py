@@ -79,7 +79,7 @@ def test_sic_codes_give_services_categories_and_likely_cpv() -> None:
 
 
 @pytest.mark.parametrize("fields", [
-    {"name": '=HYPERLINK("http://evil","click")'}, {"description": "@SUM(A1:A9)"},
+    {"name": '=HYPERLINK("http://evil","click")'}, {"description": "@SUM(A1:A9)"}, {"name": "\t=1+1"},
     {"contact": {"phone": "=1+1"}}, {"description": "<p>Hi</p><script>alert(1)</script>"},
     {"description": '<img src=x onerror="alert(1)">'}, {"contact": {"website": "javascript:alert(1)"}},
 ])

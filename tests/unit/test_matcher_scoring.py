@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,9 +25,11 @@ from services.matcher.scoring import (
     rank,
     service_area,
     social_value,
-    text_similarities,
 )
+from services.matcher.supplier import Supplier, supplier
+from services.matcher.text import DocumentWords, LotWords, WordStatistics, query_vector, rarest
 from shared.models import Listing, Lot
+from shared.search.port import SearchQuery
 
 LEEDS = (53.7974, -1.55307)
 
@@ -46,8 +49,25 @@ def context(radius_km: float = 20, region: str | None = "Yorkshire and The Humbe
     return LotContext(lot=Lot(**(fields | lot)), place=Place(LEEDS, region), radius_km=radius_km)
 
 
-def cand(item: Listing, km: float | None = None, sim: float = 0.0) -> Candidate:
-    return Candidate(item, km, sim)
+def view(item: Listing) -> Supplier:
+    found = supplier(item.index_document())
+    assert found is not None
+    return found
+
+
+class CountingIndex:
+    """Just enough of a SearchIndex for word statistics: counts from a fixed table."""
+
+    def __init__(self, total: int, counts: dict[str, int]) -> None:
+        self.total, self.counts, self.asked = total, counts, 0
+
+    def count(self, query: SearchQuery | None = None) -> int:
+        self.asked += 1
+        return self.total if query is None else self.counts.get(query.text or "", 0)
+
+
+def cand(item: Listing, km: float | None = None) -> Candidate:
+    return Candidate(view(item), km)
 
 
 def test_cpv_overlap_prefers_the_deeper_shared_branch() -> None:
@@ -73,9 +93,7 @@ def test_distance_decays_with_the_radius_and_falls_back_to_region() -> None:
 def test_service_area_respects_declarations() -> None:
     ctx = context()
     assert service_area(ctx, cand(listing("a", service_area={"national": True}), km=400)) == 1.0
-    assert (
-        service_area(ctx, cand(listing("b", service_area={"regions": ["Yorkshire and The Humber"]}))) == 1.0
-    )
+    assert service_area(ctx, cand(listing("b", service_area={"regions": ["Yorkshire and The Humber"]}))) == 1.0
     assert service_area(ctx, cand(listing("c", service_area={"radius_km": 10}), km=5)) == 1.0
     assert service_area(ctx, cand(listing("d", service_area={"radius_km": 10}), km=15)) == 0.0
     assert service_area(ctx, cand(listing("e"), km=15)) == 0.5
@@ -88,13 +106,26 @@ def test_social_value_is_coverage_of_the_buyers_priorities() -> None:
     assert social_value(context(), cand(listing("c", impact_areas=["employment"]))) == 0.0
 
 
-def test_text_similarity_ranks_the_matching_description_first() -> None:
-    sims = text_similarities(
-        "office cleaning services",
-        ["commercial office cleaning and window cleaning", "catering for events", ""],
-    )
-    assert sims[0] > 0.3 and sims[1] == 0.0 and sims[2] == 0.0
-    assert text_similarities("the and of", ["a the"]) == [0.0]
+def test_text_similarity_weighs_rare_words_and_ignores_stop_words() -> None:
+    index = CountingIndex(1000, {"cleaning": 10, "office": 100, "services": 500})
+    stats = WordStatistics()
+    lot = query_vector(index, stats, LotWords(head=["office", "cleaning", "services"], opening=[]))
+    assert lot["cleaning"] > lot["office"] > lot["services"]
+    assert sum(v * v for v in lot.values()) == pytest.approx(1.0)
+    cleaner = DocumentWords.of("Commercial office cleaning and window cleaning")
+    caterer = DocumentWords.of("Catering services for events")
+    assert cleaner.cosine(lot) > 0.5 > caterer.cosine(lot) > 0.0
+    assert DocumentWords.of("the and of").cosine(lot) == 0.0
+    assert DocumentWords.of("").cosine(lot) == 0.0
+    asked = index.asked
+    query_vector(index, stats, LotWords(head=["cleaning"], opening=[]))
+    assert index.asked == asked  # counts are cached per process
+
+
+def test_recall_words_are_the_rarest_specific_ones() -> None:
+    index = CountingIndex(1000, {"cleaning": 10, "office": 20, "services": 500, "daily": 30})
+    found = rarest(index, WordStatistics(), ["office", "cleaning", "services", "unknown", "daily"], 0.03, 2)
+    assert found == ["cleaning", "office"]  # "services" is too common, "unknown" is in no listing
 
 
 def test_hard_filters_need_every_certification_and_one_of_the_legal_forms() -> None:
@@ -105,10 +136,10 @@ def test_hard_filters_need_every_certification_and_one_of_the_legal_forms() -> N
         required_legal_forms=["cic", "cooperative"],
     )
     ok = listing("a", legal_form="cic", certifications=["living wage employer", "B Corp"])
-    assert passes_hard_filters(lot, ok)
-    assert not passes_hard_filters(lot, listing("b", legal_form="cic"))
+    assert passes_hard_filters(lot, view(ok))
+    assert not passes_hard_filters(lot, view(listing("b", legal_form="cic")))
     assert not passes_hard_filters(
-        lot, listing("c", legal_form="charity", certifications=["Living Wage employer"])
+        lot, view(listing("c", legal_form="charity", certifications=["Living Wage employer"]))
     )
 
 
@@ -130,9 +161,10 @@ def test_ranking_puts_the_known_best_answer_first_and_explains_it() -> None:
     )
     far = best.model_copy(update={"id": "test:far", "name": "Far Cleaners"})
     unrelated = listing("cafe", name="Community Cafe", description="Cafe and catering", impact_areas=["food"])
-    pool = [(unrelated, 1.0), (far, 28.0), (best, 4.2)]
+    ctx = replace(ctx, vector=query_vector(CountingIndex(100, {}), WordStatistics(), LotWords.of(ctx.lot)))
+    pool = [(view(unrelated), 1.0), (view(far), 28.0), (view(best), 4.2)]
     matches = rank(ctx, pool, MODEL_V1, limit=10)
-    assert [m.listing.id for m in matches] == ["test:best", "test:far", "test:cafe"]
+    assert [m.supplier.id for m in matches] == ["test:best", "test:far", "test:cafe"]
     top = matches[0]
     assert top.score == pytest.approx(sum(f.contribution for f in top.features.values()), abs=1e-3)
     assert set(top.features) == set(FEATURES)
@@ -147,9 +179,7 @@ def test_model_weights_cover_every_feature_and_files_must_match(tmp_path: Path) 
     assert set(MODEL_V1.weights) == set(FEATURES)
     assert sum(MODEL_V1.weights.values()) == pytest.approx(1.0)
     good = tmp_path / "model.json"
-    good.write_text(
-        json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)})
-    )
+    good.write_text(json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)}))
     assert ScoringModel.load(good).version == "2"
     bad = tmp_path / "old.json"
     bad.write_text(json.dumps({"version": "0", "features": ["distance"], "weights": {"distance": 1}}))

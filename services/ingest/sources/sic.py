@@ -33,6 +33,7 @@ def _ons_candidates(code: str) -> list[str]:
     return [f"{cls}/{code[4]}", cls, group, division] if code[4] != "0" else [cls, group, division]
 
 
+@lru_cache(maxsize=4096)
 def describe(sic_code: str) -> str | None:
     """The ONS description of a 5-digit SIC code, or None when it is not a SIC 2007 code."""
     code = sic_code.strip()
@@ -51,6 +52,7 @@ def _parents() -> dict[str, str]:
         }
 
 
+@lru_cache(maxsize=4096)
 def section(sic_code: str) -> str | None:
     """The name of the SIC section a 5-digit code belongs to ("Administrative and support service
     activities" for 81210): broad enough to serve as a directory category."""
