@@ -112,10 +112,16 @@ def evaluate(index: SearchIndex, all_cases: list[Case], rankers: Mapping[str, Ra
         per_source: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
         for case, ctx in zip(all_cases, contexts, strict=True):
             ranked = ranker(index, ctx)
-            row = (ndcg(ranked, case.grades, K), recall(ranked, case.grades, K), reciprocal_rank(ranked, case.grades, K))
+            row = (
+                ndcg(ranked, case.grades, K),
+                recall(ranked, case.grades, K),
+                reciprocal_rank(ranked, case.grades, K),
+            )
             per_source[case.source].append(row)
             per_source["all"].append(row)
-        table[name] = {src: tuple(statistics.fmean(col) for col in zip(*rows, strict=True)) for src, rows in per_source.items()}
+        table[name] = {
+            src: tuple(statistics.fmean(col) for col in zip(*rows, strict=True)) for src, rows in per_source.items()
+        }
     return table
 
 

@@ -12,13 +12,13 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, jsonify, request
-from pydantic import ValidationError
 
+from services.ingest.geocode import default_chain
+from services.ingest.pipeline import Rejection, check
 from services.ingest.publishing import publish_listings, publish_tombstone
-from shared.errors import FieldError, InvalidInput, field_errors
+from shared.errors import FieldError, InvalidInput
 from shared.events.envelope import with_provenance
-from shared.geo import InvalidPostcode, normalise_place_code
-from shared.models import Listing
+from shared.events.port import Message
 from shared.web import event_log, settings
 
 bp = Blueprint("ingest", __name__)
@@ -55,15 +55,12 @@ def delete_listing(listing_id: str) -> Any:
 
 
 def _validate(item: Any, prefix: str) -> list[FieldError]:
+    """The consumer's own checks (normalise, place, validate), so a client hears at once what the
+    consumer would dead-letter."""
     if not isinstance(item, dict):
         return [FieldError(prefix or "body", "expected a JSON object")]
-    try:
-        listing = Listing.model_validate(item)
-    except ValidationError as exc:
-        return field_errors(exc, prefix)
-    if listing.postcode:
-        try:
-            normalise_place_code(listing.postcode)
-        except InvalidPostcode as exc:
-            return [FieldError(f"{prefix}.postcode" if prefix else "postcode", str(exc))]
-    return []
+    checked = check(Message("api", 0, 0, None, item, 0), default_chain())
+    if not isinstance(checked, Rejection):
+        return []
+    errors = checked.errors or [{"field": "body", "message": checked.reason}]
+    return [FieldError(".".join(p for p in (prefix, e["field"]) if p), e["message"]) for e in errors]

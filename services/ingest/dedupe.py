@@ -1,7 +1,8 @@
 """De-duplication: several sources' records of one organisation become one listing.
 
 Rules, strongest first: a steward's decision (confirm or split a pair) always wins; the same
-Companies House, charity or society number is the same organisation; otherwise a record from
+Companies House, charity or society number is the same organisation when the postcode district
+or the name corroborates it (open data carries wrong numbers); otherwise a record from
 another source whose name is similar (rapidfuzz token-sort ratio on the distinctive words, at
 or above `name_threshold`) and whose location is within `max_km` is taken as the same.
 Fuzzy matching never merges two records of one source: a source lists each organisation once,
@@ -34,10 +35,13 @@ from shared.search.embedded import transaction
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK
+# With the same registry number, names this close (or the same postcode district) confirm the match.
+NUMBER_NAME_THRESHOLD = 80
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, cluster TEXT NOT NULL, source TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL, name_key TEXT NOT NULL, cell TEXT, lat REAL, lon REAL, doc TEXT NOT NULL)",
+    " updated_at TEXT NOT NULL, name_key TEXT NOT NULL, district TEXT, cell TEXT, lat REAL, lon REAL,"
+    " doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS members_cluster ON members (cluster)",
     "CREATE INDEX IF NOT EXISTS members_cell_source ON members (cell, source)",
     "CREATE TABLE IF NOT EXISTS registry (kind TEXT NOT NULL, number TEXT NOT NULL, id TEXT NOT NULL,"
@@ -71,6 +75,11 @@ def registry_number(kind: str, value: str) -> str:
 
 def name_key(name: str) -> str:
     return " ".join(sorted(name_tokens(name)))
+
+
+def _district(listing: Listing) -> str | None:
+    """The postcode district (outcode), for corroborating a registry-number match."""
+    return listing.postcode.split(" ")[0] if listing.postcode else None
 
 
 def _cell(lat: float, lon: float) -> tuple[int, int]:
@@ -180,8 +189,8 @@ class OrganisationRegistry:
         doc_json = listing.model_dump_json()
         lat, lon = (listing.location.lat, listing.location.lon) if listing.location else (None, None)
         cell = ":".join(map(str, _cell(lat, lon))) if lat is not None and lon is not None else None
-        conn.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     (listing.id, cluster, listing.source, updated, key, cell, lat, lon, doc_json))
+        conn.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                     (listing.id, cluster, listing.source, updated, key, _district(listing), cell, lat, lon, doc_json))
         if row:
             conn.execute("DELETE FROM registry WHERE id = ?", (listing.id,))
         numbers = [(kind, registry_number(kind, value), listing.id)
@@ -223,7 +232,7 @@ class OrganisationRegistry:
             "SELECT CASE WHEN a = ? THEN b ELSE a END FROM decisions WHERE decision = 'split' AND ? IN (a, b)",
             (listing.id, listing.id))} if self._decided else set()
         confirmed = self._confirmed(conn, listing) if self._decided else []
-        for candidates in (confirmed, self._same_number(conn, listing), self._similar(conn, listing, key)):
+        for candidates in (confirmed, self._same_number(conn, listing, key), self._similar(conn, listing, key)):
             for cluster in candidates:
                 if not split or not self._holds_any(conn, cluster, split):
                     return cluster
@@ -235,15 +244,24 @@ class OrganisationRegistry:
             " WHERE d.decision = 'confirm' AND ? IN (d.a, d.b) AND m.id != ?",
             (listing.id, listing.id, listing.id))]
 
-    def _same_number(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+    def _same_number(self, conn: sqlite3.Connection, listing: Listing, key: str) -> list[str]:
+        """Clusters holding the same registry number, corroborated by the postcode district or the name.
+
+        Open data carries wrong numbers (in the sample, Co-operatives UK under Co-operatives
+        London's company number, Locality's charity number on another charity): a number alone
+        would merge unrelated organisations, and a wrong merge costs more than a missed one.
+        """
+        district = _district(listing)
         found: list[str] = []
         for kind, attr in _REGISTRY_FIELDS:
             value = getattr(listing, attr)
             if value:
-                found += [c for (c,) in conn.execute(
-                    "SELECT m.cluster FROM registry r JOIN members m ON m.id = r.id"
+                found += [c for c, other_district, other_key in conn.execute(
+                    "SELECT m.cluster, m.district, m.name_key FROM registry r JOIN members m ON m.id = r.id"
                     " WHERE r.kind = ? AND r.number = ? AND r.id != ? ORDER BY m.cluster",
-                    (kind, registry_number(kind, value), listing.id))]
+                    (kind, registry_number(kind, value), listing.id))
+                    if (district and district == other_district)
+                    or fuzz.token_sort_ratio(key, other_key) >= NUMBER_NAME_THRESHOLD]
         return found
 
     def _similar(self, conn: sqlite3.Connection, listing: Listing, key: str) -> list[str]:

@@ -2,12 +2,14 @@
 
 Three kinds of recall over the lot's area, unioned by id, each a bounded page of hits:
 
-- nearest: the `pool` suppliers closest to the delivery place, so a lot always gets the best
-  local fits even when nobody nearby describes the work in the lot's words;
 - CPV: the nearest suppliers sharing a CPV group (3 digits) with the lot;
 - text: the nearest suppliers mentioning one of the lot's rarest specific words. The index ANDs
   query words, so each word is its own query; words in more than `MAX_SHARE` of the directory
-  are skipped as not specific (and they are the costly ones to search for).
+  are skipped as not specific (and they are the costly ones to search for);
+- nearest: when those find too few, the `pool` suppliers closest to the delivery place, so a lot
+  still gets the best local fits when few suppliers describe the work in the lot's words (many
+  listings say what they do only through codes and categories). The benchmark loses nothing by
+  skipping it otherwise, and a dense city saves a query and a hundred documents.
 
 Reading a hit (its stored document) is most of what a query costs, so the pages are small: the
 re-ranking needs the plausible suppliers, not every supplier in the area.
@@ -62,17 +64,25 @@ def fetch_candidates(
     place: Place,
     radius_km: float,
     pool: int,
+    wanted: int,
 ) -> list[tuple[Supplier, float | None]]:
-    """Suppliers (with distance when the lot has a point) from every recall query, each once."""
+    """Suppliers (with distance when the lot has a point) from the capability queries, each once,
+    topped up with the nearest suppliers when those found fewer than twice the `wanted` results."""
     base = area_query(place, radius_km, [f.value for f in lot.required_legal_forms], pool)
     recall = Recall(index, stats, base, pool)
     found: dict[str, tuple[Supplier, float | None]] = {}
-    for hit in [*nearest(recall), *by_cpv(recall, lot.cpv_codes), *by_text(recall, lot_words)]:
+    _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, lot_words)])
+    if len(found) < 2 * wanted:
+        _add(found, nearest(recall))
+    return list(found.values())
+
+
+def _add(found: dict[str, tuple[Supplier, float | None]], hits: list[Hit]) -> None:
+    for hit in hits:
         if hit.id not in found:
             view = supplier(hit.document)
             if view is not None:
                 found[hit.id] = (view, hit.distance_km)
-    return list(found.values())
 
 
 def nearest(recall: Recall) -> list[Hit]:

@@ -42,5 +42,5 @@ def match(
     """Recall candidates from the index, then re-rank them; `stats` is the process's word cache."""
     lot_words = LotWords.of(ctx.lot)
     ctx = replace(ctx, vector=query_vector(index, stats, lot_words))
-    candidates = fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool)
+    candidates = fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool, limit)
     return rank(ctx, candidates, model, limit)

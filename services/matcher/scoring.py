@@ -16,6 +16,7 @@ from pathlib import Path
 
 from services.matcher.places import Place
 from services.matcher.supplier import Supplier
+from services.matcher.text import cosine
 from shared import cpv
 from shared.models import Lot
 
@@ -50,7 +51,7 @@ def capability_text(ctx: LotContext, cand: Candidate) -> float:
     """How closely the supplier's name, description and services match the lot's title,
     description and CPV labels: cosine similarity of word vectors in which a word counts for more
     the rarer it is across the directory (0 to 1)."""
-    return cand.supplier.words.cosine(ctx.vector)
+    return cosine(ctx.vector, cand.supplier.text)
 
 
 _CPV_LEVEL_VALUE: dict[str, float] = {

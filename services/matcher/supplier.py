@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.matcher.text import DocumentWords
-
 log = logging.getLogger(__name__)
 
 
@@ -32,8 +30,8 @@ class Supplier:
     national: bool
     service_regions: tuple[str, ...]
     service_radius_km: float | None
-    words: DocumentWords
-    """Name, description, services and categories as words (see `text`)."""
+    text: str
+    """Name, description, services and categories, for text similarity."""
 
     @property
     def declares_service_area(self) -> bool:
@@ -60,7 +58,7 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
             national=bool(area.get("national")),
             service_regions=tuple(area.get("regions") or ()),
             service_radius_km=area.get("radius_km"),
-            words=DocumentWords.of(text),
+            text=text,
         )
     except (KeyError, TypeError, AttributeError) as exc:
         log.warning("skipping indexed listing %s that scoring cannot read: %r", document.get("id"), exc)

@@ -106,30 +106,21 @@ def query_vector(index: Counts, stats: WordStatistics, lot: LotWords) -> dict[st
     return {w: v / norm for w, v in raw.items()} if norm else {}
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentWords:
-    """A supplier's side (`lnc`): its word counts and the norm of their (1 + log tf) weights.
+def cosine(query: Mapping[str, float], text: str) -> float:
+    """Similarity of a supplier's text (`lnc`: (1 + log tf) per word) to a unit query vector, 0 to 1.
 
-    Weights are computed only for the words a lot shares, so reading a candidate stays cheap.
+    Most candidates share no word with the lot, so their words are only split, never counted.
     """
-
-    counts: Mapping[str, int]
-    norm: float
-
-    @classmethod
-    def of(cls, text: str) -> DocumentWords:
-        counts = {w: tf for w, tf in Counter(_WORD.findall(text.lower())).items() if w not in ENGLISH_STOP_WORDS}
-        # Most words occur once, weighing exactly 1; only repeated ones need a logarithm.
-        squares = len(counts) + sum((1 + math.log(tf)) ** 2 - 1 for tf in counts.values() if tf > 1)
-        return cls(counts, math.sqrt(squares))
-
-    def cosine(self, query: Mapping[str, float]) -> float:
-        """Similarity to a unit query vector, 0 to 1."""
-        shared = query.keys() & self.counts.keys()
-        if not shared:
-            return 0.0
-        dot = sum(query[w] * (1 + math.log(self.counts[w])) for w in shared)
-        return min(1.0, dot / self.norm)
+    tokens = _WORD.findall(text.lower())
+    if query.keys().isdisjoint(tokens):
+        return 0.0
+    counts = Counter(tokens)
+    for stop in counts.keys() & ENGLISH_STOP_WORDS:
+        del counts[stop]
+    # Most words occur once, weighing exactly 1; only repeated ones need a logarithm.
+    squares = len(counts) + sum((1 + math.log(tf)) ** 2 - 1 for tf in counts.values() if tf > 1)
+    dot = sum(weight * (1 + math.log(counts[w])) for w, weight in query.items() if w in counts)
+    return min(1.0, dot / math.sqrt(squares))
 
 
 def rarest(index: Counts, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int) -> list[str]:

@@ -74,3 +74,12 @@ def test_delete_publishes_a_tombstone(client: FlaskClient, events_url: str) -> N
 def test_health_and_readiness(client: FlaskClient) -> None:
     assert client.get("/healthz").json == {"status": "ok"}
     assert client.get("/readyz").status_code == 200
+
+
+def test_the_consumers_rules_apply_at_the_door(client: FlaskClient, events_url: str) -> None:
+    response = client.post("/listings", json=[listing("t:a", cpv_codes=["12345678"]),
+                                              listing("t:b", name='=HYPERLINK("x")'),
+                                              listing("t:c", postcode="GIR 0AA")])
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json["errors"]} == {"[0].cpv_codes.0", "[1].name", "[2].postcode"}
+    assert published(events_url) == []

@@ -97,3 +97,13 @@ def test_a_cluster_left_behind_survives_a_crash_before_the_index_write(registry:
     writes = OrganisationRegistry(tmp_path / "state.db").pending()
     assert writes.deletes == ["a:1"] and list(writes.upserts) == ["a:1"]  # rebuilt without b:1
     assert [p["id"] for p in writes.upserts["a:1"]["provenance"]] == ["a:1"]
+
+
+def test_a_registry_number_needs_the_district_or_the_name_to_corroborate_it(registry: OrganisationRegistry) -> None:
+    index_after(registry, [listing("coop:R1", "Co-operatives London Limited", "coopsuk", company_number="05386797",
+                                   postcode="E2 9PT")])
+    index_after(registry, [listing("ptc:Y", "Co-operatives UK", "powertochange", company_number="05386797",
+                                   postcode="M60 0AS")])  # a wrong number in the source: no merge
+    index_after(registry, [listing("ptc:Z", "Gardens for All", "powertochange", company_number="05386797",
+                                   postcode="E2 7AA")])  # renamed, same district: merged
+    assert registry.merged() == {"coop:R1": [("coop:R1", "coopsuk"), ("ptc:Z", "powertochange")]}

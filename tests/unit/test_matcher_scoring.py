@@ -27,7 +27,7 @@ from services.matcher.scoring import (
     social_value,
 )
 from services.matcher.supplier import Supplier, supplier
-from services.matcher.text import DocumentWords, LotWords, WordStatistics, query_vector, rarest
+from services.matcher.text import LotWords, WordStatistics, cosine, query_vector, rarest
 from shared.models import Listing, Lot
 from shared.search.port import SearchQuery
 
@@ -112,11 +112,10 @@ def test_text_similarity_weighs_rare_words_and_ignores_stop_words() -> None:
     lot = query_vector(index, stats, LotWords(head=["office", "cleaning", "services"], opening=[]))
     assert lot["cleaning"] > lot["office"] > lot["services"]
     assert sum(v * v for v in lot.values()) == pytest.approx(1.0)
-    cleaner = DocumentWords.of("Commercial office cleaning and window cleaning")
-    caterer = DocumentWords.of("Catering services for events")
-    assert cleaner.cosine(lot) > 0.5 > caterer.cosine(lot) > 0.0
-    assert DocumentWords.of("the and of").cosine(lot) == 0.0
-    assert DocumentWords.of("").cosine(lot) == 0.0
+    assert cosine(lot, "Commercial office cleaning and window cleaning") > 0.5
+    assert 0.5 > cosine(lot, "Catering services for events") > 0.0
+    assert cosine(lot, "the and of") == 0.0
+    assert cosine(lot, "") == 0.0
     asked = index.asked
     query_vector(index, stats, LotWords(head=["cleaning"], opening=[]))
     assert index.asked == asked  # counts are cached per process
