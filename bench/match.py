@@ -36,6 +36,7 @@ import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -135,9 +136,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    pid: int
+
+    def worker_cpu_s(self) -> float:
+        """CPU seconds the workers have used so far (Linux /proc): on a shared machine, matches per
+        CPU second say what two free cores would serve, whatever else is running."""
+        children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+        ticks = 0
+        for child in children:
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def gunicorn(url: str, workers: int) -> Iterator[str]:
-    """The matcher under gunicorn as deployed; yields its base URL once `/readyz` answers."""
+def gunicorn(url: str, workers: int) -> Iterator[Server]:
+    """The matcher under gunicorn as deployed, once `/readyz` answers."""
     port = _free_port()
     env = {**os.environ, "SEARCH_URL": url, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
     command = [sys.executable, "-m", "gunicorn", "-c", "infra/gunicorn.conf.py", "services.matcher.app:create_app()"]
@@ -153,7 +170,7 @@ def gunicorn(url: str, workers: int) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit("gunicorn did not become ready") from None
                 time.sleep(0.2)
-        yield base
+        yield Server(base, proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -229,11 +246,14 @@ def main() -> None:
     print(_summary(f"in-process, steady ({half})", wall[half:], cpu[half:]))
     encoded = [json.dumps(b).encode() for b in bodies[half:]]
     driver, drive = ("wrk", with_wrk) if shutil.which("wrk") else ("python threads", with_threads)
-    with gunicorn(url, args.workers) as base:
-        warm_up(base, encoded)
-        rate = drive(base, encoded, args.seconds, args.connections)
+    with gunicorn(url, args.workers) as server:
+        warm_up(server.base, encoded)
+        used = server.worker_cpu_s()
+        rate = drive(server.base, encoded, args.seconds, args.connections)
+        per_match = (server.worker_cpu_s() - used) / (rate * args.seconds)
     print(f"HTTP ({driver}, {args.connections} connections, {args.workers} gunicorn workers,"
-          f" {args.seconds} s): {rate:.1f} matches/s")  # fmt: skip
+          f" {args.seconds} s): {rate:.1f} matches/s; workers' CPU {per_match * 1000:.1f} ms per match,"
+          f" so {args.workers / per_match:.0f} matches/s if they had {args.workers} cores to themselves")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import settings
+from hypothesis import Phase, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -271,15 +271,17 @@ def api_schema(app: Flask) -> Any:
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=50, deterministic=True
     )
-    schema.config.phases.update(phases=["examples", "fuzzing"])
     return schema
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# No deadline: a first request loads the gazetteer, and speed is not what this test checks. No
+# explicit phase: it is where schemathesis's coverage cases come from, which grow combinatorially
+# with /search's 16 parameters (minutes per run); random generation keeps to max_examples.
 @schema.parametrize()
-@settings(deadline=None)  # a first request loads the gazetteer; speed is not what this test checks
+@settings(deadline=None, phases=[Phase.reuse, Phase.generate, Phase.shrink])
 def test_openapi_conformance(case: schemathesis.Case) -> None:
     # Schema-valid parameters can still be refused: a postcode that does not exist, a radius
     # without a place. Every other check (no 5xx, documented statuses and bodies) applies.
