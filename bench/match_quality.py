@@ -29,8 +29,9 @@ from bench.lots import ROOT
 from bench.quality.metrics import ndcg, recall, reciprocal_rank
 from bench.synthetic import SAMPLE
 from services.matcher.config import MatcherSettings
+from services.matcher.features import LotContext
 from services.matcher.matching import match, prepare
-from services.matcher.scoring import MODEL_V1, LotContext, ScoringModel
+from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from services.matcher.text import WordStatistics, words
 from shared.models import Listing, Lot
 from shared.search.factory import open_search_index
@@ -127,9 +128,9 @@ def evaluate(index: SearchIndex, all_cases: list[Case], rankers: Mapping[str, Ra
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", type=Path, help="a saved model file (default: the built-in model)")
+    parser.add_argument("--model", type=Path, help="a saved model file (default: the shipped one)")
     args = parser.parse_args()
-    model = ScoringModel.load(args.model) if args.model else MODEL_V1
+    model = ScoringModel.load(args.model or DEFAULT_MODEL_FILE)
     all_cases = cases()
     with sample_index() as index:
         table = evaluate(index, all_cases, {f"matcher {model.version}": matcher(model), "portal": portal, "bm25": bm25})

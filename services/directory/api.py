@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from shared.errors import FieldError, InvalidInput, NotFound
-from shared.web import search_index
 from services.directory.export import csv_rows
 from services.directory.search_params import parse_search_args, to_query
 from services.directory.search_service import run_search
 from services.directory.suggest import MAX_PREFIX_CHARS, MAX_SUGGESTIONS, suggest
+from shared.errors import FieldError, InvalidInput, NotFound
+from shared.web import search_index
 
 bp = Blueprint("directory_api", __name__)
 

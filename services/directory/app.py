@@ -8,11 +8,11 @@ from typing import Any
 
 from flask import Flask
 
-from shared.models import IMPACT_AREAS
-from shared.web import create_base_app, search_index
 from services.directory import api, pages
 from services.directory.config import DirectorySettings
 from services.directory.openapi import build_openapi
+from shared.models import IMPACT_AREAS
+from shared.web import create_base_app, search_index
 
 log = logging.getLogger(__name__)
 

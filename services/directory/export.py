@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 from shared.search.port import Hit, SearchIndex, SearchQuery
@@ -31,18 +30,8 @@ def neutralise(cell: str) -> str:
 def csv_rows(index: SearchIndex, query: SearchQuery) -> Iterator[str]:
     """The header, then one CSV line per listing the query finds, in the query's order."""
     yield _line(COLUMNS)
-    for hit in _every_hit(index, query):
+    for hit in index.scan(query, page_size=BATCH):
         yield _line(row(hit))
-
-
-def _every_hit(index: SearchIndex, query: SearchQuery) -> Iterator[Hit]:
-    page = replace(query, facets=(), offset=0, limit=BATCH)
-    while True:
-        hits = index.search(page).hits
-        yield from hits
-        if len(hits) < BATCH:
-            return
-        page = replace(page, offset=page.offset + BATCH)
 
 
 def row(hit: Hit) -> list[str]:

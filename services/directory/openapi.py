@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.models import Listing
 from services.directory.search_params import FACETS, LIST_PARAMS, MAX_PAGE
 from services.directory.suggest import MAX_PREFIX_CHARS, MAX_SUGGESTIONS
+from services.directory.suggest import PARAMS as SUGGESTION_PARAMS
+from shared.models import Listing
 
 Schema = dict[str, Any]
 _REF = "#/components/schemas/"
@@ -101,8 +102,10 @@ def _result_schemas() -> dict[str, Schema]:
         categories=strings, impact_areas=strings, certifications=strings, services=strings,
         size_band=_nullable(_STRING), geo_precision=_STRING,
         description={"type": "string", "description": "Plain text, clipped to about 300 characters."},
-        highlight={**_object(["name", "description"], name=_STRING, description=_STRING),
-                   "description": "HTML: the text escaped, query matches wrapped in <mark> (no other markup)."},
+        highlight={**_object(["name", "description", "services"], name=_STRING, description=_STRING,
+                             services=_nullable(_STRING)),
+                   "description": "HTML: the text escaped, query matches wrapped in <mark> (no other markup); "
+                                  "description is a snippet around the matches, services one when they matched."},
         distance_km={**_nullable(_NUMBER), "description": "Kilometres from the centre; null without one."},
     )
     bucket = _object(["value", "count"], value=_STRING, count=_INTEGER)
@@ -110,13 +113,16 @@ def _result_schemas() -> dict[str, Schema]:
               "description": "Counts per filter value; each facet ignores its own filter and honours the others."}
     location = _object(["lat", "lon", "radius_km"], lat=_NUMBER, lon=_NUMBER, radius_km=_nullable(_NUMBER))
     response = _object(
-        ["total", "page", "per_page", "next_cursor", "location", "results", "facets"],
+        ["total", "page", "per_page", "next_cursor", "fuzzy", "location", "results", "facets"],
         total=_INTEGER, page=_INTEGER, per_page=_INTEGER,
         next_cursor={**_nullable(_STRING), "description": "Pass as cursor for the next page; null on the last."},
+        fuzzy={"type": "boolean", "description": "True when no listing matched the words exactly and these "
+                                                 "results match near spellings instead."},
         location=_nullable(location), results=_array(_ref("SearchHit")), facets=facets,
     )
-    suggestion = _object(["kind", "label", "param", "value"], kind={"enum": ["name", "category", "place"]},
-                         label=_STRING, param={"enum": ["q", "category", "postcode"]}, value=_STRING)
+    suggestion = _object(["kind", "label", "param", "value", "listing_id"], kind={"enum": list(SUGGESTION_PARAMS)},
+                         label=_STRING, param={"enum": list(SUGGESTION_PARAMS.values())}, value=_STRING,
+                         listing_id={**_nullable(_STRING), "description": "The listing a name belongs to."})
     return {"SearchHit": hit, "SearchResponse": response, "Suggestion": suggestion,
             "Suggestions": _object(["query", "suggestions"], query=_STRING, suggestions=_array(suggestion))}
 
@@ -161,12 +167,12 @@ def _paths() -> Schema:
                           "404": _problem("No listing has that id"), "503": _UNAVAILABLE},
         }},
         "/suggest": {"get": {
-            "summary": "Names, categories and places for what a user has typed so far",
+            "summary": "Names, categories, regions and places for what a user has typed so far",
             "parameters": [
                 _query("q", {"type": "string", "minLength": 1, "maxLength": MAX_PREFIX_CHARS}, "Text typed so far.",
                        required=True),
                 _query("limit", {"type": "integer", "minimum": 1, "maximum": MAX_SUGGESTIONS, "default": 5},
-                       "Most suggestions of each kind."),
+                       "Most suggestions from the directory (names, categories, regions), and most places."),
             ],
             "responses": {"200": _json(_ref("Suggestions"), "Suggestions, names first"),
                           "400": _BAD_QUERY, "503": _UNAVAILABLE},

@@ -11,21 +11,20 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
-from werkzeug.datastructures import MultiDict
+from flask import Blueprint, abort, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from shared.errors import BackendUnavailable, ProblemError
-from shared.web import search_index, settings
 from services.directory.labels import FACET_TITLES, value_label
 from services.directory.matcher_client import MatcherClient, MatcherError
-from services.directory.search_params import MAX_WINDOW, SearchParams, parse_search_args
+from services.directory.search_params import parse_search_args
 from services.directory.search_service import run_search
+from services.directory.search_view import active_filters, facet_options, last_page, search_url
+from shared.errors import BackendUnavailable, ProblemError
+from shared.web import search_index, settings
 
 log = logging.getLogger(__name__)
 ASSETS = "assets"  # built by `make assets`; GOV.UK Frontend's stylesheet expects it at /assets
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder=ASSETS, static_url_path="/assets")
-FACETS_SHOWN = 10
 
 
 @bp.app_template_filter("value_label")
@@ -35,48 +34,18 @@ def _value_label(value: str, param: str) -> str:
 
 @bp.get("/")
 def search_page() -> Any:
+    results: dict[str, Any] | None = None
+    errors: list[dict[str, str]] = []
     try:
-        params: SearchParams | None = parse_search_args(request.args)
-        results = run_search(search_index(), params)
-        errors: list[dict[str, str]] = []
+        results = run_search(search_index(), parse_search_args(request.args))
     except ProblemError as exc:
-        params, results, errors = None, None, exc.body()["errors"] or [{"field": "", "message": exc.detail}]
-    context = {"params": params, "results": results, "errors": errors, "args": request.args,
-               "facet_titles": FACET_TITLES, "search_url": search_url}
+        errors = exc.body()["errors"] or [{"field": "", "message": exc.detail}]
+    context: dict[str, Any] = {"results": results, "errors": errors, "args": request.args,
+                               "facet_titles": FACET_TITLES, "search_url": search_url}
     if results:
         context |= {"facets": facet_options(results["facets"], request.args), "active": active_filters(request.args),
-                    "last_page": min(-(-results["total"] // results["per_page"]), MAX_WINDOW // results["per_page"])}
+                    "last_page": last_page(results)}
     return render_template("search.html", **context), 400 if errors else 200
-
-
-def facet_options(facets: dict[str, list[dict[str, Any]]], args: MultiDict[str, str]) -> list[dict[str, Any]]:
-    """Each facet's most frequent values, plus any value the user ticked, so a ticked box never
-    disappears from the page (it may have fallen out of the top values)."""
-    out = []
-    for name, buckets in facets.items():
-        selected = args.getlist(name)
-        shown = buckets[:FACETS_SHOWN]
-        counts = {b["value"]: b["count"] for b in buckets}
-        options = [{**b, "checked": b["value"] in selected} for b in shown]
-        options += [{"value": v, "count": counts.get(v, 0), "checked": True}
-                    for v in selected if v not in {b["value"] for b in shown}]
-        if options:
-            out.append({"name": name, "title": FACET_TITLES[name], "options": options})
-    return out
-
-
-def active_filters(args: MultiDict[str, str]) -> list[tuple[str, str]]:
-    """(parameter, value) for every filter in the URL, in the order the facets are shown."""
-    return [(name, value) for name in FACET_TITLES for value in args.getlist(name) if value]
-
-
-def search_url(args: MultiDict[str, str], endpoint: str = "pages.search_page", **changes: Any) -> str:
-    """The search's URL with some parameters changed (None removes one); it starts again at page 1
-    unless a page is given, so a new filter never lands on a page past the end."""
-    state = {k: [v for v in args.getlist(k) if v] for k in args if k not in ("page", "cursor")}
-    for key, value in changes.items():
-        state[key] = [] if value is None else value if isinstance(value, list) else [value]
-    return url_for(endpoint, **{k: v for k, v in state.items() if v})
 
 
 @bp.get("/suppliers/<path:listing_id>")

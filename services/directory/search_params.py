@@ -115,8 +115,9 @@ def resolve_near(params: SearchParams) -> Near | None:
     return None
 
 
-def to_query(params: SearchParams, offset: int = 0) -> SearchQuery:
-    """The index query for `params`, starting at `offset`, with a facet for every filter."""
+def to_query(params: SearchParams) -> SearchQuery:
+    """The index query for `params`' first page: a facet for every filter, highlighted snippets,
+    and typo tolerance (a misspelt word still finds something when the exact text finds nothing)."""
     filters = {FILTERS[name]: getattr(params, name) for name in FILTERS if getattr(params, name)}
     return SearchQuery(
         text=params.q or None,
@@ -124,6 +125,7 @@ def to_query(params: SearchParams, offset: int = 0) -> SearchQuery:
         near=resolve_near(params),
         facets=list(FACETS.values()),
         sort=params.sort,
-        offset=offset,
         limit=params.per_page,
+        highlight=bool(params.q),
+        fuzzy=True,
     )

@@ -5,60 +5,72 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from shared.search.port import FacetBucket, Hit, SearchIndex, SearchQuery, SearchResult
-from services.directory.cursor import decode_cursor, encode_cursor
-from services.directory.highlight import mark, query_stems, snippet
-from services.directory.search_params import FACETS, FILTERS, SearchParams, to_query
+from markupsafe import escape
+
+from services.directory.cursor import Cursor, decode_cursor, encode_cursor
+from services.directory.highlight import to_html
+from services.directory.search_params import FACETS, SearchParams, to_query
+from shared.search.port import Hit, SearchIndex, SearchResult, effective_sort
 
 SUMMARY_FIELDS = ("id", "name", "legal_form", "region", "postcode", "categories", "impact_areas",
                   "certifications", "services", "size_band", "geo_precision")
 MAX_FACET_BUCKETS = 50
+DESCRIPTION_CHARS = 300
 
 
 def run_search(index: SearchIndex, params: SearchParams) -> dict[str, Any]:
-    """One page of results with facets, highlights, page number and the cursor to the next page."""
-    offset = decode_cursor(params, params.cursor) if params.cursor else (params.page - 1) * params.per_page
-    query = to_query(params, offset)
+    """One page of results with facets, highlights, its page number and a cursor to the next page.
+
+    Page numbers use offsets (the web pages link to any page); a cursor continues after the last
+    hit with the index's own `search_after`, so it is stable while listings change and has no
+    depth limit.
+    """
+    query = to_query(params)
+    page = params.page
+    if params.cursor:
+        cursor = decode_cursor(params, params.cursor, effective_sort(query))
+        query, page = replace(query, cursor=cursor.index_cursor), cursor.page
+    else:
+        query = replace(query, offset=(page - 1) * params.per_page)
     result = index.search(query)
-    next_offset = offset + len(result.hits)
-    stems = query_stems(params.q)
     return {
         "total": result.total,
-        "page": offset // params.per_page + 1,
+        "page": page,
         "per_page": params.per_page,
-        "next_cursor": encode_cursor(params, next_offset) if result.hits and next_offset < result.total else None,
+        "next_cursor": _next_cursor(params, result, page),
+        "fuzzy": result.fuzzy,
         "location": None if query.near is None else {"lat": query.near.lat, "lon": query.near.lon,
                                                        "radius_km": query.near.radius_km},
-        "results": [summary(hit, stems) for hit in result.hits],
-        "facets": {param: [{"value": b.value, "count": b.count} for b in buckets[:MAX_FACET_BUCKETS]]
-                   for param, buckets in facet_counts(index, query, result).items()},
+        "results": [summary(hit) for hit in result.hits],
+        # The index counts each facet without its own filter, so ticking a second value widens
+        # the search by exactly the count shown.
+        "facets": {param: _buckets(result, field) for param, field in FACETS.items()},
     }
 
 
-def facet_counts(index: SearchIndex, query: SearchQuery, result: SearchResult) -> dict[str, list[FacetBucket]]:
-    """Counts per filter parameter, each ignoring its own filter (and honouring all the others).
-
-    A buyer who ticked "cic" still sees how many co-operatives there are, so ticking a second
-    legal form widens the search predictably. Facets without an active filter come from the
-    main query; each active one costs one extra count-only query.
-    """
-    counts = {param: result.facets.get(field, []) for param, field in FACETS.items()}
-    for param, filter_field in FILTERS.items():
-        if filter_field in query.filters:
-            others = {k: v for k, v in query.filters.items() if k != filter_field}
-            widened = replace(query, filters=others, facets=[FACETS[param]], offset=0, limit=0)
-            counts[param] = index.search(widened).facets.get(FACETS[param], [])
-    return counts
+def _buckets(result: SearchResult, field: str) -> list[dict[str, Any]]:
+    return [{"value": b.value, "count": b.count} for b in result.facets.get(field, [])[:MAX_FACET_BUCKETS]]
 
 
-def summary(hit: Hit, stems: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The key facts of a hit, with its name and a description snippet highlighted as safe HTML."""
+def _next_cursor(params: SearchParams, result: SearchResult, page: int) -> str | None:
+    """None on the last page (the index only knows whether this page was full)."""
+    if result.next_cursor is None or (page - 1) * params.per_page + len(result.hits) >= result.total:
+        return None
+    return encode_cursor(params, Cursor(result.next_cursor, page + 1))
+
+
+def summary(hit: Hit) -> dict[str, Any]:
+    """The key facts of a hit, with its matched text as safe HTML snippets."""
     doc = hit.document
     out = {name: doc.get(name) for name in SUMMARY_FIELDS}
-    description = doc.get("description") or ""
-    out["description"] = _clip(description, 300)
-    out["highlight"] = {"name": str(mark(doc.get("name") or "", stems)),
-                        "description": str(snippet(description, stems))}
+    description = _clip(doc.get("description") or "", DESCRIPTION_CHARS)
+    out["description"] = description
+    snippets = hit.highlights or {}
+    out["highlight"] = {
+        "name": str(to_html(snippets["name"]) if "name" in snippets else escape(doc.get("name") or "")),
+        "description": str(to_html(snippets["description"]) if "description" in snippets else escape(description)),
+        "services": str(to_html(snippets["services"])) if "services" in snippets else None,
+    }
     out["distance_km"] = None if hit.distance_km is None else round(hit.distance_km, 2)
     return out
 

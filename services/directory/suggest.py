@@ -1,7 +1,8 @@
 """`GET /suggest`: supplier names, categories and places for what a user has typed so far.
 
-Each suggestion says which search parameter its value belongs in (`q`, `category` or
-`postcode`), so a client can turn a pick straight into a search URL. Places are postcode
+Each suggestion says which search parameter its value belongs in (`q`, `category`, `region`
+or `postcode`), so a client can turn a pick straight into a search URL; a name also carries
+its listing's id, for a client that would rather open the profile. Places are postcode
 districts, found by their code, their post town or their area name ("Leeds" -> LS1, LS2 …),
 because the search takes a district wherever it takes a postcode.
 """
@@ -15,10 +16,13 @@ from functools import lru_cache
 from typing import Any
 
 from shared.geo import DATA_DIR
-from shared.search.port import SearchIndex, SearchQuery
+from shared.search.port import SearchIndex
 
 MAX_PREFIX_CHARS = 100
 MAX_SUGGESTIONS = 20
+# suggestion kind -> the search parameter its value belongs in
+PARAMS = {"name": "q", "category": "category", "region": "region", "place": "postcode"}
+_KINDS = {"name": "name", "categories": "category", "region": "region"}
 _DISTRICT_NUMBER = re.compile(r"^([A-Z]+)(\d+)(.*)$")
 
 
@@ -49,16 +53,13 @@ def _natural(code: str) -> tuple[str, int, str]:
 
 
 def suggest(index: SearchIndex, prefix: str, limit: int) -> list[dict[str, Any]]:
-    """Up to `limit` suggestions of each kind, names first, for the text typed so far."""
+    """Up to `limit` names, categories and regions from the index (names first), then up to
+    `limit` places, for the text typed so far."""
     typed = prefix.strip()[:MAX_PREFIX_CHARS]
     if not typed:
         return []
-    result = index.search(SearchQuery(text=typed, facets=["categories"], limit=limit))
-    folded = typed.casefold()
-    names = [_item("name", hit.document["name"], "q", hit.document["name"]) for hit in result.hits]
-    categories = [_item("category", b.value, "category", b.value)
-                  for b in result.facets.get("categories", []) if folded in b.value.casefold()][:limit]
-    return names + categories + [_item("place", d.label, "postcode", d.code) for d in _places(folded, limit)]
+    found = [_item(_KINDS[s.field], s.text, s.text, s.id) for s in index.suggest(typed, limit)]
+    return found + [_item("place", d.label, d.code) for d in _places(typed.casefold(), limit)]
 
 
 def _places(folded: str, limit: int) -> list[District]:
@@ -69,5 +70,5 @@ def _places(folded: str, limit: int) -> list[District]:
     return list(dict.fromkeys(by_code + by_name))[:limit]
 
 
-def _item(kind: str, label: str, param: str, value: str) -> dict[str, Any]:
-    return {"kind": kind, "label": label, "param": param, "value": value}
+def _item(kind: str, label: str, value: str, listing_id: str | None = None) -> dict[str, Any]:
+    return {"kind": kind, "label": label, "param": PARAMS[kind], "value": value, "listing_id": listing_id}

@@ -48,11 +48,14 @@ def cli() -> None:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON column mapping for --format csv (see services/ingest/sources/mapping.py).")
 @click.option("--batch", default=500, show_default=True, help="Records published per write.")
-def load(path: Path, fmt: str | None, mapping: Path | None, batch: int) -> None:
-    """Publish every listing in PATH to the listings topic, then print a summary."""
+@click.option("--spend", is_flag=True, help="PATH holds spend records (JSONL, or CSV with --mapping).")
+def load(path: Path, fmt: str | None, mapping: Path | None, batch: int, spend: bool) -> None:
+    """Publish every listing (or spend record) in PATH to its topic, then print a summary."""
     settings = IngestSettings()
     fmt = fmt or guess_format(path)
-    topic = settings.topic(settings.listings_topic)
+    if spend and fmt == "csv" and mapping is None:
+        raise click.UsageError("a spend CSV needs --mapping (the built-in CSV columns are listing fields)")
+    topic = settings.topic(settings.spend_topic if spend else settings.listings_topic)
     with _log(settings) as events:
         events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
@@ -63,13 +66,24 @@ def load(path: Path, fmt: str | None, mapping: Path | None, batch: int) -> None:
 
 
 @cli.group("dead-letters")
-def dead_letters_group() -> None:
+@click.option("--spend", is_flag=True, help="Spend records' dead letters instead of listings'.")
+@click.pass_context
+def dead_letters_group(ctx: click.Context, spend: bool) -> None:
     """Records that were rejected, with where they came from and why."""
+    settings = IngestSettings()
+    ctx.obj = settings.topic(settings.spend_topic if spend else settings.listings_topic)
+
+
+def _topic() -> str:
+    """The main topic whose dead letters the command works on (set by the group's --spend)."""
+    return str(click.get_current_context().obj)
 
 
 def _letters(settings: IngestSettings, events: EventLog) -> list[DeadLetter]:
+    topic = _topic()
+    events.ensure_topics([dead_letter_topic(topic), replays_topic(topic)])  # reading a missing Kafka topic hangs
     embedded = settings.events_url.startswith("sqlite:")
-    return dead_letters(events, settings.topic(settings.listings_topic), timeout_s=0.05 if embedded else 2.0)
+    return dead_letters(events, topic, timeout_s=0.05 if embedded else 2.0)
 
 
 @dead_letters_group.command("list")
@@ -114,7 +128,7 @@ def replay_cmd(refs: tuple[str, ...], reason: str | None, again: bool) -> None:
         chosen = [letter for letter in _letters(settings, events)
                   if (letter.ref in refs or (reason is not None and reason in letter.value.get("reason", "")))
                   and (again or not letter.replayed)]
-        sent = replay(events, settings.topic(settings.listings_topic), chosen)
+        sent = replay(events, _topic(), chosen)
     click.echo(f"replayed {sent} of {len(chosen)} selected dead letters"
                + (f" ({len(chosen) - sent} had no JSON record to replay)" if sent < len(chosen) else ""))
 

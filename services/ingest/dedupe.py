@@ -31,7 +31,7 @@ from rapidfuzz import fuzz
 from services.ingest.sources.merge import merge, name_tokens
 from shared.geo import distance_km
 from shared.models import Listing
-from shared.search.embedded import transaction
+from shared.search.embedded_sqlite import transaction
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK

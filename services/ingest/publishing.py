@@ -10,13 +10,20 @@ from shared.events.port import EventLog
 
 
 def listing_records(listings: Iterable[dict[str, Any]]) -> list[tuple[str | None, dict[str, Any]]]:
-    """Key each record by its listing id so that every version of a listing stays in order."""
+    """Key each record by its entity so that every version of it stays in order."""
     return [(_key(raw), raw) for raw in listings]
 
 
 def _key(raw: dict[str, Any]) -> str | None:
+    """A listing's id, or a spend record's `organisation:reference` (a repeated reference is the
+    same record, so its versions must stay in one partition, in order)."""
     value = raw.get("id")
-    return value if isinstance(value, str) else None
+    if isinstance(value, str):
+        return value
+    organisation, reference = raw.get("organisation"), raw.get("reference")
+    if isinstance(organisation, str) and isinstance(reference, str):
+        return f"{organisation.strip()}:{reference.strip()}"
+    return None
 
 
 def publish_listings(events: EventLog, topic: str, listings: Sequence[dict[str, Any]]) -> int:

@@ -25,7 +25,7 @@ from services.ingest.pipeline import Rejection, validation_errors
 from shared.events.envelope import split_provenance
 from shared.events.port import Message
 from shared.models import SpendRecord
-from shared.search.embedded import transaction
+from shared.search.embedded_sqlite import transaction
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS spend (key TEXT PRIMARY KEY, organisation TEXT NOT NULL, supplier_id TEXT,"

@@ -11,10 +11,12 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
+from services.matcher.features import FEATURES, LotContext, passes_hard_filters
 from services.matcher.matching import match, prepare
+from services.matcher.model import ScoringModel
 from services.matcher.ocds import OcdsLot, is_ocds, parse_ocds
 from services.matcher.places import LotError
-from services.matcher.scoring import FEATURES, LotContext, Match, ScoringModel, passes_hard_filters
+from services.matcher.scoring import Match
 from shared.errors import FieldError, InvalidInput, invalid_body
 from shared.models import Lot
 from shared.web import search_index, settings

@@ -8,8 +8,8 @@ from flask import Flask
 
 from services.matcher.api import MAX_LIMIT, bp
 from services.matcher.config import MatcherSettings
+from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from services.matcher.openapi import build_openapi
-from services.matcher.scoring import MODEL_V1, ScoringModel
 from services.matcher.text import WordStatistics
 from shared.web import create_base_app, search_index
 
@@ -17,7 +17,7 @@ from shared.web import create_base_app, search_index
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (e.g. `search_url`) for tests."""
     settings = MatcherSettings(**(test_config or {}))
-    model = ScoringModel.load(settings.weights_file) if settings.weights_file else MODEL_V1
+    model = ScoringModel.load(settings.weights_file or DEFAULT_MODEL_FILE)
     app = create_base_app("matcher", settings, checks={"search_index": lambda: search_index().ping()})
     app.extensions["matcher_model"] = model
     app.extensions["matcher_word_stats"] = WordStatistics()

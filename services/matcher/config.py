@@ -35,6 +35,7 @@ class MatcherSettings(BackendSettings):
     )
     weights_file: Path | None = Field(
         default=None,
-        description="JSON model file {version, features, weights}; unset uses the built-in model. "
+        description="JSON model file {version, features, weights}; unset uses the shipped "
+        "services/matcher/model.json (learned on the relevance benchmark, see bench/quality). "
         "A file whose features differ from the code's is refused at start-up.",
     )

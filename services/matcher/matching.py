@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from services.matcher.candidates import fetch_candidates
+from services.matcher.features import LotContext
+from services.matcher.model import ScoringModel
 from services.matcher.places import LotError, resolve_place
-from services.matcher.scoring import LotContext, Match, ScoringModel, rank
+from services.matcher.scoring import Match, rank
 from services.matcher.text import LotWords, WordStatistics, query_vector
 from shared.models import IMPACT_AREAS, Lot
 from shared.search.port import SearchIndex

@@ -11,7 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from services.ingest.sources.sic_to_cpv import cpv_for_sic
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +25,8 @@ class Supplier:
     name: str
     legal_form: str
     cpv_codes: tuple[str, ...]
+    cpv_inferred: bool
+    """True when `cpv_codes` were inferred from SIC codes because the listing gave none."""
     impact_areas: tuple[str, ...]
     certifications: frozenset[str]
     """Case-folded, for case-insensitive hard filters."""
@@ -30,12 +35,21 @@ class Supplier:
     national: bool
     service_regions: tuple[str, ...]
     service_radius_km: float | None
+    size_band: str | None
     text: str
     """Name, description, services and categories, for text similarity."""
 
     @property
     def declares_service_area(self) -> bool:
         return self.national or bool(self.service_regions) or self.service_radius_km is not None
+
+
+@lru_cache(maxsize=4096)
+def inferred_cpv(sic_codes: tuple[str, ...]) -> tuple[str, ...]:
+    """CPV codes for a listing that gives only SIC codes, by the ingest sources' own table (which
+    maps only activities whose CPV is unambiguous), so listings loaded before that table existed,
+    or through the API without CPV codes, still meet lots on CPV."""
+    return tuple(dict.fromkeys(code for sic in sic_codes for code in cpv_for_sic(sic)))
 
 
 def supplier(document: Mapping[str, Any]) -> Supplier | None:
@@ -46,11 +60,14 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
         text = " ".join(
             [document["name"], document.get("description") or "", *services, *(document.get("categories") or ())]
         )
+        given = tuple(document.get("cpv_codes") or ())
+        cpv_codes = given or inferred_cpv(tuple(document.get("sic_codes") or ()))
         return Supplier(
             id=document["id"],
             name=document["name"],
             legal_form=document.get("legal_form") or "other",
-            cpv_codes=tuple(document.get("cpv_codes") or ()),
+            cpv_codes=cpv_codes,
+            cpv_inferred=bool(cpv_codes) and not given,
             impact_areas=tuple(document.get("impact_areas") or ()),
             certifications=frozenset(c.casefold() for c in document.get("certifications") or ()),
             services=services,
@@ -58,6 +75,7 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
             national=bool(area.get("national")),
             service_regions=tuple(area.get("regions") or ()),
             service_radius_km=area.get("radius_km"),
+            size_band=document.get("size_band"),
             text=text,
         )
     except (KeyError, TypeError, AttributeError) as exc:

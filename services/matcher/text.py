@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import filterfalse
 from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -114,9 +115,7 @@ def cosine(query: Mapping[str, float], text: str) -> float:
     tokens = _WORD.findall(text.lower())
     if query.keys().isdisjoint(tokens):
         return 0.0
-    counts = Counter(tokens)
-    for stop in counts.keys() & ENGLISH_STOP_WORDS:
-        del counts[stop]
+    counts = Counter(filterfalse(ENGLISH_STOP_WORDS.__contains__, tokens))
     # Most words occur once, weighing exactly 1; only repeated ones need a logarithm.
     squares = len(counts) + sum((1 + math.log(tf)) ** 2 - 1 for tf in counts.values() if tf > 1)
     dot = sum(weight * (1 + math.log(counts[w])) for w, weight in query.items() if w in counts)

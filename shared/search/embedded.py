@@ -1,27 +1,33 @@
-"""The embedded `SearchIndex`: one SQLite file, FTS5 (BM25) for text, numpy for the rest.
+"""The embedded `SearchIndex`: one SQLite file, FTS5 for text, an R*Tree for geo, numpy for the rest.
 
 Storage is derived from the `IndexSchema`; every table name starts with
 `<prefix><schema.name>_v<version>` so that several indexes (test prefixes, a rebuild into a new
 schema version) share one file without meeting:
 
-- `_docs`: one small row per document (id, normalised `updated_at`, lower-cased sort key, point);
-  `_bodies` holds the JSON apart, so the rows every query touches stay dense in the page cache.
+- `_docs`: one small row per document (id, normalised `updated_at`, lower-cased sort key, token
+  count for BM25); `_bodies` holds the JSON apart, so the rows every query touches stay dense in
+  the page cache.
 - `_fts`: FTS5 over the text fields (list fields joined), stemmed and diacritic-folded.
+- `_geo`: the R*Tree of the documents' points; radius queries take the documents in the radius's
+  bounding box from it and refine them to exact distances (`embedded_geo`).
 - `_names`: FTS5 over the suggest field, unstemmed with prefix indexes, for completion.
 - `_terms`: (doc, field, value) for keyword and prefix filters and for facet counts.
 - `_changes`: which documents each write touched, in order; readers use it to keep their
   in-process snapshot (`embedded_snapshot`) current without re-reading everything.
 
-Queries are evaluated on that snapshot: filters, the radius and facets are numpy masks and
-counts over every document (tens of thousands of matches cost milliseconds, where SQL row by row
-cost a hundred), text scores come from FTS5 a word at a time (`embedded_text`), and SQL reads only
-the page's bodies. The file runs in WAL mode, so gunicorn workers and the ingest consumer read
-while one process writes; commits are visible at once, which makes `refresh()` a no-op.
+Queries are evaluated on that snapshot: filters and facets are numpy masks and counts over every
+document (tens of thousands of matches cost milliseconds, where SQL row by row cost a hundred),
+BM25 is computed in numpy from postings cached per process and patched on writes
+(`embedded_text`), and SQL reads only the R*Tree box and the page's bodies. A process warms its
+snapshot and the postings of the most frequent words in the background when it first uses the
+index. The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one
+process writes; commits are visible at once, which makes `refresh()` a no-op.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -34,16 +40,17 @@ from typing import Any
 import numpy as np
 
 from shared.errors import BackendUnavailable
+from shared.search import embedded_geo as geo
 from shared.search import embedded_snapshot as snapshots
 from shared.search import embedded_text as text
-from shared.search.embedded_geo import distances, within
-from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Snapshot, Tables
+from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables
 from shared.search.embedded_sqlite import ThreadConnections, transaction, unavailable_on_sqlite_error
 from shared.search.port import (
     BulkResult,
     Document,
     FacetBucket,
     Hit,
+    Near,
     SearchQuery,
     SearchResult,
     SortOrder,
@@ -52,13 +59,17 @@ from shared.search.port import (
     effective_sort,
     encode_cursor,
 )
-from shared.search.schema import IndexSchema
+from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 
 __all__ = ["EmbeddedSearchIndex", "ThreadConnections", "fts_query", "transaction"]
 fts_query = text.fts_query
+log = logging.getLogger(__name__)
 # The change log keeps this many entries; a reader further behind re-reads everything.
 CHANGES_KEPT = 50_000
-TABLES = ("docs", "bodies", "fts", "names", "terms", "changes")
+TABLES = ("docs", "bodies", "fts", "names", "terms", "changes", "geo")
+# Terms whose postings a process reads when it opens the index: the most frequent ones cost tens
+# of milliseconds each to read and come back in most queries.
+WARM_TERMS = 400
 
 
 def _table_base(prefix: str, schema: IndexSchema) -> str:
@@ -141,18 +152,20 @@ class EmbeddedSearchIndex:
         self._schema = schema
         base = _table_base(prefix, schema)
         self._table_names = tuple(f"{base}_{t}" for t in TABLES)
-        self._docs, self._bodies, self._fts, self._names, self._terms, self._changes = (
+        self._docs, self._bodies, self._fts, self._names, self._terms, self._changes, self._geo = (
             f'"{t}"' for t in self._table_names
         )
-        self._tables = Tables(docs=self._docs, terms=self._terms, changes=self._changes)
+        self._tables = Tables(docs=self._docs, terms=self._terms, changes=self._changes, geo=self._geo)
         # Terms store a field number rather than its name: smaller keys, integer facet codes.
         # Numbers are stable within a schema version, which names the tables.
         fields = (*schema.keyword_fields, *(f for _, f in schema.prefix_fields))
         self._term_fields: tuple[str, ...] = tuple(dict.fromkeys(fields))
-        self._conns = ThreadConnections(path, "NORMAL", text.prepare_connection)
-        self._words = text.WordScores(self._fts, schema.text_boosts)
+        self._conns = ThreadConnections(path, "NORMAL")
         self._snapshot: Snapshot | None = None
-        self._snapshot_lock = threading.Lock()
+        # One thread at a time loads or advances the snapshot; the others then reuse its work.
+        self._refresh_lock = threading.Lock()
+        self._warming: threading.Thread | None = None
+        self._closing = threading.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -162,7 +175,7 @@ class EmbeddedSearchIndex:
         with transaction(self._conn(), "IMMEDIATE") as conn:
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self._docs} (doc INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,"
-                " updated_at TEXT NOT NULL, sort_key TEXT, lat REAL, lon REAL)"
+                " updated_at TEXT NOT NULL, sort_key TEXT, tokens INTEGER NOT NULL)"
             )
             conn.execute(f'CREATE INDEX IF NOT EXISTS "{docs}_sort" ON {self._docs} (sort_key, id)')
             conn.execute(f"CREATE TABLE IF NOT EXISTS {self._bodies} (doc INTEGER PRIMARY KEY, body TEXT NOT NULL)")
@@ -184,8 +197,11 @@ class EmbeddedSearchIndex:
                 f"CREATE TABLE IF NOT EXISTS {self._changes} (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
                 " doc INTEGER NOT NULL)"
             )
+            conn.execute(geo.create_sql(self._geo))
 
     def ping(self) -> bool:
+        """True when every table (the R*Tree included) exists. Readiness is asked before a worker
+        takes traffic (see infra/gunicorn.conf.py), so it also starts warming this process's caches."""
         try:
             placeholders = ", ".join("?" * len(self._table_names))
             with unavailable_on_sqlite_error():
@@ -196,19 +212,25 @@ class EmbeddedSearchIndex:
                 )
         except BackendUnavailable:
             return False
-        return bool(found == len(self._table_names))
+        ready = bool(found == len(self._table_names))
+        if ready:
+            self._warm_up_in_background()
+        return ready
 
     def refresh(self) -> None:
         """Nothing to do: a committed write is visible to every reader at once."""
 
     def drop(self) -> None:
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            for table in (self._fts, self._names, self._terms, self._bodies, self._docs, self._changes):
+            for table in (self._fts, self._names, self._terms, self._bodies, self._docs, self._changes, self._geo):
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
-        with self._snapshot_lock:
+        with self._refresh_lock:
             self._snapshot = None
 
     def close(self) -> None:
+        self._closing.set()
+        if self._warming is not None and self._warming.is_alive():
+            self._warming.join()
         self._conns.close_all()
 
     def _conn(self) -> sqlite3.Connection:
@@ -231,8 +253,9 @@ class EmbeddedSearchIndex:
                 doc_id = document.get("id") if isinstance(document, dict) else None
                 result.failed.append((str(doc_id or ""), f"{type(exc).__name__}: {exc}"))
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            for row in rows:
-                if self._write(conn, row):
+            counts = text.token_counts(conn, [row.text for row in rows])
+            for row, tokens in zip(rows, counts, strict=True):
+                if self._write(conn, row, tokens):
                     result.written += 1
                 else:
                     result.stale += 1
@@ -274,17 +297,16 @@ class EmbeddedSearchIndex:
             terms=frozenset(terms),
         )
 
-    def _write(self, conn: sqlite3.Connection, row: _Row) -> bool:
+    def _write(self, conn: sqlite3.Connection, row: _Row, tokens: int) -> bool:
         """Upsert one prepared row unless the stored version is newer; False when stale."""
         stored = conn.execute(f"SELECT doc, updated_at FROM {self._docs} WHERE id = ?", (row.id,)).fetchone()
         if stored and stored[1] > row.version:
             return False
-        lat, lon = row.point or (None, None)
         doc = conn.execute(
-            f"INSERT INTO {self._docs} (id, updated_at, sort_key, lat, lon) VALUES (?, ?, ?, ?, ?)"
+            f"INSERT INTO {self._docs} (id, updated_at, sort_key, tokens) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
-            " sort_key = excluded.sort_key, lat = excluded.lat, lon = excluded.lon RETURNING doc",
-            (row.id, row.version, row.sort_key, lat, lon),
+            " sort_key = excluded.sort_key, tokens = excluded.tokens RETURNING doc",
+            (row.id, row.version, row.sort_key, tokens),
         ).fetchone()[0]
         if stored:
             self._remove_entries(conn, doc)
@@ -295,6 +317,8 @@ class EmbeddedSearchIndex:
         columns = ", ".join(f"c{i}" for i in range(len(row.text)))
         conn.execute(f"INSERT INTO {self._fts} (rowid, {columns}) VALUES ({marks})", (doc, *row.text))
         conn.execute(f"INSERT INTO {self._names} (rowid, name) VALUES (?, ?)", (doc, row.name))
+        if row.point is not None:
+            geo.insert(conn, self._geo, doc, row.point)
         conn.executemany(
             f"INSERT INTO {self._terms} (doc, field, value) VALUES (?, ?, ?)",
             [(doc, field, value) for field, value in row.terms],
@@ -306,6 +330,7 @@ class EmbeddedSearchIndex:
         conn.execute(f"DELETE FROM {self._fts} WHERE rowid = ?", (doc,))
         conn.execute(f"DELETE FROM {self._names} WHERE rowid = ?", (doc,))
         conn.execute(f"DELETE FROM {self._terms} WHERE doc = ?", (doc,))
+        conn.execute(f"DELETE FROM {self._geo} WHERE doc = ?", (doc,))
         conn.execute(f"INSERT INTO {self._changes} (doc) VALUES (?)", (doc,))
 
     def _prune_changes(self, conn: sqlite3.Connection) -> None:
@@ -390,19 +415,94 @@ class EmbeddedSearchIndex:
 
     @contextmanager
     def _reading(self) -> Iterator[tuple[sqlite3.Connection, Snapshot]]:
-        """A read transaction and the snapshot matching exactly what it sees."""
-        with transaction(self._conn()) as conn:
-            seq = snapshots.current_seq(conn, self._tables)
-            with self._snapshot_lock:
-                current = self._snapshot
+        """A read transaction and the snapshot matching exactly what it sees.
+
+        When another thread has already published a newer snapshot than this transaction sees
+        (a write landed in between), reading again at the newest data is cheaper than building a
+        private older snapshot; the second attempt takes whatever it sees.
+        """
+        self._warm_up_in_background()
+        conn = self._conn()
+        for attempt in range(2):
+            with transaction(conn):
+                seq = snapshots.current_seq(conn, self._tables)
+                snapshot = self._snapshot_at(conn, seq, force=attempt > 0)
+                if snapshot is not None:
+                    yield conn, snapshot
+                    return
+
+    def _snapshot_at(self, conn: sqlite3.Connection, seq: int, force: bool) -> Snapshot | None:
+        """The published snapshot brought to `seq`; None when a newer one is published (unless
+        `force`, after a drop and rebuild, say)."""
+        current = self._snapshot
+        if current is not None and current.seq == seq:
+            return current
+        with self._refresh_lock:
+            current = self._snapshot
+            if current is not None and current.seq > seq and not force:
+                return None
             if current is None or current.seq != seq:
-                if current is not None and current.seq < seq:
-                    current = snapshots.advance(conn, self._tables, current, seq)
-                else:
-                    current = snapshots.load(conn, self._tables, len(self._term_fields), seq)
-                with self._snapshot_lock:
-                    self._snapshot = current
-            yield conn, current
+                current = self._caught_up(conn, current, seq)
+                self._snapshot = current
+            return current
+
+    def _caught_up(self, conn: sqlite3.Connection, current: Snapshot | None, seq: int) -> Snapshot:
+        """`current` patched with the documents changed up to `seq`, cached postings included; or
+        everything read again when the change log cannot say (then warmed again)."""
+        changed = None
+        if current is not None and current.seq < seq:
+            changed = snapshots.changed_since(conn, self._tables, current.seq)
+        if current is None or changed is None:
+            fresh = snapshots.load(conn, self._tables, len(self._term_fields), seq)
+            if current is not None:
+                self._warming = None
+            return fresh
+        fresh = snapshots.advance(conn, self._tables, current, seq, changed)
+        cached = current.words.items()
+        if cached:
+            weights = self._schema.text_boosts
+            added = text.changed_postings(conn, self._fts, changed, weights, {term for term, _ in cached})
+            touched = snapshots.touched_mask(changed, fresh.size)
+            for term, postings in cached:
+                fresh.words.put(term, snapshots.patched_postings(postings, touched, added.get(term)))
+        return fresh
+
+    # -- warming -------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load this process's snapshot and the postings of the most frequent terms now.
+
+        A cold common word costs tens of milliseconds to read; doing it before the first queries
+        keeps them off every process's first requests.
+        """
+        with self._reading() as (conn, snapshot):
+            for term in self._frequent_terms(conn):
+                if self._closing.is_set():
+                    return
+                self._postings(conn, snapshot, term)
+
+    def _warm_up_in_background(self) -> None:
+        """Start `warm_up` in a daemon thread, once per process (and again after a full reload)."""
+        if self._warming is not None or self._closing.is_set():
+            return
+        with self._refresh_lock:
+            if self._warming is None:
+                self._warming = threading.Thread(target=self._warm_quietly, name="search-warm-up", daemon=True)
+                self._warming.start()
+
+    def _warm_quietly(self) -> None:
+        try:
+            self.warm_up()
+        except (BackendUnavailable, sqlite3.Error) as exc:  # tables dropped or closed meanwhile
+            log.debug("search index warm-up stopped: %s", exc)
+
+    def _frequent_terms(self, conn: sqlite3.Connection) -> list[str]:
+        rows = conn.execute(
+            f"SELECT term FROM {self._vocab('row')} ORDER BY doc DESC LIMIT ?", (WARM_TERMS + len(ENGLISH_STOP_WORDS),)
+        ).fetchall()
+        return [term for (term,) in rows if term not in ENGLISH_STOP_WORDS][:WARM_TERMS]
+
+    # -- query evaluation ----------------------------------------------------------------------
 
     def _matches(
         self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool
@@ -414,52 +514,63 @@ class EmbeddedSearchIndex:
             if not groups:
                 return None
             base, score = self._score_text(conn, snapshot, groups)
-            match = " AND ".join(groups)
-        dist = None
-        if query.near is not None:
-            dist = distances(snapshot, query.near, base)
-            base = base & within(dist, query.near) if query.near.radius_km is not None else base
+            match = " AND ".join("(" + " OR ".join(text.phrase(t) for t in group) + ")" for group in groups)
+        base, dist = self._near(conn, snapshot, query.near, base)
         filters = self._filter_masks(snapshot, query)
         return _Matches(snapshot, base, filters, score, dist, match, fuzzy)
 
-    def _text_groups(self, conn: sqlite3.Connection, query_text: str, fuzzy: bool) -> list[str]:
-        """One MATCH expression per word: the word itself, or with `fuzzy` an OR of the index terms
-        near its stem (empty when some word has none, so nothing can match)."""
+    def _near(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray
+    ) -> tuple[BoolArray, FloatArray | None]:
+        """The base set narrowed to the radius (through the R*Tree) and the distances computed."""
+        if near is None:
+            return base, None
+        if near.radius_km is None:
+            return base, geo.distances(snapshot, near, base)
+        return geo.within_radius(conn, self._geo, snapshot, near, base)
+
+    def _text_groups(self, conn: sqlite3.Connection, query_text: str, fuzzy: bool) -> list[list[str]]:
+        """The index terms each document must hold one of, group by group: each term of the text
+        alone, or with `fuzzy` the index terms near it (empty when some term has none, so nothing
+        can match)."""
         words = text.query_words(query_text)
+        terms = text.terms(conn, words) if words else []
         if not fuzzy:
-            return [text.phrase(w) for w in words]
-        self._ensure_vocabulary(conn)
-        groups = []
-        for stem in text.stems(conn, words):
-            terms = text.near_terms(conn, self._vocab, stem)
-            if not terms:
-                return []
-            groups.append("(" + " OR ".join(text.phrase(t) for t in terms) + ")")
-        return groups
+            return [[term] for term in terms]
+        groups = [text.near_terms(conn, self._vocab("row"), term) for term in terms]
+        return groups if all(groups) else []
 
-    @property
-    def _vocab(self) -> str:
-        return f'temp."{self._table_names[2]}_vocab"'
-
-    def _ensure_vocabulary(self, conn: sqlite3.Connection) -> None:
-        conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {self._vocab}"
-            f" USING fts5vocab(main, '{self._table_names[2]}', 'row')"
+    def _vocab(self, kind: str) -> str:
+        """This connection's `fts5vocab` table of `kind` ('row' or 'instance') over the index."""
+        name = f'temp."{self._table_names[2]}_{kind}"'
+        self._conn().execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5vocab(main, '{self._table_names[2]}', '{kind}')"
         )
+        return name
+
+    def _postings(self, conn: sqlite3.Connection, snapshot: Snapshot, term: str) -> Postings:
+        """A term's postings at this snapshot, read once and then kept with it."""
+        found = snapshot.words.get(term)
+        if found is None:
+            found = text.read_postings(conn, self._vocab("instance"), term, self._schema.text_boosts)
+            found = Postings(found.docs[found.docs < snapshot.size], found.freqs[found.docs < snapshot.size])
+            snapshot.words.put(term, found)
+        return found
 
     def _score_text(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[str]
+        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[list[str]]
     ) -> tuple[BoolArray, FloatArray]:
-        """Documents holding every group, and their BM25 (the sum of the groups' scores)."""
+        """Documents holding a term of every group, and their BM25: the sum over the matched
+        terms, as FTS5's bm25() sums over a query's phrases."""
         base = snapshot.alive.copy()
         score = np.zeros(snapshot.size)
         for group in groups:
-            found = self._words.get(conn, group, snapshot.seq)
-            docs = found.docs[found.docs < snapshot.size]
             present = np.zeros(snapshot.size, dtype=bool)
-            present[docs] = True
+            for term in group:
+                postings = self._postings(conn, snapshot, term)
+                present[postings.docs] = True
+                score[postings.docs] += text.bm25(postings, snapshot)
             base &= present
-            score[docs] += found.scores[: len(docs)]
         return base, score
 
     def _filter_masks(self, snapshot: Snapshot, query: SearchQuery) -> dict[str, BoolArray]:

@@ -1,50 +1,87 @@
-"""Great-circle distances and radius masks over a snapshot's point columns (numpy, no SQL)."""
+"""Geo for the embedded index: the `_geo` R*Tree selects what lies in a radius's bounding box,
+numpy refines that to exact great-circle distances on the snapshot's (double precision) points.
+
+The R*Tree stores each point as a degenerate box (its 32-bit corners rounded outwards, so a point
+is never missed) with the exact coordinates as auxiliary columns, from which snapshots read them.
+"""
 
 from __future__ import annotations
 
 import math
+import sqlite3
 
 import numpy as np
 
-from shared.search.embedded_snapshot import BoolArray, FloatArray, Snapshot
+from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Snapshot, ints
 from shared.search.port import Near
 
 # The mean radius Elasticsearch uses for `arc` distances, so both backends cut radii alike.
 EARTH_RADIUS_KM = 6371.0088
+# Padding of the bounding box (degrees), so float rounding never drops a point on the circle.
+BOX_PAD_DEG = 1e-6
+
+
+def create_sql(table: str) -> str:
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {table}"
+        " USING rtree(doc, min_lat, max_lat, min_lon, max_lon, +lat REAL, +lon REAL)"
+    )
+
+
+def insert(conn: sqlite3.Connection, table: str, doc: int, point: tuple[float, float]) -> None:
+    """Index a document's point (its old entry, if any, was removed with its other entries)."""
+    lat, lon = point
+    conn.execute(
+        f"INSERT INTO {table} (doc, min_lat, max_lat, min_lon, max_lon, lat, lon)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (doc, lat, lat, lon, lon, lat, lon),
+    )
+
+
+def within_radius(
+    conn: sqlite3.Connection, table: str, snapshot: Snapshot, near: Near, base: BoolArray
+) -> tuple[BoolArray, FloatArray]:
+    """The documents of `base` within `near`'s radius, and km to each of them (NaN elsewhere)."""
+    boxed = _in_box(conn, table, near)
+    boxed = boxed[boxed < snapshot.size]
+    candidates = boxed[base[boxed]]
+    dist = np.full(snapshot.size, np.nan)
+    dist[candidates] = _km(snapshot, near, candidates)
+    # NaN compares false, so documents outside the box stay out.
+    return dist <= (near.radius_km or 0.0), dist
 
 
 def distances(snapshot: Snapshot, near: Near, mask: BoolArray) -> FloatArray:
-    """km from `near` to every document in `mask` (NaN elsewhere and for documents without a point).
-
-    With a radius, a bounding box first keeps the trigonometry to the few documents near the
-    point, and documents beyond the radius are left out of the returned mask's NaNs too.
-    """
-    if near.radius_km is not None:
-        mask = mask & _box(snapshot, near)
+    """km from `near` to every document in `mask` (NaN elsewhere and for documents without a
+    point). No selection happens here, so no index is needed: one pass over the snapshot."""
     docs = np.flatnonzero(mask)
-    lat, lon = np.radians(snapshot.lat[docs]), np.radians(snapshot.lon[docs])
-    lat0, lon0 = math.radians(near.lat), math.radians(near.lon)
-    h = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
     out = np.full(snapshot.size, np.nan)
-    out[docs] = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    out[docs] = _km(snapshot, near, docs)
     return out
 
 
-def within(dist: FloatArray, near: Near) -> BoolArray:
-    """Documents whose distance is known and inside the radius (NaN compares false)."""
-    return dist <= (near.radius_km if near.radius_km is not None else np.inf)
+def _km(snapshot: Snapshot, near: Near, docs: IntArray) -> FloatArray:
+    """Haversine distances in km (NaN for documents without a point)."""
+    lat, lon = np.radians(snapshot.lat[docs]), np.radians(snapshot.lon[docs])
+    lat0, lon0 = math.radians(near.lat), math.radians(near.lon)
+    h = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
+    result: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+    return result
 
 
-def _box(snapshot: Snapshot, near: Near) -> BoolArray:
-    """The box around the radius's cap, padded for float rounding; exact distances follow."""
+def _in_box(conn: sqlite3.Connection, table: str, near: Near) -> IntArray:
+    """Documents whose point lies in the bounding box of the radius's spherical cap (R*Tree)."""
     angle = (near.radius_km or 0.0) / EARTH_RADIUS_KM
-    dlat = math.degrees(angle) + 1e-6
-    lat, lon = snapshot.lat, snapshot.lon
-    box = (lat >= near.lat - dlat) & (lat <= near.lat + dlat)
-    lon_ok = np.zeros(snapshot.size, dtype=bool)
-    for low, high in _lon_ranges(near.lat, near.lon, angle):
-        lon_ok |= (lon >= low) & (lon <= high)
-    return box & lon_ok
+    dlat = math.degrees(angle) + BOX_PAD_DEG
+    sql = (
+        f"SELECT group_concat(doc) FROM {table}"
+        " WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
+    )
+    parts = [
+        ints(conn.execute(sql, (near.lat - dlat, near.lat + dlat, low, high)).fetchone()[0])
+        for low, high in _lon_ranges(near.lat, near.lon, angle)
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def _lon_ranges(lat_deg: float, lon: float, angle: float) -> list[tuple[float, float]]:
@@ -52,7 +89,7 @@ def _lon_ranges(lat_deg: float, lon: float, angle: float) -> list[tuple[float, f
     lat = math.radians(lat_deg)
     if angle >= math.pi or abs(lat) + angle >= math.pi / 2:
         return [(-180.0, 180.0)]  # the cap reaches a pole
-    dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(lat)))) + 1e-6
+    dlon = math.degrees(math.asin(min(1.0, math.sin(angle) / math.cos(lat)))) + BOX_PAD_DEG
     low, high = lon - dlon, lon + dlon
     if low < -180:
         return [(low + 360, 180.0), (-180.0, high)]

@@ -1,19 +1,23 @@
-"""An in-process, columnar copy of what the embedded index filters, facets and sorts on.
+"""An in-process, columnar copy of what the embedded index filters, facets, sorts and scores on.
 
 Counting and faceting tens of thousands of matches row by row in SQL costs 100+ ms; the same work
 on numpy arrays indexed by document number costs a few. Each process keeps one `Snapshot` of the
-`_docs` points and the `_terms` (field, value) pairs, tagged with the change-log sequence number
-it reflects. A query first brings the snapshot up to the sequence its read transaction sees:
-it re-reads only the documents named in the change log since then (or everything, after many
+`_docs` rows (liveness, token count), the points of the `_geo` R*Tree, the `_terms` (field, value)
+pairs and the postings of the words queried so far, tagged with the change-log sequence number it
+reflects. A query first brings the snapshot up to the sequence its read transaction sees: it
+re-reads only the documents named in the change log since then (or everything, after many
 changes), so writers never have to know that readers cache anything.
 
-Snapshots are never modified once published: an update builds new arrays and swaps the reference,
-so threads reading an older snapshot are never disturbed.
+Snapshots are never modified once published, except to add cached postings and orders (each
+valid for that snapshot's sequence): an update builds new arrays and swaps the reference, so
+threads reading an older snapshot are never disturbed.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -23,6 +27,8 @@ import numpy.typing as npt
 
 # Beyond this many changed documents, reading everything again is cheaper than patching.
 PATCH_LIMIT = 20_000
+# Postings entries (16 bytes each) one snapshot keeps: ~48 MB, the common words of a large index.
+CACHED_POSTINGS = 3_000_000
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -37,6 +43,20 @@ class Tables:
     docs: str
     terms: str
     changes: str
+    geo: str
+
+
+@dataclass(frozen=True)
+class Postings:
+    """One index term: the documents holding it (each once) and its column-weighted frequency in
+    each (the `f(q, D)` of BM25, with the schema's boosts as FTS5's bm25() applies them)."""
+
+    docs: IntArray
+    freqs: FloatArray
+
+    @property
+    def size(self) -> int:
+        return int(self.docs.shape[0])
 
 
 @dataclass(frozen=True)
@@ -62,25 +82,70 @@ class FieldColumn:
     def counts(self, mask: BoolArray) -> list[tuple[str, int]]:
         """(value, documents) within `mask`, most frequent first, ties by value; zeros left out."""
         tally = np.bincount(self.codes[mask[self.docs]], minlength=len(self.values))
-        found = [(self.values[c], int(n)) for c, n in enumerate(tally) if n]
+        found = [(self.values[c], int(tally[c])) for c in np.flatnonzero(tally)]
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
+
+
+class WordCache:
+    """Postings by index term, least recently used dropped first beyond `CACHED_POSTINGS` entries.
+
+    Shared by the threads reading one snapshot, hence the lock.
+    """
+
+    def __init__(self, entries: dict[str, Postings] | None = None) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, Postings] = OrderedDict(entries or {})
+        self._entries = sum(p.size for p in self._items.values())
+
+    def get(self, term: str) -> Postings | None:
+        with self._lock:
+            found = self._items.get(term)
+            if found is not None:
+                self._items.move_to_end(term)
+            return found
+
+    def put(self, term: str, postings: Postings) -> None:
+        with self._lock:
+            if term in self._items:
+                return
+            self._items[term] = postings
+            self._entries += postings.size
+            while self._entries > CACHED_POSTINGS and len(self._items) > 1:
+                self._entries -= self._items.popitem(last=False)[1].size
+
+    def items(self) -> list[tuple[str, Postings]]:
+        with self._lock:
+            return list(self._items.items())
 
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Documents by their SQLite rowid: `alive[doc]`, `lat[doc]`/`lon[doc]` (NaN without a point),
-    and one `FieldColumn` per term field number. Orders are computed on first use."""
+    """Documents by their SQLite rowid: `alive[doc]`, `tokens[doc]` (FTS5's token count over all
+    text columns), `lat[doc]`/`lon[doc]` (NaN without a point), one `FieldColumn` per term field
+    number, and the cached postings of queried words. Orders are computed on first use."""
 
     seq: int
     alive: BoolArray
+    tokens: FloatArray
     lat: FloatArray
     lon: FloatArray
     fields: tuple[FieldColumn, ...]
+    words: WordCache = field(default_factory=WordCache, compare=False)
     _orders: dict[str, IntArray] = field(default_factory=dict, compare=False)
 
     @property
     def size(self) -> int:
         return int(self.alive.shape[0])
+
+    @property
+    def documents(self) -> int:
+        """Rows in the FTS5 table: BM25's N."""
+        return int(self.alive.sum())
+
+    @property
+    def average_tokens(self) -> float:
+        """BM25's avgdl, as FTS5 computes it: all tokens of all rows over the number of rows."""
+        return float(self.tokens[self.alive].sum()) / max(1, self.documents)
 
     def rank(self, conn: sqlite3.Connection, tables: Tables, order: str) -> IntArray:
         """Each document's position in `order` ("id" or "name"), read from SQL once per snapshot."""
@@ -103,56 +168,82 @@ def current_seq(conn: sqlite3.Connection, tables: Tables) -> int:
 
 def load(conn: sqlite3.Connection, tables: Tables, field_count: int, seq: int) -> Snapshot:
     """Read every document; call inside the read transaction that saw `seq`."""
-    docs_text, lats, lons = conn.execute(
-        f"SELECT group_concat(doc), group_concat(ifnull(lat, 'nan')), group_concat(ifnull(lon, 'nan'))"
-        f" FROM {tables.docs}"
+    docs_text, tokens_text = conn.execute(
+        f"SELECT group_concat(doc), group_concat(tokens) FROM {tables.docs}"
     ).fetchone()
-    docs = _ints(docs_text)
+    docs = ints(docs_text)
     size = int(docs.max()) + 1 if len(docs) else 1
     alive = np.zeros(size, dtype=bool)
     alive[docs] = True
+    tokens = np.zeros(size)
+    tokens[docs] = floats(tokens_text)
     lat, lon = np.full(size, np.nan), np.full(size, np.nan)
-    lat[docs], lon[docs] = _floats(lats), _floats(lons)
+    points, lats, lons = conn.execute(
+        f"SELECT group_concat(doc), group_concat(lat), group_concat(lon) FROM {tables.geo}"
+    ).fetchone()
+    located = ints(points)
+    lat[located], lon[located] = floats(lats), floats(lons)
     grouped: list[list[tuple[str, str]]] = [[] for _ in range(field_count)]
     for number, value, members in conn.execute(
         f"SELECT field, value, group_concat(doc) FROM {tables.terms} GROUP BY field, value"
     ):
         grouped[number].append((value, members))
     fields = tuple(_column(groups) for groups in grouped)
-    return Snapshot(seq=seq, alive=alive, lat=lat, lon=lon, fields=fields)
+    return Snapshot(seq=seq, alive=alive, tokens=tokens, lat=lat, lon=lon, fields=fields)
 
 
-def advance(conn: sqlite3.Connection, tables: Tables, old: Snapshot, seq: int) -> Snapshot:
-    """`old` brought up to `seq` by re-reading the documents changed since `old.seq`."""
-    changed = _ints(
+def changed_since(conn: sqlite3.Connection, tables: Tables, seq: int) -> IntArray | None:
+    """Documents written since `seq`, or None when the change log no longer reaches back that far
+    or so much changed that reading everything again is cheaper."""
+    oldest = conn.execute(f"SELECT min(seq) FROM {tables.changes}").fetchone()[0]
+    if oldest is None or oldest > seq + 1:
+        return None
+    changed = ints(
         conn.execute(
-            f"SELECT group_concat(doc) FROM (SELECT DISTINCT doc FROM {tables.changes} WHERE seq > ?)", (old.seq,)
+            f"SELECT group_concat(doc) FROM (SELECT DISTINCT doc FROM {tables.changes} WHERE seq > ?)", (seq,)
         ).fetchone()[0]
     )
-    oldest = conn.execute(f"SELECT min(seq) FROM {tables.changes}").fetchone()[0]
-    if len(changed) > PATCH_LIMIT or oldest is None or oldest > old.seq + 1:
-        return load(conn, tables, len(old.fields), seq)
+    return None if len(changed) > PATCH_LIMIT else changed
+
+
+def advance(conn: sqlite3.Connection, tables: Tables, old: Snapshot, seq: int, changed: IntArray) -> Snapshot:
+    """`old` brought up to `seq` by re-reading the `changed` documents (postings not carried over)."""
     size = max(old.size, int(changed.max()) + 1 if len(changed) else 0)
-    alive, lat, lon = _grown(old.alive, size, False), _grown(old.lat, size, np.nan), _grown(old.lon, size, np.nan)
-    touched = np.zeros(size, dtype=bool)
-    touched[changed] = True
-    alive[changed] = False
+    alive, tokens = _grown(old.alive, size, False), _grown(old.tokens, size, 0.0)
+    lat, lon = _grown(old.lat, size, np.nan), _grown(old.lon, size, np.nan)
+    alive[changed], tokens[changed], lat[changed], lon[changed] = False, 0.0, np.nan, np.nan
     marks = ",".join(str(int(d)) for d in changed)
-    for doc, d_lat, d_lon in conn.execute(f"SELECT doc, lat, lon FROM {tables.docs} WHERE doc IN ({marks})"):
-        alive[doc] = True
-        lat[doc] = np.nan if d_lat is None else d_lat
-        lon[doc] = np.nan if d_lon is None else d_lon
+    for doc, count in conn.execute(f"SELECT doc, tokens FROM {tables.docs} WHERE doc IN ({marks})"):
+        alive[doc], tokens[doc] = True, count
+    for doc, d_lat, d_lon in conn.execute(f"SELECT doc, lat, lon FROM {tables.geo} WHERE doc IN ({marks})"):
+        lat[doc], lon[doc] = d_lat, d_lon
     added: list[list[tuple[int, str]]] = [[] for _ in old.fields]
     for doc, number, value in conn.execute(f"SELECT doc, field, value FROM {tables.terms} WHERE doc IN ({marks})"):
         added[number].append((doc, value))
+    touched = touched_mask(changed, size)
     fields = tuple(_patched(col, touched, new) for col, new in zip(old.fields, added, strict=True))
-    return replace(old, seq=seq, alive=alive, lat=lat, lon=lon, fields=fields, _orders={})
+    return Snapshot(seq=seq, alive=alive, tokens=tokens, lat=lat, lon=lon, fields=fields)
+
+
+def touched_mask(changed: IntArray, size: int) -> BoolArray:
+    touched = np.zeros(size, dtype=bool)
+    touched[changed] = True
+    return touched
+
+
+def patched_postings(old: Postings, touched: BoolArray, added: Postings | None) -> Postings:
+    """A term's postings without the touched documents' old entries, plus their current ones."""
+    keep = ~touched[old.docs]
+    if added is None and keep.all():
+        return old
+    parts = [Postings(old.docs[keep], old.freqs[keep])] + ([added] if added is not None else [])
+    return Postings(np.concatenate([p.docs for p in parts]), np.concatenate([p.freqs for p in parts]))
 
 
 def _column(groups: list[tuple[str, str]]) -> FieldColumn:
     if not groups:
         return FieldColumn(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), ())
-    members = [_ints(text) for _, text in groups]
+    members = [ints(text) for _, text in groups]
     codes = np.repeat(np.arange(len(groups), dtype=np.int64), [len(m) for m in members])
     return FieldColumn(np.concatenate(members), codes, tuple(value for value, _ in groups))
 
@@ -180,9 +271,11 @@ def _grown(array: npt.NDArray[T], size: int, fill: object) -> npt.NDArray[T]:
     return out
 
 
-def _ints(text: str | None) -> IntArray:
-    return np.array(text.split(","), dtype=np.int64) if text else np.zeros(0, dtype=np.int64)
+def ints(text: str | None) -> IntArray:
+    """SQLite's `group_concat` of integers as an array; numpy's text parser is ten times faster
+    than splitting into Python strings, which matters for the postings of common words."""
+    return np.fromstring(text, dtype=np.int64, sep=",") if text else np.zeros(0, dtype=np.int64)
 
 
-def _floats(text: str | None) -> FloatArray:
+def floats(text: str | None) -> FloatArray:
     return np.array(text.split(","), dtype=np.float64) if text else np.zeros(0, dtype=np.float64)

@@ -45,7 +45,9 @@ class ThreadConnections:
     over a fork (gunicorn `--preload`), so each (pid, thread) opens its own on first use.
     """
 
-    def __init__(self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None]) -> None:
+    def __init__(
+        self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None] | None = None
+    ) -> None:
         self._path = path
         self._synchronous = synchronous
         self._setup = setup
@@ -76,7 +78,8 @@ class ThreadConnections:
             # Reads go through a shared memory map of the file rather than each connection's
             # private page cache: gunicorn workers share the OS cache and skip a copy per page.
             conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-            self._setup(conn)
+            if self._setup is not None:
+                self._setup(conn)
         except (OSError, sqlite3.Error) as exc:
             raise BackendUnavailable(f"cannot open SQLite file {self._path}: {exc}") from exc
         with self._lock:

@@ -1,30 +1,36 @@
-"""Full text for the embedded index: query words, BM25 per word, typo tolerance and snippets.
+"""Full text for the embedded index: query terms, BM25 in numpy, typo tolerance and snippets.
 
-BM25 is a sum over the query's words of a per-word score (FTS5's `bm25()` adds one term per
-phrase, each from that phrase's IDF and the document's weighted frequency and length). So a word's
-scores over all its documents are computed once by FTS5, kept per process until the index
-changes, and a query adds the arrays of its words. Ranking every match of "community" (half the
-directory) then costs a few array operations instead of 100+ ms of `bm25()` calls.
+FTS5's `bm25()` costs a B-tree lookup per matching row (the row's size) and reads every position
+list: 100-300 ms for a word in half the directory. The same score is a sum over the query's terms
+of a per-term formula of (documents holding the term, the term's column-weighted frequency in a
+document, the document's token count, the index's row count and average token count). So:
+
+- the writer stores each document's token count, counted by FTS5's own tokenizer;
+- a reader reads a term's (document, column) occurrences once from an `fts5vocab` 'instance'
+  table (a sequential read of one posting list) into `Postings` kept in its snapshot;
+- a change patches the cached postings with the changed documents' occurrences, so a write costs
+  readers milliseconds instead of emptying the cache;
+- `bm25` evaluates FTS5's formula (same constants, same IDF floor) on those arrays.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 
-from shared.search.embedded_snapshot import FloatArray, IntArray
+from shared.search.embedded_snapshot import FloatArray, Postings, Snapshot, ints
 from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START
 from shared.search.schema import ENGLISH_STOP_WORDS
 
 # Letters and digits only: unicode61 splits on everything else, so each token stays one FTS term.
 _WORD = re.compile(r"[^\W_]+")
-# Words whose scores one process keeps; the most common words come back in most queries.
-CACHED_WORDS = 512
+# FTS5's bm25() constants (fts5_aux.c), and the IDF it uses for terms in over half the rows.
+K1, B, IDF_FLOOR = 1.2, 0.75, 1e-6
 SNIPPET_TOKENS = 24
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 
@@ -55,62 +61,97 @@ def strip_markers(text: str) -> str:
     return text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
 
 
-@dataclass(frozen=True)
-class Scores:
-    """One word's (or OR-group's) documents, ascending, and their BM25 contributions (higher is better)."""
-
-    docs: IntArray
-    scores: FloatArray
-
-
-class WordScores:
-    """Per-process cache of `Scores` by MATCH expression, valid for one change-log sequence."""
-
-    def __init__(self, fts: str, weights: tuple[float, ...]) -> None:
-        self._fts = fts
-        self._weights = ", ".join(str(float(w)) for w in weights)
-        self._cache: OrderedDict[str, Scores] = OrderedDict()
-        self._seq = -1
-        self._lock = threading.Lock()
-
-    def get(self, conn: sqlite3.Connection, match: str, seq: int) -> Scores:
-        with self._lock:
-            if seq != self._seq:
-                self._cache.clear()
-                self._seq = seq
-            found = self._cache.get(match)
-            if found is not None:
-                self._cache.move_to_end(match)
-                return found
-        scores = self._read(conn, match)
-        with self._lock:
-            if seq == self._seq:
-                self._cache[match] = scores
-                while len(self._cache) > CACHED_WORDS:
-                    self._cache.popitem(last=False)
-        return scores
-
-    def _read(self, conn: sqlite3.Connection, match: str) -> Scores:
-        rows = conn.execute(
-            f"SELECT rowid, -bm25({self._fts}, {self._weights}) FROM {self._fts} WHERE {self._fts} MATCH ?"
-            " ORDER BY rowid",
-            (match,),
-        ).fetchall()
-        docs = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        return Scores(docs, np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows)))
+def terms(conn: sqlite3.Connection, words: Sequence[str]) -> list[str]:
+    """The index terms of the words, in order, each once: tokenized by a scratch FTS5 table with the
+    index's own tokenizer, so no second stemmer can disagree with it."""
+    scratch, instances = _scratch(conn, 1)
+    conn.execute(f"DELETE FROM {scratch}")
+    conn.execute(f"INSERT INTO {scratch} (rowid, c0) VALUES (1, ?)", (" ".join(words),))
+    found = conn.execute(f"SELECT term FROM {instances} ORDER BY offset").fetchall()
+    return list(dict.fromkeys(term for (term,) in found))
 
 
-def stems(conn: sqlite3.Connection, words: list[str]) -> list[str]:
-    """Each word as the index stores it (Porter stem, folded), through a scratch FTS5 table that
-    uses the index's own tokenizer, so no second stemmer can disagree with it."""
-    out = []
-    for word in words:
-        conn.execute("DELETE FROM temp.spell")
-        conn.execute("INSERT INTO temp.spell (rowid, t) VALUES (1, ?)", (word,))
-        found = conn.execute("SELECT term FROM temp.spell_terms ORDER BY offset LIMIT 1").fetchone()
-        out.append(found[0] if found else word)
-    return out
+def bm25(postings: Postings, snapshot: Snapshot) -> FloatArray:
+    """FTS5's bm25() contribution of one term to each of its documents (higher is better).
 
+    fts5_aux.c: idf = ln((N - n + 0.5) / (n + 0.5)), floored at 1e-6; score = idf * f * (k1 + 1) /
+    (f + k1 * (1 - b + b * D / avgdl)), where f is the column-weighted frequency and D the
+    document's token count over all columns. A query's score is the sum over its terms.
+    """
+    rows, holding = snapshot.documents, postings.size
+    idf = math.log((rows - holding + 0.5) / (holding + 0.5))
+    idf = idf if idf > 0 else IDF_FLOOR
+    lengths = snapshot.tokens[postings.docs] / snapshot.average_tokens
+    freqs = postings.freqs
+    result: FloatArray = idf * freqs * (K1 + 1) / (freqs + K1 * (1 - B + B * lengths))
+    return result
+
+
+def read_postings(conn: sqlite3.Connection, instances: str, term: str, weights: Sequence[float]) -> Postings:
+    """One term's postings from the index's `fts5vocab` 'instance' table (one row per occurrence;
+    each row's document and column packed into one integer so SQLite hands over one string)."""
+    packed = conn.execute(
+        f"SELECT group_concat(doc * {len(weights)} + substr(col, 2)) FROM {instances} WHERE term = ?", (term,)
+    ).fetchone()[0]
+    return _postings(ints(packed), weights)
+
+
+def changed_postings(
+    conn: sqlite3.Connection, fts: str, docs: Iterable[int], weights: Sequence[float], wanted: set[str]
+) -> dict[str, Postings]:
+    """The postings of the `wanted` terms within the given documents, as the index holds them now:
+    their stored text is tokenized again in the scratch table (FTS5 keeps no per-document index)."""
+    columns = ", ".join(f"c{i}" for i in range(len(weights)))
+    marks = ",".join(str(int(d)) for d in docs)
+    rows = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
+    scratch, instances = _scratch(conn, len(weights))
+    conn.execute(f"DELETE FROM {scratch}")
+    conn.executemany(f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (len(weights) + 1))})", rows)
+    found = {
+        term: _postings(ints(packed), weights)
+        for term, packed in conn.execute(
+            f"SELECT term, group_concat(doc * {len(weights)} + substr(col, 2)) FROM {instances} GROUP BY term"
+        )
+        if term in wanted
+    }
+    conn.execute(f"DELETE FROM {scratch}")
+    return found
+
+
+def token_counts(conn: sqlite3.Connection, texts: Sequence[Sequence[str]]) -> list[int]:
+    """Each document's token count over all its text columns (bm25's D), as FTS5 counts them."""
+    if not texts:
+        return []
+    width = len(texts[0])
+    scratch, instances = _scratch(conn, width)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    conn.execute(f"DELETE FROM {scratch}")
+    conn.executemany(
+        f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (width + 1))})",
+        [(i, *row) for i, row in enumerate(texts)],
+    )
+    counts = dict(conn.execute(f"SELECT doc, count(*) FROM {instances} GROUP BY doc").fetchall())
+    conn.execute(f"DELETE FROM {scratch}")
+    return [int(counts.get(i, 0)) for i in range(len(texts))]
+
+
+def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postings:
+    """Occurrences packed as doc * columns + column, summed per document with the column weights."""
+    packed = np.sort(packed)
+    docs, columns = np.divmod(packed, len(weights))
+    if not len(docs):
+        return Postings(docs, np.zeros(0))
+    starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
+    return Postings(docs[starts], np.add.reduceat(np.asarray(weights, dtype=np.float64)[columns], starts))
+
+
+def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
+    """A temporary FTS5 table with the index's tokenizer and `width` columns, and its instances."""
+    scratch, instances = f"temp.scratch{width}", f"temp.scratch{width}_instances"
+    columns = ", ".join(f"c{i}" for i in range(width))
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {scratch} USING fts5({columns}, tokenize='{TOKENIZER}')")
+    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {instances} USING fts5vocab(temp, 'scratch{width}', 'instance')")
+    return scratch, instances
 
 def near_terms(conn: sqlite3.Connection, vocab: str, stem: str) -> list[str]:
     """Index terms within Elasticsearch's AUTO edit distance of `stem` that share its first letter."""
@@ -170,9 +211,3 @@ def snippets(
         row[0]: {name: text for name, text in zip(fields, row[1:], strict=True) if text and HIGHLIGHT_START in text}
         for row in rows
     }
-
-
-def prepare_connection(conn: sqlite3.Connection) -> None:
-    """The scratch table `stems` tokenizes through, and its instance vocabulary."""
-    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.spell USING fts5(t, tokenize='{TOKENIZER}')")
-    conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.spell_terms USING fts5vocab(temp, 'spell', 'instance')")

@@ -91,11 +91,24 @@ def test_matches_are_highlighted_and_data_escaped(client: FlaskClient) -> None:
     assert results["t:tricky"]["description"] == "<script>alert('x')</script> Cleaning & more"  # plain text
 
 
+def test_a_misspelt_word_finds_near_spellings_and_says_so(client: FlaskClient) -> None:
+    body = client.get("/search?q=cleening&postcode=LS1&radius_km=30").json
+    assert body["fuzzy"] is True and "t:clean-leeds" in _ids(body)
+    assert client.get("/search?q=cleaning").json["fuzzy"] is False
+
+
+def test_a_match_in_services_gets_its_own_snippet(client: FlaskClient) -> None:
+    [hit] = client.get("/search?q=bicycle+repair").json["results"]
+    assert hit["highlight"]["services"] == "<mark>bicycle</mark> <mark>repair</mark>"
+    assert client.get("/search?q=bicycle").json["results"][0]["highlight"]["services"] is not None
+
+
 def test_cursor_walks_every_result_once_in_page_order(client: FlaskClient) -> None:
     by_page = [_ids(client.get(f"/search?sort=name&per_page=3&page={n}").json) for n in (1, 2, 3)]
     walked, cursor = [], None
     while True:
-        body = client.get("/search", query_string={"sort": "name", "per_page": 3, **({"cursor": cursor} if cursor else {})}).json
+        paging = {"cursor": cursor} if cursor else {}
+        body = client.get("/search", query_string={"sort": "name", "per_page": 3, **paging}).json
         walked.append(_ids(body))
         cursor = body["next_cursor"]
         if cursor is None:
@@ -173,10 +186,14 @@ def test_listing_by_id_and_404(client: FlaskClient) -> None:
     assert missing.status_code == 404 and missing.json["detail"]
 
 
-def test_suggest_names_categories_and_places(client: FlaskClient) -> None:
-    found = client.get("/suggest?q=clean").json["suggestions"]
-    assert {"kind": "name", "label": "Sparkle Cleaning CIC", "param": "q", "value": "Sparkle Cleaning CIC"} in found
-    assert ("category", "cleaning") in {(s["kind"], s["value"]) for s in found}
+def test_suggest_names_categories_regions_and_places(client: FlaskClient) -> None:
+    found = client.get("/suggest?q=spark").json["suggestions"]
+    assert found[0] == {"kind": "name", "label": "Sparkle Cleaning CIC", "param": "q", "value": "Sparkle Cleaning CIC",
+                        "listing_id": "t:clean-leeds"}
+    assert ("category", "category", "cleaning") in {(s["kind"], s["param"], s["value"]) for s in
+                                                    client.get("/suggest?q=clea").json["suggestions"]}
+    assert ("region", "Yorkshire and The Humber") in {(s["param"], s["value"]) for s in
+                                                      client.get("/suggest?q=york").json["suggestions"]}
     places = client.get("/suggest?q=leeds&limit=3").json["suggestions"]
     assert [s["value"] for s in places if s["kind"] == "place"] == ["LS1", "LS2", "LS3"]
     assert {s["param"] for s in places if s["kind"] == "place"} == {"postcode"}

@@ -52,6 +52,7 @@ def test_dead_letters_can_be_listed_shown_and_replayed_once(env: dict[str, str],
     assert replayed.value[PROVENANCE_KEY] == {"file": "in.csv", "line": "3", "replay_of": "listings.dlq@0:0"}
     assert "[replayed]" in run(env, "dead-letters", "list")
     assert "replayed 0 of 0" in run(env, "dead-letters", "replay", "0:0")  # not twice by accident
+    assert "0:0" not in run(env, "dead-letters", "--spend", "list")  # spend has its own dead letters
     events.close()
 
 
@@ -66,4 +67,14 @@ def test_a_merge_decision_is_stored_and_its_members_republished(env: dict[str, s
     assert "decision\tsplit a:1 b:1" in run(env, "merges", "list")
     events = EmbeddedEventLog(str(tmp_path / "events.db"))
     assert {m.key for m in events.consumer("listings", "check").poll(10, 0.1)} == {"a:1", "b:1"}
+    events.close()
+
+
+def test_spend_records_load_to_the_spend_topic_keyed_by_reference(env: dict[str, str], tmp_path: Path) -> None:
+    path = tmp_path / "spend.jsonl"
+    path.write_text('{"organisation": "leeds-cc", "reference": "INV-1", "supplier_id": "coop:R1",'
+                    ' "amount_pence": 100, "date": "2025-04-01"}\n', encoding="utf-8")
+    assert "published 1" in run(env, "load", "--spend", str(path))
+    events = EmbeddedEventLog(str(tmp_path / "events.db"))
+    assert [m.key for m in events.consumer("spend", "check").poll(10, 0.1)] == ["leeds-cc:INV-1"]
     events.close()

@@ -11,27 +11,28 @@ from typing import Any
 
 import pytest
 
-from services.matcher.matching import prepare
-from services.matcher.places import NATIONAL, LotError, Place, region_name
-from services.matcher.scoring import (
+from services.matcher.features import (
     FEATURES,
-    MODEL_V1,
     Candidate,
     LotContext,
-    ScoringModel,
     cpv_overlap,
     distance,
     passes_hard_filters,
-    rank,
     service_area,
+    size_fit,
     social_value,
 )
+from services.matcher.matching import prepare
+from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
+from services.matcher.places import NATIONAL, LotError, Place, region_name
+from services.matcher.scoring import rank
 from services.matcher.supplier import Supplier, supplier
 from services.matcher.text import LotWords, WordStatistics, cosine, query_vector, rarest
 from shared.models import Listing, Lot
 from shared.search.port import SearchQuery
 
 LEEDS = (53.7974, -1.55307)
+SHIPPED = ScoringModel.load(DEFAULT_MODEL_FILE)
 
 
 def listing(suffix: str, **fields: Any) -> Listing:
@@ -127,6 +128,22 @@ def test_recall_words_are_the_rarest_specific_ones() -> None:
     assert found == ["cleaning", "office"]  # "services" is too common, "unknown" is in no listing
 
 
+def test_size_fit_penalises_lots_too_big_for_the_supplier() -> None:
+    lot_of = {"value_pence": 100_000_000}  # £1m
+    assert size_fit(context(**lot_of), cand(listing("a", size_band="micro"))) == pytest.approx(0.25)
+    assert size_fit(context(**lot_of), cand(listing("b", size_band="small"))) == 1.0
+    assert size_fit(context(**lot_of), cand(listing("c"))) == 1.0  # size unknown
+    assert size_fit(context(), cand(listing("d", size_band="micro"))) == 1.0  # value unknown
+
+
+def test_cpv_is_inferred_from_sic_only_when_a_listing_gives_none() -> None:
+    cleaner = view(listing("a", sic_codes=["81210"]))
+    assert cleaner.cpv_codes == ("90910000",) and cleaner.cpv_inferred
+    given = view(listing("b", sic_codes=["81210"], cpv_codes=["90911000"]))
+    assert given.cpv_codes == ("90911000",) and not given.cpv_inferred
+    assert cpv_overlap(context(cpv_codes=["90910000"]), Candidate(cleaner, None)) == 1.0
+
+
 def test_hard_filters_need_every_certification_and_one_of_the_legal_forms() -> None:
     lot = Lot(
         title="x",
@@ -162,7 +179,7 @@ def test_ranking_puts_the_known_best_answer_first_and_explains_it() -> None:
     unrelated = listing("cafe", name="Community Cafe", description="Cafe and catering", impact_areas=["food"])
     ctx = replace(ctx, vector=query_vector(CountingIndex(100, {}), WordStatistics(), LotWords.of(ctx.lot)))
     pool = [(view(unrelated), 1.0), (view(far), 28.0), (view(best), 4.2)]
-    matches = rank(ctx, pool, MODEL_V1, limit=10)
+    matches = rank(ctx, pool, SHIPPED, limit=10)
     assert [m.supplier.id for m in matches] == ["test:best", "test:far", "test:cafe"]
     top = matches[0]
     assert top.score == pytest.approx(sum(f.contribution for f in top.features.values()), abs=1e-3)
@@ -171,15 +188,16 @@ def test_ranking_puts_the_known_best_answer_first_and_explains_it() -> None:
         "4.2 km away; delivers office cleaning services (CPV 90919200); impact: employment, "
         "matching your 'employment' priority"
     )
-    assert len(rank(ctx, pool, MODEL_V1, limit=1)) == 1
+    assert len(rank(ctx, pool, SHIPPED, limit=1)) == 1
 
 
 def test_model_weights_cover_every_feature_and_files_must_match(tmp_path: Path) -> None:
-    assert set(MODEL_V1.weights) == set(FEATURES)
-    assert sum(MODEL_V1.weights.values()) == pytest.approx(1.0)
+    assert set(SHIPPED.weights) == set(FEATURES)
+    assert sum(SHIPPED.weights.values()) == pytest.approx(1.0)
     good = tmp_path / "model.json"
-    good.write_text(json.dumps({"version": "2", "features": list(FEATURES), "weights": dict(MODEL_V1.weights)}))
+    ScoringModel("2", dict(SHIPPED.weights)).save(good, {"method": "test"})
     assert ScoringModel.load(good).version == "2"
+    assert json.loads(good.read_text())["features"] == list(FEATURES)
     bad = tmp_path / "old.json"
     bad.write_text(json.dumps({"version": "0", "features": ["distance"], "weights": {"distance": 1}}))
     with pytest.raises(ValueError):

@@ -1,6 +1,8 @@
-"""Adapters from open-data extracts to `shared.models.Listing` dicts.
+"""Adapters from open-data extracts and stewards' files to `shared.models.Listing` dicts.
 
-One module per source turns a raw row into a listing dict (or raises `Skipped` with the reason);
-`merge` folds records of the same organisation from several sources into one listing and
-`build_sample` writes the repository's sample directory from `data/sources/`.
+`mapping` declares how CSV columns become listing fields (the project's own CSV, or a steward's
+JSON mapping file); one module per source maps a raw row (or raises `Skipped` with the reason),
+using declarations where it can; `formats` reads each file format the CLI loads into records
+that remember their line; `merge` folds records of one organisation; `build_sample` writes the
+repository's sample directory from `data/sources/`.
 """

@@ -1,0 +1,39 @@
+"""A versioned scoring model: one weight per feature, saved with the feature list it was made for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.matcher.features import FEATURES
+
+DEFAULT_MODEL_FILE = Path(__file__).resolve().parent / "model.json"
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    """A named, versioned set of weights, one per feature; the score is their weighted sum."""
+
+    version: str
+    weights: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        if set(self.weights) != set(FEATURES):
+            raise ValueError(
+                f"model {self.version} has features {sorted(self.weights)}, the code has {sorted(FEATURES)}"
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> ScoringModel:
+        """Read `{"version", "features", "weights"}`; refuses a file built for other features."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if sorted(data["features"]) != sorted(FEATURES):
+            raise ValueError(f"{path} was saved for features {data['features']}, not {sorted(FEATURES)}")
+        return cls(version=str(data["version"]), weights={k: float(v) for k, v in data["weights"].items()})
+
+    def save(self, path: Path, notes: Mapping[str, object]) -> None:
+        """Write the model with its feature list (in the code's order) and how it was made."""
+        data = {"version": self.version, "features": list(FEATURES), "weights": dict(self.weights), **notes}
+        path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,159 @@
+"""The directory's pages in a real headless Chromium (Debian's package) against running services.
+
+One browser and one stack (directory + matcher under gunicorn, over an embedded index this
+module fills) serve every test here, so the module costs a few seconds, not a few per test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from shared.search.factory import open_search_index
+from tests.e2e.processes import ROOT, Stack, stack_env
+from tests.factories import directory
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+AXE = ROOT / "services/directory/frontend/node_modules/axe-core/axe.min.js"
+ASSETS_BUILT = ROOT / "services/directory/assets/.built"
+# Offline and quiet: no update checks, sync or first-run pages reaching for the network.
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000")
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    assert ASSETS_BUILT.exists() and AXE.exists(), "front-end assets missing: run `make assets`"
+    tmp = tmp_path_factory.mktemp("browser")
+    prefix = f"b{uuid.uuid4().hex[:8]}-"
+    env = stack_env(f"sqlite:///{tmp}/search.db", f"sqlite:///{tmp}/events.db", prefix)
+    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
+    index.ensure_index()
+    assert not index.bulk_upsert(directory()).failed
+    index.close()
+    stack = Stack(env=env, log_dir=tmp)
+    try:
+        stack.env["DIRECTORY_MATCHER_URL"] = stack.start_service("matcher")
+        yield stack.start_service("directory")
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (`make test` installs them)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def result_names(driver: WebDriver) -> list[str]:
+    return [h.text for h in driver.find_elements(By.CSS_SELECTOR, ".app-result h3")]
+
+
+def submit(driver: WebDriver, button_text: str) -> None:
+    driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+
+
+def test_search_filter_open_a_profile_and_share_the_url(site: str, browser: WebDriver) -> None:
+    browser.get(site)
+    browser.find_element(By.ID, "q").send_keys("cleaning")
+    browser.find_element(By.ID, "postcode").send_keys("LS1 1UN")
+    browser.find_element(By.ID, "radius_km").send_keys("30")
+    submit(browser, "Search")
+    assert result_names(browser) == ["Sparkle Cleaning CIC", "Bradford Cleaners Co-operative"]
+    assert "km away" in browser.find_element(By.CSS_SELECTOR, ".app-result").text
+
+    browser.find_element(By.CSS_SELECTOR, "label[for^='legal_form-']:not([for=''])")  # facets are shown
+    browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), 'Co-operative')]").click()
+    submit(browser, "Apply filters")
+    assert "legal_form=cooperative" in browser.current_url
+    assert result_names(browser) == ["Bradford Cleaners Co-operative"]
+    shared = browser.current_url
+
+    browser.find_element(By.LINK_TEXT, "Bradford Cleaners Co-operative").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Bradford Cleaners Co-operative"
+    assert "Last updated" in browser.page_source
+
+    browser.switch_to.new_window("window")  # a fresh page given only the address
+    try:
+        browser.get(shared)
+        assert result_names(browser) == ["Bradford Cleaners Co-operative"]
+        assert browser.find_element(By.ID, "q").get_attribute("value") == "cleaning"
+    finally:
+        browser.close()
+        browser.switch_to.window(browser.window_handles[0])
+
+
+def test_search_works_without_javascript(site: str, browser: WebDriver) -> None:
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(f"{site}/?q=cleaning")
+        assert "js-enabled" not in (browser.find_element(By.TAG_NAME, "body").get_attribute("class") or "")
+        browser.find_element(By.XPATH, "//label[starts-with(normalize-space(), 'Community interest')]").click()
+        submit(browser, "Apply filters")
+        assert result_names(browser) == ["Sparkle Cleaning CIC"]
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
+
+
+def test_postcode_suggestions_fill_as_the_user_types(site: str, browser: WebDriver) -> None:
+    browser.get(site)
+    browser.find_element(By.ID, "postcode").send_keys("leeds")
+    options: Any = browser.execute_async_script(
+        "const done = arguments[arguments.length - 1], list = document.getElementById('postcode-suggestions');"
+        "const poll = () => list.options.length ? done([...list.options].map(o => o.value)) : setTimeout(poll, 50);"
+        "poll();"
+    )
+    assert options[:2] == ["LS1", "LS2"]
+
+
+def axe_violations(driver: WebDriver) -> list[dict[str, Any]]:
+    """Serious and critical WCAG 2.2 A/AA violations axe-core finds on the current page."""
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    report: dict[str, Any] = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {runOnly: {type: 'tag', values: arguments[0]}}).then(done, e => done({error: String(e)}));",
+        WCAG_TAGS,
+    )
+    assert "error" not in report, report
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in report["violations"] if v["impact"] in ("serious", "critical")
+    ]
+
+
+def test_pages_have_no_serious_accessibility_violations(site: str, browser: WebDriver) -> None:
+    browser.set_script_timeout(30)
+    browser.get(f"{site}/?q=cleaning&postcode=LS1&radius_km=50&legal_form=cic")
+    assert result_names(browser) and axe_violations(browser) == []
+    browser.get(f"{site}/suppliers/t:clean-leeds")
+    assert axe_violations(browser) == []
+    browser.get(f"{site}/?postcode=nowhere")  # the error summary and inline errors
+    assert axe_violations(browser) == []
+
+    browser.get(f"{site}/lots")
+    browser.find_element(By.ID, "title").send_keys("Office cleaning")
+    browser.find_element(By.ID, "postcode").send_keys("LS1 1UN")
+    browser.find_element(By.XPATH, "//label[normalize-space()='Employment']").click()
+    submit(browser, "Find suppliers")
+    assert "Suppliers for “Office cleaning”" in browser.page_source
+    assert "Sparkle Cleaning CIC" in browser.page_source
+    assert axe_violations(browser) == []
