@@ -241,6 +241,9 @@ def main() -> None:
     index = EmbeddedSearchIndex(str(args.path), LISTINGS_SCHEMA, prefix=PREFIX)
     index.ensure_index()
     load(index, args.docs)
+    # As a worker does before its first request (gunicorn's post_worker_init asks /readyz), so the
+    # figures are those of a running service, not of its first seconds.
+    index.warm_up()
     mix = QueryMix()
     report_latency(index, mix, args.queries)
     index.close()

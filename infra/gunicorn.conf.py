@@ -9,6 +9,9 @@ every environment; the defaults are safe for a laptop.
 from __future__ import annotations
 
 import os
+from typing import Any
+
+from werkzeug.test import Client
 
 # Loopback unless told otherwise, so `gunicorn` run by hand never listens on the network. The
 # container image sets BIND_HOST=0.0.0.0 (its own network namespace); compose then publishes the
@@ -37,10 +40,29 @@ graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 # connection open for long.
 keepalive = 5
 
-# Recycle workers now and then so a slow leak (caches, fragmentation) cannot grow without bound;
-# the jitter stops all workers restarting at once.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
-max_requests_jitter = 200
+# Recycle workers now and then so a slow leak (fragmentation) cannot grow without bound; the
+# jitter stops all workers restarting at once. Rarely, though: a new worker starts with cold caches
+# (the embedded index's snapshot and postings take seconds to warm), and at the directory's target
+# of 400 requests/s a limit of 2,000 restarted each worker every few seconds. The caches are
+# bounded, so 100,000 (minutes at full load, days at a quiet one) only guards against the unknown.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "100000"))
+max_requests_jitter = 10000
+
+
+def post_worker_init(worker: Any) -> None:
+    """Ask the app's `/readyz` once before the worker takes its first request, in process.
+
+    Clients open lazily on first use; this makes that use happen now, so the first real request
+    does not pay for it, and it starts the embedded search index warming its caches in the
+    background. A failure is only logged: readiness is the load balancer's call, not this hook's.
+    """
+    try:
+        status = Client(worker.wsgi).get("/readyz").status
+    except Exception:  # the app's own error handling failed; the worker can still serve
+        worker.log.exception("warm-up request to /readyz failed")
+        return
+    worker.log.info("warm-up: /readyz answered %s", status)
+
 
 # The worker heartbeat file: on a container's overlay filesystem writes can stall and get healthy
 # workers killed; /dev/shm is memory-backed. Fall back to the default where it does not exist.

@@ -74,13 +74,13 @@ def sectors(classes: frozenset[str]) -> frozenset[str]:
 
 
 def grade(lot_classes_: frozenset[str], priorities: frozenset[str], radius: float, km: float, s: Supplier) -> int:
-    """0 beyond the radius or unrelated; 1 same sector; 2 same class; 3 same class and either one of
-    the buyer's priorities or, for a lot without priorities, within half the radius."""
+    """The buyer's question, "who can deliver this, near where it is delivered, and what social
+    value would they bring?", as points: 0 beyond the radius or unrelated; 1 same sector; 2 same
+    class, plus 1 within half the radius, plus 1 for one of the buyer's priorities (0 to 4)."""
     if km > radius:
         return 0
     if s.classes & lot_classes_:
-        bonus = bool(priorities & s.impact_areas) if priorities else km <= radius / 2
-        return 3 if bonus else 2
+        return 2 + (km <= radius / 2) + bool(priorities & s.impact_areas)
     return 1 if sectors(s.classes) & sectors(lot_classes_) else 0
 
 

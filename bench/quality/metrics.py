@@ -1,4 +1,4 @@
-"""Ranking metrics over graded judgements (grades 0 to 3; 2 and above count as relevant)."""
+"""Ranking metrics over graded judgements (grades 0 to 4; 2 and above count as relevant)."""
 
 from __future__ import annotations
 

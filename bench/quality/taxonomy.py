@@ -38,7 +38,7 @@ CLASSES: tuple[CapabilityClass, ...] = (
     _class("cleaning", "facilities", "812", "909", r"clean(?:ing|ers?)\b|janitor|hygiene"),
     _class("laundry", "facilities", "9601", "9831", r"laundr|linen"),
     _class("security", "facilities", "80", "797", r"security (?:services|guard)|stewarding"),
-    _class("grounds", "environment", "813 0161", "7731 77211 45112710 7711",
+    _class("grounds", "environment", "813", "7731 77211 45112710 7711",
            r"grounds maintenance|garden(?:ing|ers)\b|landscap|horticultur|grass cutting|hedge"),
     _class("forestry", "environment", "02", "772 0311", r"woodland|forestry|tree planting|coppic|arboricult"),
     _class("reuse-recycling", "environment", "38 3900 4779 9524 9529", "905 9051 9071",
@@ -64,7 +64,7 @@ CLASSES: tuple[CapabilityClass, ...] = (
            r"communications agency|advertis|public relations|social media",
            ["Digital, Media and Communication"]),
     _class("film-photo", "creative", "591 742", "921 9211 79961", r"\bfilm|video|photograph"),
-    _class("it-software", "digital", "62 631", "72 48", r"software|web ?(?:site|design|develop)|\bIT\b|digital "
+    _class("it-software", "digital", "62 631", "72 48", r"software|web ?(?:site|design|develop)|digital "
            r"(?:agency|services|inclusion)|computer|tech co-?op"),
     _class("consultancy", "professional", "702 7490", "794 7941", r"consultan|business support|business advice",
            ["Professional and Legal services"]),
@@ -73,7 +73,7 @@ CLASSES: tuple[CapabilityClass, ...] = (
     _class("legal", "professional", "691", "791", r"\blegal\b|solicitor|law centre|welfare rights"),
     _class("translation", "professional", "743", "7953 7954", r"translat|interpret"),
     _class("architecture", "professional", "711", "712 7124 7142", r"architect"),
-    _class("employability", "social", "78", "796", r"employab|recruit|job (?:club|coach|search)|into work|"
+    _class("employability", "social", "78109 782 783", "796", r"employab|recruit|job (?:club|coach|search)|into work|"
            r"employment support|work placement|back to work"),
     _class("training", "education", "85", "80", r"training|education|learning|courses|tuition|school|teach",
            ["Education"]),
@@ -81,7 +81,7 @@ CLASSES: tuple[CapabilityClass, ...] = (
     _class("youth", "social", "8899", "853122", r"\byouth|young people"),
     _class("social-care", "care", "87 881", "853 8531 8532", r"\bcare\b|carers|domiciliary|older people|"
            r"learning disabilit|day services|supported living|befriend", ["Health and Social Care"]),
-    _class("health", "care", "86 9604", "851 85", r"health|wellbeing|well-being|mental|therap|counsell"),
+    _class("health", "care", "86 9604", "851 85323", r"health|wellbeing|well-being|mental|therap|counsell"),
     _class("transport", "transport", "49", "60", r"transport|minibus|\btaxi|\bbus\b|dial-a-ride",
            ["Transport"]),
     _class("cycling", "transport", "3092 4764 9529", "3443 50116", r"bicycle|\bbikes?\b|cycl(?:e|ing)\b"),

@@ -61,8 +61,10 @@ _CPV_LEVEL_VALUE: dict[str, float] = {
 
 
 def cpv_overlap(ctx: LotContext, cand: Candidate) -> float:
-    """How close the supplier's CPV codes come to the lot's: the same code 1, the same category
-    0.8, class 0.6, group 0.4, division 0.2, otherwise 0 (the best pair counts)."""
+    """How close the supplier's CPV codes come to the lot's: 1 for the lot's code or a more specific
+    code under it (the lot asks for cleaning services, the supplier does office cleaning);
+    otherwise by the deepest level they share: category 0.8, class 0.6, group 0.4, division 0.2;
+    else 0 (the best pair counts)."""
     return max(
         (cpv_pair_value(a, b) for a in ctx.lot.cpv_codes for b in cand.supplier.cpv_codes),
         default=0.0,
@@ -70,10 +72,10 @@ def cpv_overlap(ctx: LotContext, cand: Candidate) -> float:
 
 
 @lru_cache(maxsize=65536)
-def cpv_pair_value(a: str, b: str) -> float:
-    if a == b:
+def cpv_pair_value(lot_code: str, supplier_code: str) -> float:
+    if supplier_code.startswith(lot_code[: max(2, len(lot_code.rstrip("0")))]):  # a division keeps 2 digits
         return 1.0
-    shared = cpv.shared_level(a, b)
+    shared = cpv.shared_level(lot_code, supplier_code)
     return _CPV_LEVEL_VALUE[shared] if shared else 0.0
 
 

@@ -9,6 +9,7 @@ from services.matcher.features import LotContext
 from services.matcher.model import ScoringModel
 from services.matcher.places import LotError, resolve_place
 from services.matcher.scoring import Match, rank
+from services.matcher.supplier import Supplier
 from services.matcher.text import LotWords, WordStatistics, query_vector
 from shared.models import IMPACT_AREAS, Lot
 from shared.search.port import SearchIndex
@@ -38,11 +39,18 @@ def _priorities(raw: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def recall(
+    index: SearchIndex, stats: WordStatistics, ctx: LotContext, pool: int, limit: int
+) -> tuple[LotContext, list[tuple[Supplier, float | None]]]:
+    """The lot with its word vector, and the candidates to re-rank; `stats` is the process's cache."""
+    lot_words = LotWords.of(ctx.lot)
+    ctx = replace(ctx, vector=query_vector(index, stats, lot_words))
+    return ctx, fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool, limit)
+
+
 def match(
     index: SearchIndex, stats: WordStatistics, ctx: LotContext, model: ScoringModel, pool: int, limit: int
 ) -> list[Match]:
-    """Recall candidates from the index, then re-rank them; `stats` is the process's word cache."""
-    lot_words = LotWords.of(ctx.lot)
-    ctx = replace(ctx, vector=query_vector(index, stats, lot_words))
-    candidates = fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool, limit)
+    """Recall candidates from the index, then re-rank them."""
+    ctx, candidates = recall(index, stats, ctx, pool, limit)
     return rank(ctx, candidates, model, limit)

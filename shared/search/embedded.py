@@ -43,7 +43,7 @@ from shared.errors import BackendUnavailable
 from shared.search import embedded_geo as geo
 from shared.search import embedded_snapshot as snapshots
 from shared.search import embedded_text as text
-from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables
+from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables, Vocabulary
 from shared.search.embedded_sqlite import ThreadConnections, transaction, unavailable_on_sqlite_error
 from shared.search.port import (
     BulkResult,
@@ -134,6 +134,7 @@ class _Matches:
     score: FloatArray | None
     dist: FloatArray | None
     match: str | None
+    terms: tuple[str, ...]
     fuzzy: bool
 
     def all(self, leave_out: str | None = None) -> BoolArray:
@@ -411,7 +412,7 @@ class EmbeddedSearchIndex:
             )
         return sorted(found, key=lambda s: (-s.count, s.text))
 
-    # -- query evaluation ----------------------------------------------------------------------
+    # -- snapshots -----------------------------------------------------------------------------
 
     @contextmanager
     def _reading(self) -> Iterator[tuple[sqlite3.Connection, Snapshot]]:
@@ -458,14 +459,19 @@ class EmbeddedSearchIndex:
                 self._warming = None
             return fresh
         fresh = snapshots.advance(conn, self._tables, current, seq, changed)
-        cached = current.words.items()
-        if cached:
-            weights = self._schema.text_boosts
-            added = text.changed_postings(conn, self._fts, changed, weights, {term for term, _ in cached})
-            touched = snapshots.touched_mask(changed, fresh.size)
-            for term, postings in cached:
-                fresh.words.put(term, snapshots.patched_postings(postings, touched, added.get(term)))
+        self._carry_words(conn, current, fresh, changed)
         return fresh
+
+    def _carry_words(self, conn: sqlite3.Connection, old: Snapshot, new: Snapshot, changed: IntArray) -> None:
+        """Give `new` the cached postings and vocabulary of `old`, patched with the changed documents."""
+        cached, vocabulary = old.words.items(), old.words.vocabulary
+        if not cached and vocabulary is None:
+            return
+        added = text.changed_postings(conn, self._fts, changed, self._schema.text_boosts)
+        touched = snapshots.touched_mask(changed, new.size)
+        for term, postings in cached:
+            new.words.put(term, snapshots.patched_postings(postings, touched, added.get(term)))
+        new.words.vocabulary = None if vocabulary is None else vocabulary.union(added)
 
     # -- warming -------------------------------------------------------------------------------
 
@@ -476,7 +482,9 @@ class EmbeddedSearchIndex:
         keeps them off every process's first requests.
         """
         with self._reading() as (conn, snapshot):
-            for term in self._frequent_terms(conn):
+            vocabulary, by_frequency = text.read_vocabulary(conn, self._vocab(conn, "row"))
+            snapshot.words.vocabulary = vocabulary
+            for term in [t for t in by_frequency if t not in ENGLISH_STOP_WORDS][:WARM_TERMS]:
                 if self._closing.is_set():
                     return
                 self._postings(conn, snapshot, term)
@@ -496,28 +504,31 @@ class EmbeddedSearchIndex:
         except (BackendUnavailable, sqlite3.Error) as exc:  # tables dropped or closed meanwhile
             log.debug("search index warm-up stopped: %s", exc)
 
-    def _frequent_terms(self, conn: sqlite3.Connection) -> list[str]:
-        rows = conn.execute(
-            f"SELECT term FROM {self._vocab('row')} ORDER BY doc DESC LIMIT ?", (WARM_TERMS + len(ENGLISH_STOP_WORDS),)
-        ).fetchall()
-        return [term for (term,) in rows if term not in ENGLISH_STOP_WORDS][:WARM_TERMS]
-
     # -- query evaluation ----------------------------------------------------------------------
 
     def _matches(
         self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool
     ) -> _Matches | None:
         """Evaluate text, radius and filters; None when the text leaves nothing to match."""
-        base, score, match = snapshot.alive, None, None
+        base, score, match, groups = snapshot.alive, None, None, []
         if _has_text(query):
-            groups = self._text_groups(conn, query.text or "", fuzzy)
+            groups = self._text_groups(conn, snapshot, query.text or "", fuzzy)
             if not groups:
                 return None
             base, score = self._score_text(conn, snapshot, groups)
-            match = " AND ".join("(" + " OR ".join(text.phrase(t) for t in group) + ")" for group in groups)
+            match = self._snippet_match(query.text or "", groups, fuzzy)
         base, dist = self._near(conn, snapshot, query.near, base)
         filters = self._filter_masks(snapshot, query)
-        return _Matches(snapshot, base, filters, score, dist, match, fuzzy)
+        terms = tuple(term for group in groups for term in group)
+        return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy)
+
+    @staticmethod
+    def _snippet_match(query_text: str, groups: list[list[str]], fuzzy: bool) -> str | None:
+        """The MATCH expression `snippet()` highlights: the words as typed (FTS5 stems them as it
+        stemmed the index), or with `fuzzy` the index terms that matched."""
+        if not fuzzy:
+            return text.fts_query(query_text)
+        return " AND ".join("(" + " OR ".join(text.phrase(t) for t in group) + ")" for group in groups)
 
     def _near(
         self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray
@@ -529,7 +540,9 @@ class EmbeddedSearchIndex:
             return base, geo.distances(snapshot, near, base)
         return geo.within_radius(conn, self._geo, snapshot, near, base)
 
-    def _text_groups(self, conn: sqlite3.Connection, query_text: str, fuzzy: bool) -> list[list[str]]:
+    def _text_groups(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, query_text: str, fuzzy: bool
+    ) -> list[list[str]]:
         """The index terms each document must hold one of, group by group: each term of the text
         alone, or with `fuzzy` the index terms near it (empty when some term has none, so nothing
         can match)."""
@@ -537,13 +550,20 @@ class EmbeddedSearchIndex:
         terms = text.terms(conn, words) if words else []
         if not fuzzy:
             return [[term] for term in terms]
-        groups = [text.near_terms(conn, self._vocab("row"), term) for term in terms]
+        vocabulary = self._vocabulary(conn, snapshot)
+        groups = [text.near_terms(vocabulary, term) for term in terms]
         return groups if all(groups) else []
 
-    def _vocab(self, kind: str) -> str:
+    def _vocabulary(self, conn: sqlite3.Connection, snapshot: Snapshot) -> Vocabulary:
+        """The index's terms at this snapshot, read once (usually by the warm-up) and then kept."""
+        if snapshot.words.vocabulary is None:
+            snapshot.words.vocabulary, _ = text.read_vocabulary(conn, self._vocab(conn, "row"))
+        return snapshot.words.vocabulary
+
+    def _vocab(self, conn: sqlite3.Connection, kind: str) -> str:
         """This connection's `fts5vocab` table of `kind` ('row' or 'instance') over the index."""
         name = f'temp."{self._table_names[2]}_{kind}"'
-        self._conn().execute(
+        conn.execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5vocab(main, '{self._table_names[2]}', '{kind}')"
         )
         return name
@@ -552,8 +572,8 @@ class EmbeddedSearchIndex:
         """A term's postings at this snapshot, read once and then kept with it."""
         found = snapshot.words.get(term)
         if found is None:
-            found = text.read_postings(conn, self._vocab("instance"), term, self._schema.text_boosts)
-            found = Postings(found.docs[found.docs < snapshot.size], found.freqs[found.docs < snapshot.size])
+            # Read in the transaction that saw the snapshot's sequence, so it matches the snapshot.
+            found = text.read_postings(conn, self._vocab(conn, "instance"), term, self._schema.text_boosts)
             snapshot.words.put(term, found)
         return found
 
@@ -588,9 +608,7 @@ class EmbeddedSearchIndex:
             masks[field] = masks[field] & mask if field in masks else mask
         return masks
 
-    def _result(
-        self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder
-    ) -> SearchResult:
+    def _result(self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder) -> SearchResult:
         final = matches.all()
         facets = self._facets(matches, query.facets)
         candidates = np.flatnonzero(final)
@@ -696,11 +714,29 @@ class EmbeddedSearchIndex:
         }
         snippets = {}
         if query.highlight and matches.match is not None:
-            snippets = text.snippets(conn, self._fts, self._schema.text_fields, matches.match, page)
+            columns = self._matched_columns(conn, matches, page)
+            snippets = text.snippets(conn, self._fts, self._schema.text_fields, matches.match, columns)
         hits = [self._hit(matches, doc, rows[doc], snippets.get(doc, {}) if query.highlight else None) for doc in page]
         last_doc, last = page[-1], hits[-1]
         values = {"relevance": last.score, "distance": last.distance_km, "name": rows[last_doc][1]}
         return hits, [values[sort], last.id]
+
+    def _matched_columns(self, conn: sqlite3.Connection, matches: _Matches, page: list[int]) -> dict[int, list[int]]:
+        """Text column number -> the page's documents in which some query term occurs there."""
+        snapshot = matches.snapshot
+        on_page = np.zeros(snapshot.size, dtype=bool)
+        on_page[page] = True
+        bits = dict.fromkeys(page, 0)
+        for term in matches.terms:
+            postings = self._postings(conn, snapshot, term)
+            here = on_page[postings.docs]
+            for doc, columns in zip(postings.docs[here].tolist(), postings.columns[here].tolist(), strict=True):
+                bits[doc] |= columns
+        return {
+            column: docs
+            for column in range(len(self._schema.text_fields))
+            if (docs := [doc for doc in page if bits[doc] >> column & 1])
+        }
 
     def _hit(
         self, matches: _Matches, doc: int, row: tuple[str, str | None, str], highlights: dict[str, str] | None

@@ -32,8 +32,7 @@ def insert(conn: sqlite3.Connection, table: str, doc: int, point: tuple[float, f
     """Index a document's point (its old entry, if any, was removed with its other entries)."""
     lat, lon = point
     conn.execute(
-        f"INSERT INTO {table} (doc, min_lat, max_lat, min_lon, max_lon, lat, lon)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        f"INSERT INTO {table} (doc, min_lat, max_lat, min_lon, max_lon, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (doc, lat, lat, lon, lon, lat, lon),
     )
 
@@ -73,10 +72,7 @@ def _in_box(conn: sqlite3.Connection, table: str, near: Near) -> IntArray:
     """Documents whose point lies in the bounding box of the radius's spherical cap (R*Tree)."""
     angle = (near.radius_km or 0.0) / EARTH_RADIUS_KM
     dlat = math.degrees(angle) + BOX_PAD_DEG
-    sql = (
-        f"SELECT group_concat(doc) FROM {table}"
-        " WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
-    )
+    sql = f"SELECT group_concat(doc) FROM {table} WHERE max_lat >= ? AND min_lat <= ? AND max_lon >= ? AND min_lon <= ?"
     parts = [
         ints(conn.execute(sql, (near.lat - dlat, near.lat + dlat, low, high)).fetchone()[0])
         for low, high in _lon_ranges(near.lat, near.lon, angle)

@@ -18,8 +18,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -27,6 +28,8 @@ import numpy.typing as npt
 
 # Beyond this many changed documents, reading everything again is cheaper than patching.
 PATCH_LIMIT = 20_000
+# A facet over fewer documents than 1/8 of a field's pairs gathers their pairs instead of scanning all.
+SPARSE_RATIO = 8
 # Postings entries (16 bytes each) one snapshot keeps: ~48 MB, the common words of a large index.
 CACHED_POSTINGS = 3_000_000
 
@@ -48,11 +51,13 @@ class Tables:
 
 @dataclass(frozen=True)
 class Postings:
-    """One index term: the documents holding it (each once) and its column-weighted frequency in
-    each (the `f(q, D)` of BM25, with the schema's boosts as FTS5's bm25() applies them)."""
+    """One index term: the documents holding it (each once), its column-weighted frequency in
+    each (the `f(q, D)` of BM25, with the schema's boosts as FTS5's bm25() applies them), and in
+    which text columns it occurs (bit i for column i; snippets are made only for those)."""
 
     docs: IntArray
     freqs: FloatArray
+    columns: npt.NDArray[np.uint32]
 
     @property
     def size(self) -> int:
@@ -61,7 +66,11 @@ class Postings:
 
 @dataclass(frozen=True)
 class FieldColumn:
-    """One keyword field as (document, value code) pairs; `values[code]` is the value text."""
+    """One keyword field as (document, value code) pairs; `values[code]` is the value text.
+
+    Both directions are indexed on first use (pairs grouped by value, and by document), so a
+    filter touches only its values' documents and a facet over a few matches only their pairs.
+    """
 
     docs: IntArray
     codes: IntArray
@@ -75,27 +84,78 @@ class FieldColumn:
             lookup = set(wanted)
             hits = [c for c, v in enumerate(self.values) if v in lookup]
         mask = np.zeros(size, dtype=bool)
-        if hits:
-            mask[self.docs[np.isin(self.codes, hits)]] = True
+        docs_by_value, bounds = self._by_value
+        for code in hits:
+            mask[docs_by_value[bounds[code] : bounds[code + 1]]] = True
         return mask
 
     def counts(self, mask: BoolArray) -> list[tuple[str, int]]:
         """(value, documents) within `mask`, most frequent first, ties by value; zeros left out."""
-        tally = np.bincount(self.codes[mask[self.docs]], minlength=len(self.values))
+        docs = np.flatnonzero(mask)
+        sparse = len(docs) * SPARSE_RATIO < len(self.docs)
+        codes = self._codes_of(docs) if sparse else self.codes[mask[self.docs]]
+        tally = np.bincount(codes, minlength=len(self.values))
         found = [(self.values[c], int(tally[c])) for c in np.flatnonzero(tally)]
         return sorted(found, key=lambda pair: (-pair[1], pair[0]))
 
+    def _codes_of(self, docs: IntArray) -> IntArray:
+        """The value codes of the given documents' pairs, gathered through the by-document index."""
+        codes_by_doc, bounds = self._by_doc
+        docs = docs[docs < len(bounds) - 1]
+        starts, lengths = bounds[docs], bounds[docs + 1] - bounds[docs]
+        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        result: IntArray = codes_by_doc[np.repeat(starts, lengths) + offsets]
+        return result
+
+    @cached_property
+    def _by_value(self) -> tuple[IntArray, IntArray]:
+        """Documents grouped by value code, and where each code's group starts."""
+        order = np.argsort(self.codes, kind="stable")
+        bounds = np.searchsorted(self.codes[order], np.arange(len(self.values) + 1))
+        return self.docs[order], bounds
+
+    @cached_property
+    def _by_doc(self) -> tuple[IntArray, IntArray]:
+        """Value codes grouped by document, and where each document's group starts."""
+        order = np.argsort(self.docs, kind="stable")
+        size = int(self.docs.max()) + 1 if len(self.docs) else 0
+        bounds = np.searchsorted(self.docs[order], np.arange(size + 1))
+        return self.codes[order], bounds
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The index's terms by first letter: typo tolerance looks for near spellings among them.
+
+    May hold a few terms whose last document has gone (patching only adds); they match nothing.
+    """
+
+    by_letter: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, terms: Iterable[str]) -> Vocabulary:
+        grouped: dict[str, set[str]] = {}
+        for term in terms:
+            grouped.setdefault(term[:1], set()).add(term)
+        return cls({letter: tuple(sorted(group)) for letter, group in grouped.items()})
+
+    def union(self, terms: Iterable[str]) -> Vocabulary:
+        new = {t for t in terms if t not in self.by_letter.get(t[:1], ())}
+        return self if not new else Vocabulary.of([*new, *(t for group in self.by_letter.values() for t in group)])
+
 
 class WordCache:
-    """Postings by index term, least recently used dropped first beyond `CACHED_POSTINGS` entries.
+    """Postings by index term, least recently used dropped first beyond `CACHED_POSTINGS` entries,
+    and the vocabulary once read.
 
     Shared by the threads reading one snapshot, hence the lock.
     """
 
-    def __init__(self, entries: dict[str, Postings] | None = None) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._items: OrderedDict[str, Postings] = OrderedDict(entries or {})
-        self._entries = sum(p.size for p in self._items.values())
+        self._items: OrderedDict[str, Postings] = OrderedDict()
+        self._entries = 0
+        self.vocabulary: Vocabulary | None = None
 
     def get(self, term: str) -> Postings | None:
         with self._lock:
@@ -137,12 +197,12 @@ class Snapshot:
     def size(self) -> int:
         return int(self.alive.shape[0])
 
-    @property
+    @cached_property
     def documents(self) -> int:
         """Rows in the FTS5 table: BM25's N."""
         return int(self.alive.sum())
 
-    @property
+    @cached_property
     def average_tokens(self) -> float:
         """BM25's avgdl, as FTS5 computes it: all tokens of all rows over the number of rows."""
         return float(self.tokens[self.alive].sum()) / max(1, self.documents)
@@ -236,8 +296,8 @@ def patched_postings(old: Postings, touched: BoolArray, added: Postings | None) 
     keep = ~touched[old.docs]
     if added is None and keep.all():
         return old
-    parts = [Postings(old.docs[keep], old.freqs[keep])] + ([added] if added is not None else [])
-    return Postings(np.concatenate([p.docs for p in parts]), np.concatenate([p.freqs for p in parts]))
+    parts = [Postings(old.docs[keep], old.freqs[keep], old.columns[keep])] + ([added] if added is not None else [])
+    return Postings(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("docs", "freqs", "columns")))
 
 
 def _column(groups: list[tuple[str, str]]) -> FieldColumn:

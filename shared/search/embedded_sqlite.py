@@ -45,9 +45,7 @@ class ThreadConnections:
     over a fork (gunicorn `--preload`), so each (pid, thread) opens its own on first use.
     """
 
-    def __init__(
-        self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None] | None = None
-    ) -> None:
+    def __init__(self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None] | None = None) -> None:
         self._path = path
         self._synchronous = synchronous
         self._setup = setup
@@ -69,9 +67,7 @@ class ThreadConnections:
             # than fail. Autocommit mode: transactions are explicit (BEGIN IMMEDIATE for writes) rather than
             # the driver's implicit ones. check_same_thread=False only so close_all() can close
             # connections opened by other threads; each is otherwise used by its own thread.
-            conn = sqlite3.connect(
-                self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
+            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self._synchronous}")
             conn.execute("PRAGMA temp_store=MEMORY")

@@ -22,8 +22,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-from shared.search.embedded_snapshot import FloatArray, Postings, Snapshot, ints
+from shared.search.embedded_snapshot import FloatArray, Postings, Snapshot, Vocabulary, ints
 from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START
 from shared.search.schema import ENGLISH_STOP_WORDS
 
@@ -97,10 +99,10 @@ def read_postings(conn: sqlite3.Connection, instances: str, term: str, weights: 
 
 
 def changed_postings(
-    conn: sqlite3.Connection, fts: str, docs: Iterable[int], weights: Sequence[float], wanted: set[str]
+    conn: sqlite3.Connection, fts: str, docs: Iterable[int], weights: Sequence[float]
 ) -> dict[str, Postings]:
-    """The postings of the `wanted` terms within the given documents, as the index holds them now:
-    their stored text is tokenized again in the scratch table (FTS5 keeps no per-document index)."""
+    """Every term's postings within the given documents, as the index holds them now: their
+    stored text is tokenized again in the scratch table (FTS5 keeps no per-document index)."""
     columns = ", ".join(f"c{i}" for i in range(len(weights)))
     marks = ",".join(str(int(d)) for d in docs)
     rows = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
@@ -112,7 +114,6 @@ def changed_postings(
         for term, packed in conn.execute(
             f"SELECT term, group_concat(doc * {len(weights)} + substr(col, 2)) FROM {instances} GROUP BY term"
         )
-        if term in wanted
     }
     conn.execute(f"DELETE FROM {scratch}")
     return found
@@ -140,9 +141,10 @@ def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postin
     packed = np.sort(packed)
     docs, columns = np.divmod(packed, len(weights))
     if not len(docs):
-        return Postings(docs, np.zeros(0))
+        return Postings(docs, np.zeros(0), np.zeros(0, dtype=np.uint32))
     starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
-    return Postings(docs[starts], np.add.reduceat(np.asarray(weights, dtype=np.float64)[columns], starts))
+    freqs = np.add.reduceat(np.asarray(weights, dtype=np.float64)[columns], starts)
+    return Postings(docs[starts], freqs, np.bitwise_or.reduceat(np.left_shift(1, columns).astype(np.uint32), starts))
 
 
 def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
@@ -153,21 +155,28 @@ def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {instances} USING fts5vocab(temp, 'scratch{width}', 'instance')")
     return scratch, instances
 
-def near_terms(conn: sqlite3.Connection, vocab: str, stem: str) -> list[str]:
-    """Index terms within Elasticsearch's AUTO edit distance of `stem` that share its first letter."""
-    limit = allowed_edits(stem)
+
+def read_vocabulary(conn: sqlite3.Connection, rows: str) -> tuple[Vocabulary, list[str]]:
+    """Every index term, and the terms by how many documents hold them (most first), from the
+    index's `fts5vocab` 'row' table: one pass, since it counts each term's documents to list it."""
+    found = conn.execute(f"SELECT term, doc FROM {rows}").fetchall()
+    found.sort(key=lambda row: -row[1])
+    terms = [term for term, _ in found]
+    return Vocabulary.of(terms), terms
+
+
+def near_terms(vocabulary: Vocabulary, term: str) -> list[str]:
+    """Index terms within Elasticsearch's AUTO edit distance of `term` that share its first letter
+    (optimal string alignment, where a transposition is one edit, as in Lucene)."""
+    limit = allowed_edits(term)
     if limit == 0:
-        return [stem]
-    first, low, high = stem[0], len(stem) - limit, len(stem) + limit
-    rows = conn.execute(
-        f"SELECT term FROM {vocab} WHERE term >= ? AND term < ?", (first, chr(ord(first) + 1))
-    ).fetchall()
+        return [term]
+    low, high = len(term) - limit, len(term) + limit
     # FTS5 keeps stop words in its vocabulary; Elasticsearch's analyzer never indexed them.
-    return [
-        t
-        for (t,) in rows
-        if low <= len(t) <= high and t not in ENGLISH_STOP_WORDS and edit_distance(stem, t, limit) <= limit
+    candidates = [
+        t for t in vocabulary.by_letter.get(term[0], ()) if low <= len(t) <= high and t not in ENGLISH_STOP_WORDS
     ]
+    return [t for t, _, _ in process.extract(term, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)]
 
 
 def allowed_edits(term: str) -> int:
@@ -175,39 +184,21 @@ def allowed_edits(term: str) -> int:
     return 0 if len(term) < 3 else 1 if len(term) <= 5 else 2
 
 
-def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (a transposition is one edit, as in Lucene), or
-    `limit + 1` as soon as it must exceed `limit`."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            cost = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                cost = min(cost, previous2[j - 2] + 1)
-            current.append(cost)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
-
-
 def snippets(
-    conn: sqlite3.Connection, fts: str, fields: tuple[str, ...], match: str, docs: list[int]
+    conn: sqlite3.Connection, fts: str, fields: tuple[str, ...], match: str, docs_by_column: dict[int, list[int]]
 ) -> dict[int, dict[str, str]]:
-    """Per document, each text field that matched with its best snippet (FTS5 `snippet()`)."""
-    if not docs:
-        return {}
-    columns = ", ".join(
-        f"snippet({fts}, {i}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS})"
-        for i in range(len(fields))
-    )
-    marks = ",".join("?" * len(docs))
-    rows = conn.execute(
-        f"SELECT rowid, {columns} FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})", (match, *docs)
-    )
-    return {
-        row[0]: {name: text for name, text in zip(fields, row[1:], strict=True) if text and HIGHLIGHT_START in text}
-        for row in rows
-    }
+    """Per document, each text field that matched with its best snippet (FTS5 `snippet()`), made
+    only for the columns a query term occurs in: snippet() tokenizes the column, whether or not
+    it holds a match, and that is most of a text query's cost otherwise."""
+    found: dict[int, dict[str, str]] = {}
+    for column, docs in docs_by_column.items():
+        marks = ",".join(str(int(d)) for d in docs)
+        rows = conn.execute(
+            f"SELECT rowid, snippet({fts}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS})"
+            f" FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})",
+            (match,),
+        )
+        for doc, snippet in rows:
+            if snippet and HIGHLIGHT_START in snippet:
+                found.setdefault(doc, {})[fields[column]] = snippet
+    return found

@@ -55,7 +55,8 @@ class IndexSchema:
 LISTINGS_SCHEMA = IndexSchema(
     name="listings",
     # 2: `name.suggest` (completion) and, in the embedded adapter, the change log and names table.
-    version=2,
+    # 3: embedded adapter: the `_geo` R*Tree holds the points, `_docs` each document's token count.
+    version=3,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),
     keyword_fields=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from services.directory.export import neutralise
 from services.directory.search_params import SearchParams
 from shared.search.factory import open_search_index
 from tests.factories import BELFAST, directory, doc
+from tests.noida import NoidaServer
 
 # Text that must never reach a page or a spreadsheet as markup or a formula.
 TRICKY = doc("t:tricky", '=HYPERLINK("http://evil") <b>Cleaning</b>', at=BELFAST, legal_form="cic",
@@ -48,6 +50,27 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture(scope="module")
+def elastic_app(noida: NoidaServer) -> Iterator[Flask]:
+    prefix = f"d{uuid.uuid4().hex[:8]}-"
+    index = open_search_index(noida.es_url, prefix=prefix)
+    index.ensure_index()
+    assert not index.bulk_upsert(LISTINGS).failed
+    index.refresh()
+    app = create_app({"search_url": noida.es_url, "index_prefix": prefix})
+    app.testing = True
+    yield app
+    index.drop()
+    index.close()
+
+
+@pytest.fixture(params=["embedded", "elastic"])
+def any_client(request: pytest.FixtureRequest) -> FlaskClient:
+    """The same API over either backend: answers must not depend on it."""
+    app: Flask = request.getfixturevalue("app" if request.param == "embedded" else "elastic_app")
+    return app.test_client()
+
+
 def _ids(body: dict[str, Any]) -> list[str]:
     return [r["id"] for r in body["results"]]
 
@@ -56,22 +79,22 @@ def _buckets(body: dict[str, Any], facet: str) -> dict[str, int]:
     return {b["value"]: b["count"] for b in body["facets"][facet]}
 
 
-def test_text_and_postcode_radius_give_distances_and_facets(client: FlaskClient) -> None:
-    body = client.get("/search?q=cleaning&postcode=LS1%201UN&radius_km=30&sort=distance").json
+def test_text_and_postcode_radius_give_distances_and_facets(any_client: FlaskClient) -> None:
+    body = any_client.get("/search?q=cleaning&postcode=LS1%201UN&radius_km=30&sort=distance").json
     assert _ids(body) == ["t:clean-leeds", "t:clean-bradford"]
     assert body["results"][0]["distance_km"] < 3
     assert body["location"]["radius_km"] == 30
     assert _buckets(body, "legal_form") == {"cic": 1, "cooperative": 1}
 
 
-def test_filters_and_hierarchical_cpv(client: FlaskClient) -> None:
-    body = client.get("/search?cpv=909&legal_form=cooperative").json
+def test_filters_and_hierarchical_cpv(any_client: FlaskClient) -> None:
+    body = any_client.get("/search?cpv=909&legal_form=cooperative").json
     assert _ids(body) == ["t:clean-bradford"]
     assert _buckets(body, "cpv") == {"50000000": 1, "79310000": 1, "90911200": 1}  # CPV codes of co-operatives
 
 
-def test_each_facet_ignores_its_own_filter_and_honours_the_others(client: FlaskClient) -> None:
-    body = client.get("/search?legal_form=cic&region=Yorkshire+and+The+Humber").json
+def test_each_facet_ignores_its_own_filter_and_honours_the_others(any_client: FlaskClient) -> None:
+    body = any_client.get("/search?legal_form=cic&region=Yorkshire+and+The+Humber").json
     assert _ids(body) == ["t:clean-leeds"]
     # legal forms across Yorkshire (the region filter applies, the legal-form one does not)
     assert _buckets(body, "legal_form") == {"charity": 1, "cic": 1, "cooperative": 1}
@@ -81,8 +104,8 @@ def test_each_facet_ignores_its_own_filter_and_honours_the_others(client: FlaskC
     assert _buckets(body, "impact_area") == {"employment": 1, "reducing_reoffending": 1}
 
 
-def test_matches_are_highlighted_and_data_escaped(client: FlaskClient) -> None:
-    results = {r["id"]: r for r in client.get("/search?q=cleaning").json["results"]}
+def test_matches_are_highlighted_and_data_escaped(any_client: FlaskClient) -> None:
+    results = {r["id"]: r for r in any_client.get("/search?q=cleaning").json["results"]}
     assert results["t:clean-leeds"]["highlight"]["name"] == "Sparkle <mark>Cleaning</mark> CIC"
     assert "<mark>cleaning</mark>" in results["t:clean-leeds"]["highlight"]["description"]
     tricky = results["t:tricky"]["highlight"]
@@ -91,10 +114,10 @@ def test_matches_are_highlighted_and_data_escaped(client: FlaskClient) -> None:
     assert results["t:tricky"]["description"] == "<script>alert('x')</script> Cleaning & more"  # plain text
 
 
-def test_a_misspelt_word_finds_near_spellings_and_says_so(client: FlaskClient) -> None:
-    body = client.get("/search?q=cleening&postcode=LS1&radius_km=30").json
+def test_a_misspelt_word_finds_near_spellings_and_says_so(any_client: FlaskClient) -> None:
+    body = any_client.get("/search?q=cleening&postcode=LS1&radius_km=30").json
     assert body["fuzzy"] is True and "t:clean-leeds" in _ids(body)
-    assert client.get("/search?q=cleaning").json["fuzzy"] is False
+    assert any_client.get("/search?q=cleaning").json["fuzzy"] is False
 
 
 def test_a_match_in_services_gets_its_own_snippet(client: FlaskClient) -> None:
@@ -103,12 +126,12 @@ def test_a_match_in_services_gets_its_own_snippet(client: FlaskClient) -> None:
     assert client.get("/search?q=bicycle").json["results"][0]["highlight"]["services"] is not None
 
 
-def test_cursor_walks_every_result_once_in_page_order(client: FlaskClient) -> None:
-    by_page = [_ids(client.get(f"/search?sort=name&per_page=3&page={n}").json) for n in (1, 2, 3)]
+def test_cursor_walks_every_result_once_in_page_order(any_client: FlaskClient) -> None:
+    by_page = [_ids(any_client.get(f"/search?sort=name&per_page=3&page={n}").json) for n in (1, 2, 3)]
     walked, cursor = [], None
     while True:
         paging = {"cursor": cursor} if cursor else {}
-        body = client.get("/search", query_string={"sort": "name", "per_page": 3, **paging}).json
+        body = any_client.get("/search", query_string={"sort": "name", "per_page": 3, **paging}).json
         walked.append(_ids(body))
         cursor = body["next_cursor"]
         if cursor is None:
@@ -152,12 +175,12 @@ def test_bad_parameters_get_400_naming_the_field(client: FlaskClient, query: str
         assert field in {e["field"] for e in response.json["errors"]}
 
 
-def test_a_cursor_is_refused_on_another_search_or_with_a_page(client: FlaskClient) -> None:
-    cursor = client.get("/search?per_page=2").json["next_cursor"]
-    assert client.get("/search", query_string={"per_page": 2, "cursor": cursor}).status_code == 200
-    elsewhere = client.get("/search", query_string={"per_page": 2, "cursor": cursor, "region": "North West"})
+def test_a_cursor_is_refused_on_another_search_or_with_a_page(any_client: FlaskClient) -> None:
+    cursor = any_client.get("/search?per_page=2").json["next_cursor"]
+    assert any_client.get("/search", query_string={"per_page": 2, "cursor": cursor}).status_code == 200
+    elsewhere = any_client.get("/search", query_string={"per_page": 2, "cursor": cursor, "region": "North West"})
     assert elsewhere.status_code == 400 and elsewhere.json["errors"][0]["field"] == "cursor"
-    assert client.get("/search", query_string={"page": 2, "cursor": cursor}).status_code == 400
+    assert any_client.get("/search", query_string={"page": 2, "cursor": cursor}).status_code == 400
 
 
 def test_unknown_postcode_says_so(client: FlaskClient) -> None:
@@ -168,15 +191,15 @@ def test_unknown_postcode_says_so(client: FlaskClient) -> None:
     "q", ['"', '"unbalanced', "clean*", "*", "a:b", "name:x", "(", "(((", ")", "NEAR", "NEAR(a b)", "AND", "a AND",
           "OR", "NOT", "-", "+clean", "clean~", "^", "{", "[", "/", "!", "\\", "\x00", "ü", "😀"],
 )
-def test_query_syntax_characters_are_literal(client: FlaskClient, q: str) -> None:
+def test_query_syntax_characters_are_literal(any_client: FlaskClient, q: str) -> None:
     for extra in ({}, {"postcode": "LS1", "radius_km": 50}):
-        response = client.get("/search", query_string={"q": q, **extra})
+        response = any_client.get("/search", query_string={"q": q, **extra})
         assert response.status_code == 200, (q, response.json)
-    assert _ids(client.get("/search", query_string={"q": '"cleaning" AND (window*'}).json) == ["t:clean-leeds"]
+    assert _ids(any_client.get("/search", query_string={"q": '"cleaning" AND (window*'}).json) == ["t:clean-leeds"]
 
 
-def test_page_past_the_end_is_empty(client: FlaskClient) -> None:
-    body = client.get("/search?page=50").json
+def test_page_past_the_end_is_empty(any_client: FlaskClient) -> None:
+    body = any_client.get("/search?page=50").json
     assert body["results"] == [] and body["total"] == len(LISTINGS) and body["next_cursor"] is None
 
 
@@ -186,18 +209,18 @@ def test_listing_by_id_and_404(client: FlaskClient) -> None:
     assert missing.status_code == 404 and missing.json["detail"]
 
 
-def test_suggest_names_categories_regions_and_places(client: FlaskClient) -> None:
-    found = client.get("/suggest?q=spark").json["suggestions"]
+def test_suggest_names_categories_regions_and_places(any_client: FlaskClient) -> None:
+    found = any_client.get("/suggest?q=spark").json["suggestions"]
     assert found[0] == {"kind": "name", "label": "Sparkle Cleaning CIC", "param": "q", "value": "Sparkle Cleaning CIC",
                         "listing_id": "t:clean-leeds"}
     assert ("category", "category", "cleaning") in {(s["kind"], s["param"], s["value"]) for s in
-                                                    client.get("/suggest?q=clea").json["suggestions"]}
+                                                    any_client.get("/suggest?q=clea").json["suggestions"]}
     assert ("region", "Yorkshire and The Humber") in {(s["param"], s["value"]) for s in
-                                                      client.get("/suggest?q=york").json["suggestions"]}
-    places = client.get("/suggest?q=leeds&limit=3").json["suggestions"]
+                                                      any_client.get("/suggest?q=york").json["suggestions"]}
+    places = any_client.get("/suggest?q=leeds&limit=3").json["suggestions"]
     assert [s["value"] for s in places if s["kind"] == "place"] == ["LS1", "LS2", "LS3"]
     assert {s["param"] for s in places if s["kind"] == "place"} == {"postcode"}
-    assert client.get("/suggest?q=ls1&limit=2").json["suggestions"][-2]["value"] == "LS1"
+    assert any_client.get("/suggest?q=ls1&limit=2").json["suggestions"][-2]["value"] == "LS1"
 
 
 @pytest.mark.parametrize("query", ["", "q=", "q=%20", "q=" + "x" * 101, "q=a&limit=0", "q=a&limit=x", "q=a&limit=99"])
@@ -206,12 +229,12 @@ def test_bad_suggest_input_is_a_400(client: FlaskClient, query: str) -> None:
     assert response.status_code == 400 and response.json["errors"]
 
 
-def test_export_streams_every_match_as_safe_csv(client: FlaskClient) -> None:
-    response = client.get("/export.csv?q=cleaning&sort=name")
+def test_export_streams_every_match_as_safe_csv(any_client: FlaskClient) -> None:
+    response = any_client.get("/export.csv?q=cleaning&sort=name")
     assert response.status_code == 200 and response.is_streamed
     assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert [r["id"] for r in rows] == _ids(client.get("/search?q=cleaning&sort=name").json)
+    assert [r["id"] for r in rows] == _ids(any_client.get("/search?q=cleaning&sort=name").json)
     tricky = next(r for r in rows if r["id"] == "t:tricky")
     assert tricky["name"].startswith("'=HYPERLINK") and tricky["categories"] == "'-2+3"
     leeds = next(r for r in rows if r["id"] == "t:clean-leeds")

@@ -18,6 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
+from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from shared.models import Listing
 from shared.search.factory import open_search_index
 
@@ -139,8 +140,10 @@ def test_plain_lot_ranks_the_local_cleaner_first(client: FlaskClient) -> None:
         "distance",
         "service_area",
         "social_value",
+        "size_fit",
     }
-    assert top["features"]["social_value"] == {"value": 1.0, "weight": 0.15, "contribution": 0.15}
+    weight = ScoringModel.load(DEFAULT_MODEL_FILE).weights["social_value"]
+    assert top["features"]["social_value"] == {"value": 1.0, "weight": weight, "contribution": weight}
     assert "matching your 'employment' priority" in top["reason"]
     assert client.post("/match?limit=1", json=lot).json["results"].__len__() == 1
 
@@ -186,9 +189,7 @@ def test_non_json_body_is_a_400(client: FlaskClient) -> None:
 
 
 def test_ocds_release_matches_each_lot(client: FlaskClient) -> None:
-    release = json.loads(
-        (OCDS / "pcs_scotland_tender_releases_2019.json").read_text()
-    )["releases"][0]
+    release = json.loads((OCDS / "pcs_scotland_tender_releases_2019.json").read_text())["releases"][0]
     for body in (release, {"releases": [release]}):
         resp = client.post("/match", json=body)
         assert resp.status_code == 200, resp.json
@@ -211,9 +212,9 @@ def test_every_sample_release_matches_or_names_the_path(client: FlaskClient, sam
 
 def test_algorithms_publish_features_and_version(client: FlaskClient) -> None:
     body = client.get("/algorithms").json
-    assert body["model"]["version"] == "1.0.0"
+    assert body["model"]["version"] == ScoringModel.load(DEFAULT_MODEL_FILE).version
     names = [f["name"] for f in body["features"]]
-    assert names == ["capability_text", "cpv_overlap", "distance", "service_area", "social_value"]
+    assert names == ["capability_text", "cpv_overlap", "distance", "service_area", "social_value", "size_fit"]
     assert all(f["description"] for f in body["features"] + body["hard_filters"])
 
 

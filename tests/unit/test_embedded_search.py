@@ -66,9 +66,7 @@ def test_query_syntax_is_literal_and_never_raises(index: EmbeddedSearchIndex, te
 
 
 def test_syntax_words_are_plain_words(index: EmbeddedSearchIndex) -> None:
-    index.bulk_upsert(
-        [listing("a:1", description="cleaning"), listing("a:2", description="cleaning near you")]
-    )
+    index.bulk_upsert([listing("a:1", description="cleaning"), listing("a:2", description="cleaning near you")])
     hits = index.search(SearchQuery(text="cleaning NEAR")).hits
     assert [h.id for h in hits] == ["a:2"]
 
@@ -80,9 +78,7 @@ def test_fts_query_quotes_words_and_drops_stop_words() -> None:
 
 
 @pytest.mark.parametrize("text", ["the of and", "!!!", "*"])
-def test_text_of_only_stop_words_or_punctuation_matches_nothing(
-    index: EmbeddedSearchIndex, text: str
-) -> None:
+def test_text_of_only_stop_words_or_punctuation_matches_nothing(index: EmbeddedSearchIndex, text: str) -> None:
     index.bulk_upsert([listing("a:1", description="the best of it")])
     assert index.search(SearchQuery(text=text)).total == 0
 
@@ -130,12 +126,8 @@ def test_bad_documents_fail_alone(index: EmbeddedSearchIndex) -> None:
 
 
 def test_update_replaces_terms_geo_and_text(index: EmbeddedSearchIndex) -> None:
-    index.bulk_upsert(
-        [listing("a:1", description="bakery", region="Wales", location={"lat": 51.5, "lon": -3.2})]
-    )
-    index.bulk_upsert(
-        [listing("a:1", description="brewery", region="Scotland", updated_at="2025-03-01T00:00:00Z")]
-    )
+    index.bulk_upsert([listing("a:1", description="bakery", region="Wales", location={"lat": 51.5, "lon": -3.2})])
+    index.bulk_upsert([listing("a:1", description="brewery", region="Scotland", updated_at="2025-03-01T00:00:00Z")])
     assert index.search(SearchQuery(text="bakery")).total == 0
     assert index.search(SearchQuery(filters={"region": ["Wales"]})).total == 0
     assert index.search(SearchQuery(near=Near(51.5, -3.2, 10))).total == 0
@@ -209,3 +201,79 @@ def test_another_process_writes_while_this_one_reads(tmp_path: Path) -> None:
     assert seen == sorted(seen)
     assert reader.search(SearchQuery(text="kitchen")).total == 400
     reader.close()
+
+
+TEXTS = [
+    ("b:1", "Community Cleaning", "community cleaning of offices and community halls", ["cleaning", "catering"]),
+    ("b:2", "Green Gardens", "gardening for the community", ["grounds maintenance"]),
+    ("b:3", "Cleaners United", "a cleaning co-operative", ["window cleaning", "cleaning"]),
+    ("b:4", "Bike Mill", "bicycle repair, a long description " * 5, []),
+]
+
+
+def _fts5_scores(index: EmbeddedSearchIndex, words: str) -> dict[str, float]:
+    """What FTS5's own bm25() says, with the schema's weights: the reference the adapter mirrors."""
+    fts, docs = index._fts, index._docs  # private: the reference is SQLite itself
+    weights = ", ".join(str(w) for w in LISTINGS_SCHEMA.text_boosts)
+    rows = index._conn().execute(
+        f"SELECT d.id, -bm25({fts}, {weights}) FROM {fts} JOIN {docs} d ON d.doc = {fts}.rowid WHERE {fts} MATCH ?",
+        (fts_query(words),),
+    )
+    return dict(rows.fetchall())
+
+
+@pytest.mark.parametrize("words", ["cleaning", "community cleaning", "bicycle", "offices"])
+def test_scores_are_fts5_bm25_with_the_schema_weights(index: EmbeddedSearchIndex, words: str) -> None:
+    index.bulk_upsert([listing(i, name=n, description=d, services=s) for i, n, d, s in TEXTS])
+    hits = index.search(SearchQuery(text=words, limit=10)).hits
+    assert {h.id: h.score for h in hits} == pytest.approx(_fts5_scores(index, words), rel=1e-12)
+
+
+def test_cached_postings_follow_writes_from_another_process(tmp_path: Path) -> None:
+    """A reader that cached a word's postings and then sees another connection's writes scores
+    exactly as a reader that starts cold."""
+    path = str(tmp_path / "cache.db")
+    reader = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="t-")
+    reader.ensure_index()
+    reader.bulk_upsert([listing(i, name=n, description=d, services=s) for i, n, d, s in TEXTS])
+    reader.search(SearchQuery(text="cleaning community"))
+    writer = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="t-")
+    writer.bulk_upsert(
+        [
+            listing("b:1", description="now only catering", updated_at="2025-02-01T00:00:00Z"),
+            listing("b:5", description="cleaning cleaning cleaning for the community"),
+        ]
+    )
+    writer.delete(["b:3"])
+    cold = EmbeddedSearchIndex(path, LISTINGS_SCHEMA, prefix="t-")
+    for words in ["cleaning", "community", "cleaning community"]:
+        warm_hits = reader.search(SearchQuery(text=words)).hits
+        cold_hits = cold.search(SearchQuery(text=words)).hits
+        assert [(h.id, h.score) for h in warm_hits] == [(h.id, h.score) for h in cold_hits]
+    assert {h.id for h in reader.search(SearchQuery(text="cleaning")).hits} == {"b:5"}
+    for idx in (reader, writer, cold):
+        idx.close()
+
+
+def test_the_rtree_holds_exactly_the_located_documents(index: EmbeddedSearchIndex) -> None:
+    index.bulk_upsert(
+        [
+            listing("g:1", location={"lat": 53.8, "lon": -1.55}),
+            listing("g:2", location={"lat": 51.5, "lon": -0.12}),
+            listing("g:3"),
+        ]
+    )
+    index.bulk_upsert([listing("g:2", updated_at="2025-02-01T00:00:00Z")])  # moved to nowhere
+    index.bulk_upsert([listing("g:3", location={"lat": 55.95, "lon": -3.19}, updated_at="2025-02-01T00:00:00Z")])
+    index.delete(["g:1"])
+    rows = index._conn().execute(  # private: the R*Tree is what radius queries read
+        f"SELECT d.id, g.lat, g.lon FROM {index._geo} g JOIN {index._docs} d ON d.doc = g.doc"
+    )
+    assert rows.fetchall() == [("g:3", 55.95, -3.19)]
+    assert [h.id for h in index.search(SearchQuery(near=Near(55.95, -3.19, 1))).hits] == ["g:3"]
+
+
+def test_ping_needs_the_rtree(index: EmbeddedSearchIndex) -> None:
+    assert index.ping()
+    index._conn().execute(f"DROP TABLE {index._geo}")
+    assert not index.ping()
