@@ -63,4 +63,4 @@ sample: $(VENV)/.runtime
 	$(PY) -m services.ingest.sources.build_sample
 
 clean:
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache $(ASSETS)

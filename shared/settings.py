@@ -7,10 +7,14 @@ Settings are read once, in the app factory or the consumer's main, never at impo
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.search.factory import sqlite_path
 
 
 class BackendSettings(BaseSettings):
@@ -47,6 +51,22 @@ class BackendSettings(BaseSettings):
         validation_alias="ACCOUNTS_URL",
         description="Organisations and hashed API keys (SQLite in every deployment; see shared/accounts.py).",
     )
+
+    spend_url: str = Field(
+        default="",
+        validation_alias="SPEND_URL",
+        description="Spend ledger store, sqlite:///path; empty = spend.db beside the embedded event log"
+        " (var/spend.db with Kafka).",
+    )
+
+    def spend_path(self) -> Path:
+        """The spend store's file: ingest writes it, the matcher's targets read it."""
+        if self.spend_url:
+            return Path(sqlite_path(self.spend_url))
+        name = f"{self.topic_prefix}spend.db"
+        if urlparse(self.events_url).scheme == "sqlite":
+            return Path(sqlite_path(self.events_url)).parent / name
+        return Path("var") / name
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

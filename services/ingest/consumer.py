@@ -28,7 +28,7 @@ from services.ingest.geocode import GeoChain, GeopyGeocoder, default_chain, load
 from services.ingest.guard import InvalidShareExceeded, InvalidShareGuard
 from services.ingest.metrics import ConsumerMetrics, serve_metrics
 from services.ingest.pipeline import Rejection, plan_batch
-from services.ingest.spend import SqliteSpendStore, link, plan_spend
+from services.ingest.spend import link, plan_spend
 from shared.errors import BackendUnavailable
 from shared.events.dead_letter import rejected_record, send_dead_letters
 from shared.events.factory import open_event_log
@@ -36,6 +36,7 @@ from shared.events.port import Consumer, EventLog, Message, dead_letter_topic
 from shared.logging_setup import configure_logging
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, SearchIndex
+from shared.spend_store import SpendStore, SqliteSpendStore
 
 log = logging.getLogger("socialmatch.ingest.consumer")
 T = TypeVar("T")
@@ -145,7 +146,7 @@ def _check(result: BulkResult, action: str) -> None:
 class SpendIngest:
     """Spend records: validate, link suppliers by registry number, store by key."""
 
-    def __init__(self, store: SqliteSpendStore, registry: OrganisationRegistry, settings: IngestSettings) -> None:
+    def __init__(self, store: SpendStore, registry: OrganisationRegistry, settings: IngestSettings) -> None:
         self.store, self.registry, self.settings = store, registry, settings
 
     def handle(self, messages: Sequence[Message]) -> list[Rejection]:
@@ -183,7 +184,7 @@ def main() -> int:
     events = open_event_log(settings.events_url, client_id="ingest-consumer")
     state = settings.resolved_state_path()
     registry = OrganisationRegistry(state, settings.dedupe_name_threshold, settings.dedupe_max_km)
-    spend_store = SqliteSpendStore(state)
+    spend_store = SqliteSpendStore(settings.spend_path())
     listings, spend = settings.topic(settings.listings_topic), settings.topic(settings.spend_topic)
     try:
         with_retries(settings, index.ensure_index, "index")

@@ -610,8 +610,8 @@ class EmbeddedSearchIndex:
 
     def _result(self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder) -> SearchResult:
         final = matches.all()
-        facets = self._facets(matches, query.facets)
         candidates = np.flatnonzero(final)
+        facets = self._facets(matches, query.facets, (final, candidates))
         keys = self._sort_keys(conn, matches, sort, candidates)
         if query.cursor is not None:
             candidates, keys = self._after(conn, matches, sort, candidates, keys, decode_cursor(query.cursor, sort))
@@ -619,26 +619,31 @@ class EmbeddedSearchIndex:
         hits, after = self._hits(conn, matches, query, sort, page)
         full = 0 < query.limit == len(hits)
         return SearchResult(
-            total=int(final.sum()),
+            total=len(candidates),
             hits=hits,
             facets=facets,
             next_cursor=encode_cursor(sort, after) if full and after is not None else None,
             fuzzy=matches.fuzzy,
         )
 
-    def _facets(self, matches: _Matches, names: Sequence[str]) -> dict[str, list[FacetBucket]]:
-        """Disjunctive counts: each facet applies every filter but its own field's."""
+    def _facets(
+        self, matches: _Matches, names: Sequence[str], final: tuple[BoolArray, IntArray]
+    ) -> dict[str, list[FacetBucket]]:
+        """Disjunctive counts: each facet applies every filter but its own field's. Facets on
+        unfiltered fields all count the `final` set (mask and members)."""
         unknown = [n for n in names if n not in self._schema.keyword_fields]
         if unknown:
             keyword = ", ".join(self._schema.keyword_fields)
             raise ValueError(f"cannot facet on {unknown}; keyword fields: {keyword}")
-        return {
-            name: [
-                FacetBucket(value=value, count=count)
-                for value, count in matches.snapshot.fields[self._term_fields.index(name)].counts(matches.all(name))
-            ]
-            for name in names
-        }
+        facets = {}
+        for name in names:
+            mask, docs = final
+            if name in matches.filters:
+                mask = matches.all(name)
+                docs = np.flatnonzero(mask)
+            column = matches.snapshot.fields[self._term_fields.index(name)]
+            facets[name] = [FacetBucket(value=value, count=count) for value, count in column.counts(mask, docs)]
+        return facets
 
     def _sort_keys(
         self, conn: sqlite3.Connection, matches: _Matches, sort: SortOrder, candidates: IntArray

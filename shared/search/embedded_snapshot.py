@@ -89,9 +89,9 @@ class FieldColumn:
             mask[docs_by_value[bounds[code] : bounds[code + 1]]] = True
         return mask
 
-    def counts(self, mask: BoolArray) -> list[tuple[str, int]]:
-        """(value, documents) within `mask`, most frequent first, ties by value; zeros left out."""
-        docs = np.flatnonzero(mask)
+    def counts(self, mask: BoolArray, docs: IntArray) -> list[tuple[str, int]]:
+        """(value, documents) within `mask` (whose members are `docs`), most frequent first, ties
+        by value; zeros left out."""
         sparse = len(docs) * SPARSE_RATIO < len(self.docs)
         codes = self._codes_of(docs) if sparse else self.codes[mask[self.docs]]
         tally = np.bincount(codes, minlength=len(self.values))

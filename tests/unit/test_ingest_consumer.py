@@ -15,12 +15,12 @@ from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.geocode import default_chain
 from services.ingest.guard import InvalidShareExceeded
 from services.ingest.metrics import ConsumerMetrics
-from services.ingest.spend import SqliteSpendStore
 from shared.errors import BackendUnavailable
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import with_provenance
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, SearchIndex
+from shared.spend_store import SqliteSpendStore
 
 
 class FlakyIndex:
@@ -124,7 +124,7 @@ def test_spend_records_are_stored_by_reference_and_linked_by_registry_number(
     events.publish("listings", [listing(1, company_number="01234567")])
     runner(settings, events, index).run_batch()
     registry = OrganisationRegistry(settings.resolved_state_path())
-    store = SqliteSpendStore(settings.resolved_state_path())
+    store = SqliteSpendStore(settings.spend_path())
     spend = {"organisation": "leeds-cc", "supplier_name": "Listing 1", "supplier_company_number": "1234567",
              "amount_pence": 1000, "date": "2025-04-01", "reference": "INV-1"}
     events.publish("spend", [("leeds-cc:INV-1", spend), ("leeds-cc:INV-1", {**spend, "amount_pence": 1500}),
