@@ -26,7 +26,7 @@ from services.matcher.text import LotWords, WordStatistics, rarest
 from shared.models import Lot
 from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
-TEXT_TERMS = 3
+TEXT_TERMS = 2
 MAX_SHARE = 0.03
 
 
@@ -105,5 +105,5 @@ def by_text(recall: Recall, lot: LotWords) -> list[Hit]:
     if len(terms) < TEXT_TERMS:
         opening = [w for w in lot.opening if w not in terms]
         terms += rarest(recall.index, recall.stats, opening, MAX_SHARE, TEXT_TERMS - len(terms))
-    limit = max(recall.pool // TEXT_TERMS, 10)
+    limit = max(recall.pool // 3, 10)  # a word's hits are plausible, not certain: a third of a pool each
     return [hit for term in terms for hit in recall.index.search(replace(recall.base, text=term, limit=limit)).hits]

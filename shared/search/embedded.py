@@ -403,11 +403,12 @@ class EmbeddedSearchIndex:
 
     def _value_suggestions(self, snapshot: Snapshot, wanted: str) -> list[Suggestion]:
         found: list[Suggestion] = []
+        alive = np.flatnonzero(snapshot.alive)
         for name in self._schema.suggest_keyword_fields:
             column = snapshot.fields[self._term_fields.index(name)]
             found.extend(
                 Suggestion(text=value, field=name, count=count)  # type: ignore[arg-type]
-                for value, count in column.counts(snapshot.alive)
+                for value, count in column.counts(snapshot.alive, alive)
                 if value.casefold().startswith(wanted)
             )
         return sorted(found, key=lambda s: (-s.count, s.text))

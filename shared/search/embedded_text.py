@@ -187,18 +187,33 @@ def allowed_edits(term: str) -> int:
 def snippets(
     conn: sqlite3.Connection, fts: str, fields: tuple[str, ...], match: str, docs_by_column: dict[int, list[int]]
 ) -> dict[int, dict[str, str]]:
-    """Per document, each text field that matched with its best snippet (FTS5 `snippet()`), made
-    only for the columns a query term occurs in: snippet() tokenizes the column, whether or not
-    it holds a match, and that is most of a text query's cost otherwise."""
+    """Per document, each text field that matched with its best snippet (FTS5 `snippet()`).
+
+    The page's documents are copied into the scratch table and snippets made there: on the index,
+    `MATCH ? AND rowid = ?` sets up the whole posting list of every query term once per document
+    (milliseconds for a common word), while a snippet depends only on the document's own text.
+    Only the columns a query term occurs in are done: snippet() tokenizes the whole column.
+    """
+    docs = sorted({doc for members in docs_by_column.values() for doc in members})
+    if not docs:
+        return {}
+    width = len(fields)
+    scratch, _ = _scratch(conn, width)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    marks = ",".join(str(int(d)) for d in docs)
+    conn.execute(f"DELETE FROM {scratch}")
+    conn.execute(
+        f"INSERT INTO {scratch} (rowid, {columns}) SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})"
+    )
     found: dict[int, dict[str, str]] = {}
-    for column, docs in docs_by_column.items():
-        marks = ",".join(str(int(d)) for d in docs)
+    for column, members in docs_by_column.items():
         rows = conn.execute(
-            f"SELECT rowid, snippet({fts}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS})"
-            f" FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})",
+            f"SELECT rowid, snippet(scratch{width}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…',"
+            f" {SNIPPET_TOKENS}) FROM {scratch} WHERE {scratch} MATCH ? AND rowid IN ({','.join(map(str, members))})",
             (match,),
         )
         for doc, snippet in rows:
             if snippet and HIGHLIGHT_START in snippet:
                 found.setdefault(doc, {})[fields[column]] = snippet
+    conn.execute(f"DELETE FROM {scratch}")
     return found

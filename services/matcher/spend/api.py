@@ -1,0 +1,238 @@
+"""Buy Social HTTP API: organisations and keys (administrators), spend, targets, pipeline, reports.
+
+Every route under /organisations/<id> answers only that organisation's keys and administrators;
+any other key gets the same 404 as an organisation that does not exist.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from services.matcher.matching import match, prepare
+from services.matcher.places import LotError
+from services.matcher.spend import reports
+from services.matcher.spend.service import Ledger, build_ledger, cumulative, recommendations, target_progress
+from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
+from shared.accounts import Role, UnknownOrganisation
+from shared.errors import FieldError, InvalidInput, NotFound, invalid_body
+from shared.search.factory import sqlite_path
+from shared.spend_store import SqliteSpendStore
+from shared.web import accounts, require_admin, require_organisation, search_index, settings
+
+bp = Blueprint("spend", __name__)
+ID_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
+
+
+def plans() -> OrganisationPlans:
+    ext = current_app.extensions
+    if "organisation_plans" not in ext:
+        ext["organisation_plans"] = OrganisationPlans(Path(sqlite_path(settings().accounts_url)))
+    return ext["organisation_plans"]  # type: ignore[no-any-return]
+
+
+def spend_store() -> SqliteSpendStore:
+    ext = current_app.extensions
+    if "spend_store" not in ext:
+        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
+    return ext["spend_store"]  # type: ignore[no-any-return]
+
+
+def _body(model: type[BaseModel]) -> Any:
+    raw = request.get_json(silent=True)
+    if not isinstance(raw, dict):
+        raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise invalid_body(exc) from exc
+
+
+def _item_id(value: str, name: str) -> str:
+    if not re.match(ID_PATTERN, value):
+        raise InvalidInput(f"{name} must be 1-100 letters, digits, '.', '_' or '-'", [FieldError(name, "bad id")])
+    return value
+
+
+def _as_of() -> date:
+    raw = request.args.get("as_of")
+    if raw is None:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise InvalidInput("as_of must be a date (YYYY-MM-DD)", [FieldError("as_of", "not a date")]) from exc
+
+
+# --- administrators -------------------------------------------------------------------------
+
+class OrganisationBody(BaseModel):
+    name: str
+
+
+class KeyBody(BaseModel):
+    label: str = ""
+    role: Role = Role.member
+
+
+@bp.post("/organisations")
+def create_organisation() -> Any:
+    require_admin()
+    body = _body(OrganisationBody)
+    if not body.name.strip() or len(body.name) > 200:
+        raise InvalidInput("name must be 1-200 characters", [FieldError("name", "bad length")], status=422)
+    try:
+        org = accounts().create_organisation(body.name)
+    except Exception as exc:  # sqlite3.IntegrityError: the name is taken
+        raise InvalidInput("an organisation with that name exists", [FieldError("name", "taken")],
+                           status=409) from exc
+    return jsonify({"id": org.id, "name": org.name}), 201
+
+
+@bp.get("/organisations")
+def list_organisations() -> Any:
+    require_admin()
+    return jsonify([{"id": o.id, "name": o.name} for o in accounts().organisations()])
+
+
+@bp.post("/organisations/<organisation_id>/keys")
+def create_key(organisation_id: str) -> Any:
+    require_admin()
+    body = _body(KeyBody)
+    try:
+        info, secret = accounts().create_key(Role.member, organisation_id, body.label[:200])
+    except UnknownOrganisation as exc:
+        raise NotFound("no such organisation") from exc
+    return jsonify({"id": info.id, "organisation_id": organisation_id, "role": info.role.value, "key": secret}), 201
+
+
+@bp.delete("/keys/<key_id>")
+def revoke_key(key_id: str) -> Any:
+    require_admin()
+    if not accounts().revoke_key(key_id):
+        raise NotFound("no active key with that id")
+    return "", 204
+
+
+# --- an organisation's own data -------------------------------------------------------------
+
+@bp.get("/organisations/<organisation_id>/spend")
+def list_spend(organisation_id: str) -> Any:
+    require_organisation(organisation_id)
+    entries = spend_store().entries(organisation_id)
+    return jsonify([{**e.record.model_dump(mode="json"), "linked_supplier_id": e.linked_supplier_id}
+                    for e in entries])
+
+
+@bp.put("/organisations/<organisation_id>/targets/<target_id>")
+def put_target(organisation_id: str, target_id: str) -> Any:
+    require_organisation(organisation_id)
+    body = _body(TargetBody)
+    plans().put("targets", organisation_id, _item_id(target_id, "target_id"), body)
+    return jsonify({"id": target_id, **body.model_dump(mode="json")})
+
+
+@bp.get("/organisations/<organisation_id>/targets")
+def list_targets(organisation_id: str) -> Any:
+    require_organisation(organisation_id)
+    return jsonify([{"id": i, **t.model_dump(mode="json")} for i, t in plans().targets(organisation_id).items()])
+
+
+@bp.delete("/organisations/<organisation_id>/targets/<target_id>")
+def delete_target(organisation_id: str, target_id: str) -> Any:
+    require_organisation(organisation_id)
+    if not plans().delete("targets", organisation_id, target_id):
+        raise NotFound("no such target")
+    return "", 204
+
+
+@bp.put("/organisations/<organisation_id>/pipeline/<package_id>")
+def put_package(organisation_id: str, package_id: str) -> Any:
+    require_organisation(organisation_id)
+    body = _body(PackageBody)
+    plans().put("pipeline", organisation_id, _item_id(package_id, "package_id"), body)
+    return jsonify({"id": package_id, **body.model_dump(mode="json")})
+
+
+@bp.get("/organisations/<organisation_id>/pipeline")
+def list_pipeline(organisation_id: str) -> Any:
+    require_organisation(organisation_id)
+    return jsonify([{"id": i, **p.model_dump(mode="json")} for i, p in plans().packages(organisation_id).items()])
+
+
+@bp.delete("/organisations/<organisation_id>/pipeline/<package_id>")
+def delete_package(organisation_id: str, package_id: str) -> Any:
+    require_organisation(organisation_id)
+    if not plans().delete("pipeline", organisation_id, package_id):
+        raise NotFound("no such package")
+    return "", 204
+
+
+def _target(organisation_id: str, target_id: str) -> tuple[TargetBody, Ledger]:
+    require_organisation(organisation_id)
+    body = plans().get_target(organisation_id, target_id)
+    if body is None:
+        raise NotFound("no such target")
+    return body, build_ledger(spend_store(), search_index(), organisation_id, body)
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>/report")
+def report(organisation_id: str, target_id: str) -> Any:
+    body, ledger = _target(organisation_id, target_id)
+    return jsonify(reports.report_json(target_id, body, target_progress(ledger, body, _as_of()), ledger))
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>/report.csv")
+def report_csv(organisation_id: str, target_id: str) -> Any:
+    _, ledger = _target(organisation_id, target_id)
+    return Response(reports.report_csv(ledger), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{target_id}.csv"'})
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>/report.xlsx")
+def report_xlsx(organisation_id: str, target_id: str) -> Any:
+    body, ledger = _target(organisation_id, target_id)
+    data = reports.report_xlsx(target_id, body, target_progress(ledger, body, _as_of()), ledger)
+    return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{target_id}.xlsx"'})
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>/chart.svg")
+def chart(organisation_id: str, target_id: str) -> Any:
+    body, ledger = _target(organisation_id, target_id)
+    as_of = _as_of()
+    progress = target_progress(ledger, body, as_of)
+    return Response(reports.chart_svg(body, cumulative(ledger, body, as_of), progress.target_pence),
+                    mimetype="image/svg+xml")
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>/recommendations")
+def recommend_route(organisation_id: str, target_id: str) -> Any:
+    body, ledger = _target(organisation_id, target_id)
+    as_of = _as_of()
+    progress = target_progress(ledger, body, as_of)
+    result = recommendations(plans().packages(organisation_id), progress.gap_pence, as_of, body, _best_match)
+    return jsonify({
+        "gap_pence": result.gap_pence,
+        "covered_pence": result.covered_pence,
+        "closes_gap": result.closes_gap,
+        "placements": [{"package_id": p.package.id, "supplier_id": p.package.supplier_id,
+                        "match_score": round(p.package.match_score, 4), "value_pence": p.package.value_pence,
+                        "closes_pence": p.closes_pence} for p in result.placements],
+    })
+
+
+def _best_match(package: PackageBody) -> tuple[str | None, float]:
+    """The matcher's best social enterprise for a package's lot, exactly as `/match` ranks them."""
+    try:
+        ctx = prepare(package.lot, settings().default_radius_km)
+    except LotError:
+        return None, 0.0
+    ext = current_app.extensions
+    found = match(search_index(), ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool, 1)
+    return (found[0].supplier.id, found[0].score) if found else (None, 0.0)

@@ -1,0 +1,109 @@
+"""Targets and the pipeline of upcoming packages, per organisation, beside the accounts.
+
+They live in the accounts file (`ACCOUNTS_URL`): the same few rows per organisation, written by
+people, read with the organisation's keys. Each row keeps its JSON model so that a field added
+later needs no migration.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.models import Lot
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS targets (
+    organisation_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (organisation_id, id));
+CREATE TABLE IF NOT EXISTS pipeline (
+    organisation_id TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (organisation_id, id));
+"""
+Kind = Literal["targets", "pipeline"]
+
+
+class TargetBody(BaseModel):
+    """A pledge: an amount, a share of addressable spend, or both, over a period, optionally for one
+    category or region only."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    start: date
+    end: date
+    amount_pence: int | None = Field(default=None, gt=0)
+    percentage: float | None = Field(default=None, gt=0, le=100)
+    category: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=100)
+
+    @model_validator(mode="after")
+    def _sound(self) -> TargetBody:
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        if self.amount_pence is None and self.percentage is None:
+            raise ValueError("give amount_pence, percentage, or both")
+        return self
+
+
+class PackageBody(BaseModel):
+    """An upcoming package of work: a lot the organisation will place, with its value and date."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lot: Lot
+    value_pence: int = Field(gt=0)
+    expected_on: date
+
+
+class OrganisationPlans:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._local = threading.local()
+        self._conn().executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def put(self, kind: Kind, organisation_id: str, item_id: str, body: BaseModel) -> None:
+        self._conn().execute(f"INSERT OR REPLACE INTO {kind} VALUES (?, ?, ?)",
+                             (organisation_id, item_id, body.model_dump_json()))
+
+    def get_target(self, organisation_id: str, target_id: str) -> TargetBody | None:
+        row = self._row("targets", organisation_id, target_id)
+        return None if row is None else TargetBody.model_validate_json(row)
+
+    def targets(self, organisation_id: str) -> dict[str, TargetBody]:
+        return {i: TargetBody.model_validate_json(b) for i, b in self._rows("targets", organisation_id)}
+
+    def packages(self, organisation_id: str) -> dict[str, PackageBody]:
+        return {i: PackageBody.model_validate_json(b) for i, b in self._rows("pipeline", organisation_id)}
+
+    def delete(self, kind: Kind, organisation_id: str, item_id: str) -> bool:
+        cursor = self._conn().execute(f"DELETE FROM {kind} WHERE organisation_id = ? AND id = ?",
+                                      (organisation_id, item_id))
+        return cursor.rowcount == 1
+
+    def _row(self, kind: Kind, organisation_id: str, item_id: str) -> str | None:
+        row = self._conn().execute(f"SELECT body FROM {kind} WHERE organisation_id = ? AND id = ?",
+                                   (organisation_id, item_id)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _rows(self, kind: Kind, organisation_id: str) -> list[tuple[str, str]]:
+        return self._conn().execute(f"SELECT id, body FROM {kind} WHERE organisation_id = ? ORDER BY id",
+                                    (organisation_id,)).fetchall()
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
