@@ -8,6 +8,7 @@ from flask import Flask
 
 from services.ingest.api import bp
 from services.ingest.config import IngestSettings
+from services.ingest.spend_api import bp as spend_bp
 from shared.web import create_base_app, event_log
 
 
@@ -16,4 +17,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = create_base_app("socialmatch-ingest", settings, checks={"event_log": lambda: event_log().ping()})
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.register_blueprint(bp)
+    app.register_blueprint(spend_bp)
     return app

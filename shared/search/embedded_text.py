@@ -209,7 +209,7 @@ def snippets(
     for column, members in docs_by_column.items():
         rows = conn.execute(
             f"SELECT rowid, snippet(scratch{width}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…',"
-            f" {SNIPPET_TOKENS}) FROM {scratch} WHERE {scratch} MATCH ? AND rowid IN ({','.join(map(str, members))})",
+            f" {SNIPPET_TOKENS}) FROM {scratch} WHERE scratch{width} MATCH ? AND rowid IN ({','.join(map(str, members))})",
             (match,),
         )
         for doc, snippet in rows:
