@@ -79,7 +79,8 @@ def _csv_rows() -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text))
     unknown = set(reader.fieldnames or ()) - CSV_COLUMNS
     if not reader.fieldnames or unknown:
-        raise InvalidInput("the CSV header names unknown columns", [FieldError("header", f"unknown: {sorted(unknown)}")])
+        raise InvalidInput("the CSV header names unknown columns",
+                           [FieldError("header", f"unknown: {sorted(unknown)}")])
     return [_csv_row(i, row) for i, row in enumerate(reader)]
 
 

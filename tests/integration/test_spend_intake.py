@@ -52,7 +52,8 @@ def test_json_spend_is_published_for_the_keys_organisation(env: dict[str, Any]) 
 
 
 def test_csv_amounts_in_pounds_become_exact_pence(env: dict[str, Any]) -> None:
-    body = "reference,date,amount,supplier_name,supplier_company_number\nPO-7,2025-06-01,\"1,234.50\",Sparkle CIC,0123\n"
+    body = ("reference,date,amount,supplier_name,supplier_company_number\n"
+            'PO-7,2025-06-01,"1,234.50",Sparkle CIC,0123\n')
     assert post(env, env["member"], data=body, content_type="text/csv").status_code == 202
     [(_, value)] = published(env["events"])
     assert value["amount_pence"] == 123450 and value["supplier_name"] == "Sparkle CIC"
