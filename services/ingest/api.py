@@ -1,5 +1,7 @@
 """HTTP intake: `POST /listings` (one or a batch) and `DELETE /listings/<id>` publish to the log.
 
+Writing the directory is a data steward's job, so both need an administrator key.
+
 Requests are validated here so that a client learns about a bad field at once (422 naming the
 field) and a batch is all-or-nothing; the consumer validates again, because the log has other
 producers. Each published record carries its request id (the client's `X-Request-ID`, or a new
@@ -19,13 +21,14 @@ from services.ingest.publishing import publish_listings, publish_tombstone
 from shared.errors import FieldError, InvalidInput
 from shared.events.envelope import with_provenance
 from shared.events.port import Message
-from shared.web import event_log, settings
+from shared.web import event_log, require_admin, settings
 
 bp = Blueprint("ingest", __name__)
 
 
 @bp.post("/listings")
 def post_listings() -> Any:
+    require_admin()
     body = request.get_json(silent=True)
     if isinstance(body, dict):
         items, many = [body], False
@@ -50,6 +53,7 @@ def post_listings() -> Any:
 
 @bp.delete("/listings/<path:listing_id>")
 def delete_listing(listing_id: str) -> Any:
+    require_admin()
     publish_tombstone(event_log(), settings().topic(settings().listings_topic), listing_id)
     return jsonify({"accepted": 1, "ids": [listing_id]}), 202
 

@@ -95,8 +95,9 @@ class FieldColumn:
         sparse = len(docs) * SPARSE_RATIO < len(self.docs)
         codes = self._codes_of(docs) if sparse else self.codes[mask[self.docs]]
         tally = np.bincount(codes, minlength=len(self.values))
-        found = [(self.values[c], int(tally[c])) for c in np.flatnonzero(tally)]
-        return sorted(found, key=lambda pair: (-pair[1], pair[0]))
+        present = np.flatnonzero(tally)
+        order = present[np.lexsort((self._value_rank[present], -tally[present]))]
+        return [(self.values[c], n) for c, n in zip(order.tolist(), tally[order].tolist(), strict=True)]
 
     def _codes_of(self, docs: IntArray) -> IntArray:
         """The value codes of the given documents' pairs, gathered through the by-document index."""
@@ -106,6 +107,13 @@ class FieldColumn:
         offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         result: IntArray = codes_by_doc[np.repeat(starts, lengths) + offsets]
         return result
+
+    @cached_property
+    def _value_rank(self) -> IntArray:
+        """Each value code's position in value order (facet ties break by value)."""
+        rank = np.empty(len(self.values), dtype=np.int64)
+        rank[sorted(range(len(self.values)), key=self.values.__getitem__)] = np.arange(len(self.values))
+        return rank
 
     @cached_property
     def _by_value(self) -> tuple[IntArray, IntArray]:

@@ -207,9 +207,12 @@ def snippets(
     )
     found: dict[int, dict[str, str]] = {}
     for column, members in docs_by_column.items():
+        snippet_sql = (
+            f"snippet(scratch{width}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS})"
+        )
         rows = conn.execute(
-            f"SELECT rowid, snippet(scratch{width}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…',"
-            f" {SNIPPET_TOKENS}) FROM {scratch} WHERE scratch{width} MATCH ? AND rowid IN ({','.join(map(str, members))})",
+            f"SELECT rowid, {snippet_sql} FROM {scratch} WHERE scratch{width} MATCH ?"
+            f" AND rowid IN ({','.join(map(str, members))})",
             (match,),
         )
         for doc, snippet in rows:

@@ -16,10 +16,10 @@ from tests.noida import NoidaServer
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
     prefix = f"e{uuid.uuid4().hex[:8]}-"
     if request.param == "embedded":
-        env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix)
+        env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix, tmp_path)
     else:
         server: NoidaServer = request.getfixturevalue("noida")
-        env = stack_env(server.es_url, server.kafka_url, prefix)
+        env = stack_env(server.es_url, server.kafka_url, prefix, tmp_path)
     running = Stack(env=env, log_dir=tmp_path)
     running.backend = request.param  # type: ignore[attr-defined]
     yield running

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -75,11 +76,16 @@ class Stack:
                 proc.wait()
 
 
-def stack_env(search_url: str, events_url: str, prefix: str) -> dict[str, str]:
+def stack_env(search_url: str, events_url: str, prefix: str, state_dir: Path | None = None) -> dict[str, str]:
+    """The environment of one test's stack; accounts and spend live in `state_dir` (a new temporary
+    directory unless given), never in the repository's var/."""
+    state = state_dir or Path(tempfile.mkdtemp(prefix="socialmatch-state-"))
     env = dict(os.environ)
     env.update({
         "SEARCH_URL": search_url,
         "EVENTS_URL": events_url,
+        "ACCOUNTS_URL": f"sqlite:///{state}/accounts.db",
+        "SPEND_URL": f"sqlite:///{state}/spend.db",
         "INDEX_PREFIX": prefix,
         "TOPIC_PREFIX": prefix,
         "PYTHONPATH": str(ROOT),

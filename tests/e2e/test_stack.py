@@ -10,10 +10,18 @@ from typing import Any
 import pytest
 import requests
 
+from shared.accounts import AccountStore, Role
+from shared.search.factory import sqlite_path
 from tests.e2e.processes import ROOT, Stack
 from tests.factories import directory
 
 pytestmark = pytest.mark.slow
+
+
+def admin_key(stack: Stack) -> dict[str, str]:
+    """Headers carrying a new administrator key (writing listings is a data steward's job)."""
+    store = AccountStore(sqlite_path(stack.env["ACCOUNTS_URL"]))
+    return {"X-API-Key": store.create_key(Role.admin, label="e2e")[1]}
 
 
 def start(stack: Stack) -> dict[str, str]:
@@ -54,7 +62,8 @@ def wait_until_consumed(stack: Stack, timeout_s: float) -> None:
 def test_listings_posted_over_http_are_searchable_and_matchable(stack: Stack) -> None:
     urls = start(stack)
     listings = directory()
-    posted = requests.post(f"{urls['ingest']}/listings", json=listings, timeout=10)
+    steward = admin_key(stack)
+    posted = requests.post(f"{urls['ingest']}/listings", json=listings, headers=steward, timeout=10)
     assert posted.status_code == 202, posted.text
 
     def search() -> dict[str, Any]:
@@ -77,7 +86,7 @@ def test_listings_posted_over_http_are_searchable_and_matchable(stack: Stack) ->
                                                             "cpv_codes": "90910000", "radius_km": "30"}, timeout=10)
     assert page.status_code == 200 and "Sparkle Cleaning CIC" in page.text
 
-    assert requests.delete(f"{urls['ingest']}/listings/t:clean-leeds", timeout=10).status_code == 202
+    assert requests.delete(f"{urls['ingest']}/listings/t:clean-leeds", headers=steward, timeout=10).status_code == 202
     gone = eventually(lambda: requests.get(f"{urls['directory']}/listings/t:clean-leeds", timeout=10).status_code,
                       lambda status: status == 404)
     assert gone == 404

@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.ingest.app import create_app
+from shared.accounts import AccountStore, Role
 from shared.events.factory import open_event_log
 
 
@@ -18,10 +19,29 @@ def events_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def client(events_url: str, tmp_path: Path) -> FlaskClient:
-    app = create_app({"events_url": events_url, "search_url": f"sqlite:///{tmp_path}/search.db"})
+def keys(tmp_path: Path) -> dict[str, str]:
+    store = AccountStore(f"{tmp_path}/accounts.db")
+    org = store.create_organisation("Builder plc")
+    return {"admin": store.create_key(Role.admin)[1], "member": store.create_key(Role.member, org.id)[1]}
+
+
+@pytest.fixture
+def client(events_url: str, tmp_path: Path, keys: dict[str, str]) -> FlaskClient:
+    app = create_app({"events_url": events_url, "search_url": f"sqlite:///{tmp_path}/search.db",
+                      "accounts_url": f"sqlite:///{tmp_path}/accounts.db"})
     app.testing = True
-    return app.test_client()
+    client = app.test_client()
+    client.environ_base["HTTP_X_API_KEY"] = keys["admin"]  # a data steward, unless a test says otherwise
+    return client
+
+
+@pytest.mark.parametrize(("key", "status"), [("", 401), ("smk_bad_key", 401), ("member", 403)])
+def test_writing_listings_needs_an_administrator_key(client: FlaskClient, keys: dict[str, str], key: str,
+                                                     status: int, events_url: str) -> None:
+    client.environ_base["HTTP_X_API_KEY"] = keys.get(key, key)
+    assert client.post("/listings", json=listing()).status_code == status
+    assert client.delete("/listings/t:a").status_code == status
+    assert published(events_url) == []
 
 
 def published(events_url: str) -> list[Any]:
