@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from services.matcher.api import MAX_LIMIT, bp
+from services.matcher.brokers_api import bp as brokers_bp
 from services.matcher.spend.api import bp as spend_bp
 from services.matcher.config import MatcherSettings
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
@@ -25,4 +26,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["matcher_openapi"] = build_openapi(model.version, MAX_LIMIT)
     app.register_blueprint(bp)
     app.register_blueprint(spend_bp)
+    app.register_blueprint(brokers_bp)
     return app

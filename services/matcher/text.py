@@ -32,7 +32,7 @@ from shared.search.port import SearchQuery
 
 CHECK_EVERY_S = 60.0
 MAX_CACHED_WORDS = 200_000
-DESCRIPTION_WORDS = 200
+DESCRIPTION_WORDS = 30
 _WORD = re.compile(r"[^\W\d_]{2,}")
 
 

@@ -1,0 +1,114 @@
+"""HTTP for brokers: `POST /partners` and `POST /consortia` (plain JSON, or an OCDS release whose
+lots are the requirements)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from services.matcher.brokers import (
+    ConsortiumRequest,
+    PartnerRequest,
+    RequirementIn,
+    build_consortia,
+    find_partners,
+    proposal_json,
+)
+from services.matcher.matching import match, prepare
+from services.matcher.ocds import is_ocds, parse_ocds
+from services.matcher.places import LotError
+from services.matcher.scoring import Match
+from shared.errors import FieldError, InvalidInput, invalid_body
+from shared.models import Lot
+from shared.web import search_index, settings
+
+bp = Blueprint("brokers", __name__)
+
+
+def _json() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
+    return body
+
+
+def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_body(exc) from exc
+
+
+def _match_lot(lot: Lot, limit: int) -> list[Match]:
+    ext = current_app.extensions
+    ctx = _prepare(lot)
+    return match(search_index(), ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool,
+                 limit)
+
+
+def _prepare(lot: Lot, field_prefix: str = "lot") -> Any:
+    try:
+        return prepare(lot, settings().default_radius_km)
+    except LotError as exc:
+        raise InvalidInput("the lot cannot be matched as given",
+                           [FieldError(f"{field_prefix}.{exc.field}", exc.message)], status=422) from exc
+
+
+def _locate(listing_id: str) -> tuple[float, float] | None:
+    doc = search_index().get(listing_id)
+    point = (doc or {}).get("location")
+    return (point["lat"], point["lon"]) if point else None
+
+
+@bp.post("/partners")
+def partners() -> Any:
+    req: PartnerRequest = _parse(PartnerRequest, _json())
+    found = find_partners(req, _match_lot)
+    return jsonify({
+        "sectors_searched": ["third"] if "third" in req.seeks.sectors else [],
+        "results": [{
+            "listing_id": p.match.supplier.id,
+            "name": p.match.supplier.name,
+            "score": p.score,
+            "distance_km": None if p.match.distance_km is None else round(p.match.distance_km, 2),
+            "features": {**{n: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
+                            for n, f in p.match.features.items()},
+                         "complementarity": {"value": p.complementarity}},
+            "adds": p.adds,
+            "reason": p.match.reason,
+        } for p in found],
+    })
+
+
+@bp.post("/consortia")
+def consortia() -> Any:
+    body = _json()
+    req = _ocds_request(body) if is_ocds(body) else _parse(ConsortiumRequest, body)
+    if not req.requirements and not req.lot.cpv_codes:
+        raise InvalidInput("name the requirements, or give the lot several CPV codes",
+                           [FieldError("requirements", "no requirements")], status=422)
+    ctx = _prepare(req.lot)
+    answer = build_consortia(req, _match_lot, _locate, ctx.place.point)
+    return jsonify({
+        "requirements": [{"id": r.id, "label": r.label} for r, _ in answer.requirements],
+        "uncoverable": answer.uncoverable,
+        "method": answer.method,
+        "proposals": [proposal_json(answer, p) for p in answer.proposals],
+    })
+
+
+def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
+    """Each OCDS lot is one requirement; the first lot's place and the lots' total value stand for all."""
+    lots = parse_ocds(body, settings().max_lots)
+    first = lots[0].lot
+    total = sum(o.lot.value_pence or 0 for o in lots) or None
+    requirements = [RequirementIn(id=(o.lot.id or f"r{i + 1}")[:100], label=o.lot.title[:300],
+                                  description=o.lot.description[:5000], cpv_codes=o.lot.cpv_codes)
+                    for i, o in enumerate(lots[:10])]
+    k = request.args.get("max_members", "3")
+    if not k.isdigit() or not 1 <= int(k) <= 6:
+        raise InvalidInput("max_members must be 1 to 6", [FieldError("max_members", "out of range")])
+    return ConsortiumRequest(lot=first.model_copy(update={"value_pence": total}), requirements=requirements,
+                             max_members=int(k))
