@@ -53,8 +53,9 @@ def _buckets(result: SearchResult, field: str) -> list[dict[str, Any]]:
 
 
 def _next_cursor(params: SearchParams, result: SearchResult, page: int) -> str | None:
-    """None on the last page (the index only knows whether this page was full)."""
-    if result.next_cursor is None or (page - 1) * params.per_page + len(result.hits) >= result.total:
+    """None once a page comes back short; a full last page still gets one (to an empty page),
+    since only the index knows whether anything follows it."""
+    if result.next_cursor is None:
         return None
     return encode_cursor(params, Cursor(result.next_cursor, page + 1))
 

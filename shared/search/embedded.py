@@ -482,6 +482,8 @@ class EmbeddedSearchIndex:
         A cold common word costs tens of milliseconds to read; doing it before the first queries
         keeps them off every process's first requests.
         """
+        with self._refresh_lock:  # called directly, this is the warm-up: no background one too
+            self._warming = self._warming or threading.current_thread()
         with self._reading() as (conn, snapshot):
             vocabulary, by_frequency = text.read_vocabulary(conn, self._vocab(conn, "row"))
             snapshot.words.vocabulary = vocabulary
