@@ -82,7 +82,9 @@ def vocabulary() -> list[str]:
             doc = json.loads(line)
             text = " ".join([doc.get("name", ""), doc.get("description") or "", *doc.get("services", [])])
             frequency.update({w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in ENGLISH_STOP_WORDS})
-    return [word for word, _ in frequency.most_common()]
+    # Ties by word: `most_common` keeps insertion order, which follows set order (hash-seeded),
+    # and the query mix must be the same on every run.
+    return sorted(frequency, key=lambda word: (-frequency[word], word))
 
 
 class QueryMix:

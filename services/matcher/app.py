@@ -8,10 +8,10 @@ from flask import Flask
 
 from services.matcher.api import MAX_LIMIT, bp
 from services.matcher.brokers_api import bp as brokers_bp
-from services.matcher.spend.api import bp as spend_bp
 from services.matcher.config import MatcherSettings
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from services.matcher.openapi import build_openapi
+from services.matcher.spend.api import bp as spend_bp
 from services.matcher.text import WordStatistics
 from shared.web import create_base_app, search_index
 

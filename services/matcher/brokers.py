@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.matcher.consortia import Candidate, Proposal, Requirement, SearchSettings, propose, uncoverable
 from services.matcher.scoring import Match
@@ -114,6 +114,12 @@ class SeekerIn(BaseModel):
     location: GeoPoint | None = None
     region: str | None = Field(default=None, max_length=100)
     size_band: SizeBand | None = None
+
+    @model_validator(mode="after")
+    def _placed(self) -> SeekerIn:
+        if self.postcode is None and self.location is None and self.region is None:
+            raise ValueError("the organisation needs a place: postcode, location or region")
+        return self
 
 
 class SeeksIn(BaseModel):

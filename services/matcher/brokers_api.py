@@ -34,9 +34,10 @@ def _json() -> dict[str, Any]:
     return body
 
 
-def _parse(model: type[BaseModel], body: dict[str, Any]) -> Any:
+def _parse(model: type[BaseModel]) -> Any:
+    """Strict, as `/match` is: JSON `true` is not a radius and `"5"` is not a number of members."""
     try:
-        return model.model_validate(body)
+        return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
         raise invalid_body(exc) from exc
 
@@ -64,7 +65,8 @@ def _locate(listing_id: str) -> tuple[float, float] | None:
 
 @bp.post("/partners")
 def partners() -> Any:
-    req: PartnerRequest = _parse(PartnerRequest, _json())
+    _json()  # a body that is not a JSON object is a 400, before any field is looked at
+    req: PartnerRequest = _parse(PartnerRequest)
     found = find_partners(req, _match_lot)
     return jsonify({
         "sectors_searched": ["third"] if "third" in req.seeks.sectors else [],
@@ -85,7 +87,7 @@ def partners() -> Any:
 @bp.post("/consortia")
 def consortia() -> Any:
     body = _json()
-    req = _ocds_request(body) if is_ocds(body) else _parse(ConsortiumRequest, body)
+    req = _ocds_request(body) if is_ocds(body) else _parse(ConsortiumRequest)
     if not req.requirements and not req.lot.cpv_codes:
         raise InvalidInput("name the requirements, or give the lot several CPV codes",
                            [FieldError("requirements", "no requirements")], status=422)

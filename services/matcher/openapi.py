@@ -256,6 +256,9 @@ def build_openapi(version: str, max_limit: int) -> Schema:
     components = {name: to_openapi30(s) for name, s in lot_schema.get("$defs", {}).items()}
     components["Lot"] = to_openapi30(lot_schema)
     components |= _ocds_schemas() | _result_schemas() | _other_schemas()
+    from services.matcher import openapi_more  # imports this module's helpers
+
+    components |= openapi_more.model_schemas() | openapi_more.response_schemas()
     return {
         "openapi": "3.0.3",
         "info": {
@@ -263,6 +266,6 @@ def build_openapi(version: str, max_limit: int) -> Schema:
             "version": version,
             "description": "Ranks social enterprises for a contract lot, explaining every score.",
         },
-        "paths": _paths(max_limit),
-        "components": {"schemas": components},
+        "paths": _paths(max_limit) | openapi_more.paths(),
+        "components": {"schemas": components, "securitySchemes": openapi_more.security_schemes()},
     }

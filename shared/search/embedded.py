@@ -614,6 +614,7 @@ class EmbeddedSearchIndex:
     def _result(self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, sort: SortOrder) -> SearchResult:
         final = matches.all()
         candidates = np.flatnonzero(final)
+        total = len(candidates)  # of the whole search, also on a page after a cursor
         facets = self._facets(matches, query.facets, (final, candidates))
         keys = self._sort_keys(conn, matches, sort, candidates)
         if query.cursor is not None:
@@ -622,7 +623,7 @@ class EmbeddedSearchIndex:
         hits, after = self._hits(conn, matches, query, sort, page)
         full = 0 < query.limit == len(hits)
         return SearchResult(
-            total=len(candidates),
+            total=total,
             hits=hits,
             facets=facets,
             next_cursor=encode_cursor(sort, after) if full and after is not None else None,
@@ -638,14 +639,17 @@ class EmbeddedSearchIndex:
         if unknown:
             keyword = ", ".join(self._schema.keyword_fields)
             raise ValueError(f"cannot facet on {unknown}; keyword fields: {keyword}")
-        facets = {}
+        snapshot, facets = matches.snapshot, {}
+        shared = snapshot.tallies(*final) if any(name not in matches.filters for name in names) else []
         for name in names:
-            mask, docs = final
+            number = self._term_fields.index(name)
+            column = snapshot.fields[number]
             if name in matches.filters:
                 mask = matches.all(name)
-                docs = np.flatnonzero(mask)
-            column = matches.snapshot.fields[self._term_fields.index(name)]
-            facets[name] = [FacetBucket(value=value, count=count) for value, count in column.counts(mask, docs)]
+                counts = column.counts(mask, np.flatnonzero(mask))
+            else:
+                counts = column.ranked(shared[number])
+            facets[name] = [FacetBucket(value=value, count=count) for value, count in counts]
         return facets
 
     def _sort_keys(

@@ -93,20 +93,14 @@ class FieldColumn:
         """(value, documents) within `mask` (whose members are `docs`), most frequent first, ties
         by value; zeros left out."""
         sparse = len(docs) * SPARSE_RATIO < len(self.docs)
-        codes = self._codes_of(docs) if sparse else self.codes[mask[self.docs]]
-        tally = np.bincount(codes, minlength=len(self.values))
+        codes = _gather(*self._by_doc, docs) if sparse else self.codes[mask[self.docs]]
+        return self.ranked(np.bincount(codes, minlength=len(self.values)))
+
+    def ranked(self, tally: IntArray) -> list[tuple[str, int]]:
+        """(value, count) for the non-zero counts of a tally by value code, most first, ties by value."""
         present = np.flatnonzero(tally)
         order = present[np.lexsort((self._value_rank[present], -tally[present]))]
         return [(self.values[c], n) for c, n in zip(order.tolist(), tally[order].tolist(), strict=True)]
-
-    def _codes_of(self, docs: IntArray) -> IntArray:
-        """The value codes of the given documents' pairs, gathered through the by-document index."""
-        codes_by_doc, bounds = self._by_doc
-        docs = docs[docs < len(bounds) - 1]
-        starts, lengths = bounds[docs], bounds[docs + 1] - bounds[docs]
-        offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        result: IntArray = codes_by_doc[np.repeat(starts, lengths) + offsets]
-        return result
 
     @cached_property
     def _value_rank(self) -> IntArray:
@@ -215,6 +209,27 @@ class Snapshot:
         """BM25's avgdl, as FTS5 computes it: all tokens of all rows over the number of rows."""
         return float(self.tokens[self.alive].sum()) / max(1, self.documents)
 
+    def tallies(self, mask: BoolArray, docs: IntArray) -> list[IntArray]:
+        """Per field number, the documents within `mask` (members `docs`) holding each value code:
+        every field at once, one gather over all (document, field value) pairs instead of one per
+        field, since a page asks for a facet on every field."""
+        all_docs, codes, codes_by_doc, bounds, offsets = self._pairs
+        sparse = len(docs) * SPARSE_RATIO < len(all_docs)
+        found = _gather(codes_by_doc, bounds, docs) if sparse else codes[mask[all_docs]]
+        tally = np.bincount(found, minlength=int(offsets[-1]))
+        return [tally[offsets[i] : offsets[i + 1]] for i in range(len(self.fields))]
+
+    @cached_property
+    def _pairs(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
+        """Every field's (document, value code) pairs in one code space (field i's codes shifted by
+        `offsets[i]`), also grouped by document with each document's start."""
+        offsets = np.cumsum([0, *(len(f.values) for f in self.fields)])
+        docs = np.concatenate([f.docs for f in self.fields])
+        codes = np.concatenate([f.codes + offsets[i] for i, f in enumerate(self.fields)])
+        order = np.argsort(docs, kind="stable")
+        bounds = np.searchsorted(docs[order], np.arange(self.size + 1))
+        return docs, codes, codes[order], bounds, offsets
+
     def rank(self, conn: sqlite3.Connection, tables: Tables, order: str) -> IntArray:
         """Each document's position in `order` ("id" or "name"), read from SQL once per snapshot."""
         ranks = self._orders.get(order)
@@ -306,6 +321,16 @@ def patched_postings(old: Postings, touched: BoolArray, added: Postings | None) 
         return old
     parts = [Postings(old.docs[keep], old.freqs[keep], old.columns[keep])] + ([added] if added is not None else [])
     return Postings(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("docs", "freqs", "columns")))
+
+
+def _gather(values_by_doc: IntArray, bounds: IntArray, docs: IntArray) -> IntArray:
+    """The values of the given documents, from values grouped by document (`bounds[d]` to
+    `bounds[d + 1]` are document d's)."""
+    docs = docs[docs < len(bounds) - 1]
+    starts, lengths = bounds[docs], bounds[docs + 1] - bounds[docs]
+    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    result: IntArray = values_by_doc[np.repeat(starts, lengths) + offsets]
+    return result
 
 
 def _column(groups: list[tuple[str, str]]) -> FieldColumn:

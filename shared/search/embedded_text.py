@@ -66,9 +66,7 @@ def strip_markers(text: str) -> str:
 def terms(conn: sqlite3.Connection, words: Sequence[str]) -> list[str]:
     """The index terms of the words, in order, each once: tokenized by a scratch FTS5 table with the
     index's own tokenizer, so no second stemmer can disagree with it."""
-    scratch, instances = _scratch(conn, 1)
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.execute(f"INSERT INTO {scratch} (rowid, c0) VALUES (1, ?)", (" ".join(words),))
+    _, instances = _filled_scratch(conn, 1, [(1, " ".join(words))])
     found = conn.execute(f"SELECT term FROM {instances} ORDER BY offset").fetchall()
     return list(dict.fromkeys(term for (term,) in found))
 
@@ -106,33 +104,21 @@ def changed_postings(
     columns = ", ".join(f"c{i}" for i in range(len(weights)))
     marks = ",".join(str(int(d)) for d in docs)
     rows = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
-    scratch, instances = _scratch(conn, len(weights))
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.executemany(f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (len(weights) + 1))})", rows)
-    found = {
+    _, instances = _filled_scratch(conn, len(weights), rows)
+    return {
         term: _postings(ints(packed), weights)
         for term, packed in conn.execute(
             f"SELECT term, group_concat(doc * {len(weights)} + substr(col, 2)) FROM {instances} GROUP BY term"
         )
     }
-    conn.execute(f"DELETE FROM {scratch}")
-    return found
 
 
 def token_counts(conn: sqlite3.Connection, texts: Sequence[Sequence[str]]) -> list[int]:
     """Each document's token count over all its text columns (bm25's D), as FTS5 counts them."""
     if not texts:
         return []
-    width = len(texts[0])
-    scratch, instances = _scratch(conn, width)
-    columns = ", ".join(f"c{i}" for i in range(width))
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.executemany(
-        f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (width + 1))})",
-        [(i, *row) for i, row in enumerate(texts)],
-    )
+    _, instances = _filled_scratch(conn, len(texts[0]), [(i, *row) for i, row in enumerate(texts)])
     counts = dict(conn.execute(f"SELECT doc, count(*) FROM {instances} GROUP BY doc").fetchall())
-    conn.execute(f"DELETE FROM {scratch}")
     return [int(counts.get(i, 0)) for i in range(len(texts))]
 
 
@@ -145,6 +131,18 @@ def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postin
     starts = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])
     freqs = np.add.reduceat(np.asarray(weights, dtype=np.float64)[columns], starts)
     return Postings(docs[starts], freqs, np.bitwise_or.reduceat(np.left_shift(1, columns).astype(np.uint32), starts))
+
+
+def _filled_scratch(conn: sqlite3.Connection, width: int, rows: Sequence[Sequence[object]]) -> tuple[str, str]:
+    """The scratch table holding just `rows` (rowid, then `width` texts), and its instances.
+
+    Rows stay until the next use empties the table: deleting from FTS5 tokenizes them again.
+    """
+    scratch, instances = _scratch(conn, width)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    conn.execute(f"DELETE FROM {scratch}")
+    conn.executemany(f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (width + 1))})", rows)
+    return scratch, instances
 
 
 def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
@@ -198,13 +196,10 @@ def snippets(
     if not docs:
         return {}
     width = len(fields)
-    scratch, _ = _scratch(conn, width)
     columns = ", ".join(f"c{i}" for i in range(width))
     marks = ",".join(str(int(d)) for d in docs)
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.execute(
-        f"INSERT INTO {scratch} (rowid, {columns}) SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})"
-    )
+    texts = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
+    scratch, _ = _filled_scratch(conn, width, texts)
     found: dict[int, dict[str, str]] = {}
     for column, members in docs_by_column.items():
         snippet_sql = (
@@ -218,5 +213,4 @@ def snippets(
         for doc, snippet in rows:
             if snippet and HIGHLIGHT_START in snippet:
                 found.setdefault(doc, {})[fields[column]] = snippet
-    conn.execute(f"DELETE FROM {scratch}")
     return found

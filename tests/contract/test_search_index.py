@@ -227,11 +227,13 @@ def test_no_highlights_unless_asked(loaded: SearchIndex) -> None:
     ids=["name", "relevance", "distance"],
 )
 def test_cursor_pages_follow_the_offset_order(loaded: SearchIndex, query: SearchQuery) -> None:
-    everything = [h.id for h in loaded.search(replace(query, limit=10)).hits]
+    first = loaded.search(replace(query, limit=10))
+    everything = [h.id for h in first.hits]
     paged: list[str] = []
     cursor = None
     for _ in range(10):
         result = loaded.search(replace(query, limit=2, cursor=cursor))
+        assert result.total == first.total  # the whole search's, on every page
         paged += [h.id for h in result.hits]
         cursor = result.next_cursor
         if cursor is None:

@@ -16,6 +16,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from shared.search.factory import open_search_index
 from tests.e2e.processes import ROOT, Stack, stack_env
@@ -69,7 +71,10 @@ def result_names(driver: WebDriver) -> list[str]:
 
 
 def submit(driver: WebDriver, button_text: str) -> None:
+    """Click a form's button and wait for the next page: a click returns before navigation ends."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
+    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old_page))
 
 
 def test_search_filter_open_a_profile_and_share_the_url(site: str, browser: WebDriver) -> None:
@@ -89,6 +94,7 @@ def test_search_filter_open_a_profile_and_share_the_url(site: str, browser: WebD
     shared = browser.current_url
 
     browser.find_element(By.LINK_TEXT, "Bradford Cleaners Co-operative").click()
+    WebDriverWait(browser, 30).until(expected_conditions.title_contains("Bradford Cleaners Co-operative"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Bradford Cleaners Co-operative"
     assert "Last updated" in browser.page_source
 

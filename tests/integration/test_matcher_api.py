@@ -102,7 +102,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     assert not index.bulk_upsert(LISTINGS).failed
     index.refresh()
     index.close()
-    app = create_app({"search_url": url, "index_prefix": "test_"})
+    state = tmp_path_factory.mktemp("matcher-state")
+    app = create_app({"search_url": url, "index_prefix": "test_", "accounts_url": f"sqlite:///{state}/accounts.db",
+                      "spend_url": f"sqlite:///{state}/spend.db"})
     app.testing = True
     yield app
 
@@ -230,6 +232,8 @@ def api_schema(app: Flask) -> Any:
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=50, deterministic=True
     )
+    # A missing X-API-Key is "unauthenticated" (401, RFC 9110), not "not acceptable" (406).
+    schema.config.checks.missing_required_header.expected_statuses = ["401"]
     return schema
 
 

@@ -48,7 +48,7 @@ def _body(model: type[BaseModel]) -> Any:
     if not isinstance(raw, dict):
         raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
     try:
-        return model.model_validate(raw)
+        return model.model_validate_json(request.get_data(), strict=True)  # no coercing true into 1
     except ValidationError as exc:
         raise invalid_body(exc) from exc
 
