@@ -1,4 +1,14 @@
 # One image for every socialmatch process; compose picks the process with `command`.
+
+# The directory's front-end assets (GOV.UK Frontend, Swagger UI), built by the Makefile's own
+# `assets` target from the npm registry, in a throwaway stage: the image carries no Node.js.
+FROM node:20.18.0-bookworm-slim AS assets
+WORKDIR /build
+RUN apt-get update && apt-get install -y --no-install-recommends make && rm -rf /var/lib/apt/lists/*
+COPY Makefile ./
+COPY services/directory/frontend/ services/directory/frontend/
+RUN make assets
+
 # The tag pins both the Python patch release and the Debian release, so a rebuild next month
 # gets the same interpreter and system libraries (bump deliberately, with the requirements).
 FROM python:3.11.13-slim-bookworm
@@ -26,6 +36,7 @@ COPY shared/ shared/
 COPY services/ services/
 COPY infra/ infra/
 COPY data/ data/
+COPY --from=assets /build/services/directory/assets/ services/directory/assets/
 
 # The embedded backends' default location (sqlite:///var/...) is the only place the app writes,
 # so a plain `docker run` without Elasticsearch/Kafka still works.
