@@ -44,7 +44,7 @@ class IngestSettings(BackendSettings):
     invalid_window: int = Field(default=1000, ge=10, description="Records the invalid share is measured over.")
     state_path: str = Field(
         default="",
-        description="SQLite file for de-duplication clusters, steward decisions and spend records;"
+        description="SQLite file for de-duplication clusters and steward decisions;"
         " empty = beside the embedded event log, or var/<topic prefix>ingest-state.db with Kafka.",
     )
     dedupe_name_threshold: float = Field(
