@@ -69,7 +69,7 @@ def wait_for_consumer(env: dict[str, str], deadline: float) -> None:
 
     settings = IngestSettings(search_url=env["SEARCH_URL"], events_url=env["EVENTS_URL"])
     events = open_event_log(settings.events_url, client_id="run-stack")
-    consumer = events.consumer(settings.topic(settings.listings_topic), settings.consumer_group)
+    consumer = events.consumer(settings.topic(settings.listings_topic), settings.topic(settings.consumer_group))
     try:
         while consumer.lag() > 0:
             if time.monotonic() > deadline:

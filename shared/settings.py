@@ -38,7 +38,7 @@ class BackendSettings(BaseSettings):
     topic_prefix: str = Field(
         default="",
         validation_alias="TOPIC_PREFIX",
-        description="Prepended to every topic name, for the same reason.",
+        description="Prepended to every topic and consumer-group name, for the same reason.",
     )
     log_format: Literal["text", "json"] = Field(
         default="text",

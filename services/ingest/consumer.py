@@ -191,10 +191,12 @@ def main() -> int:
         events.ensure_topics([listings, dead_letter_topic(listings), spend, dead_letter_topic(spend)])
         indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
         spend_ingest = SpendIngest(spend_store, registry, settings)
-        listing_runner = BatchRunner(events.consumer(listings, settings.consumer_group), indexer.handle, events,
-                                     settings, metrics)
-        spend_runner = BatchRunner(events.consumer(spend, settings.spend_consumer_group), spend_ingest.handle,
-                                   events, settings, metrics, report_lag=False)
+        listings_group = settings.topic(settings.consumer_group)
+        spend_group = settings.topic(settings.spend_consumer_group)
+        listing_runner = BatchRunner(events.consumer(listings, listings_group), indexer.handle, events, settings,
+                                     metrics)
+        spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
+                                   report_lag=False)
         log.info("consuming %s and %s", listings, spend)
         while not stopping:
             listing_runner.run_batch()

@@ -1,8 +1,12 @@
-"""Pick the event-log adapter from `EVENTS_URL`: `sqlite:///path` (embedded) or `kafka://host:port[,host:port]`."""
+"""Pick the event-log adapter from `EVENTS_URL`: `sqlite:///path` (embedded) or `kafka://host:port[,host:port]`.
+
+A Kafka URL may carry `?max_poll_interval_ms=N`: the consumers' poll deadline, which is also how
+long a rebalance waits for a member that died without leaving (default in shared/events/kafka.py).
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 from shared.events.port import EventLog
 from shared.search.factory import sqlite_path
@@ -17,6 +21,8 @@ def open_event_log(url: str, client_id: str = "socialmatch") -> EventLog:
     if scheme == "kafka":
         from shared.events.kafka import KafkaEventLog
 
-        servers = url.split("://", 1)[1].rstrip("/")
-        return KafkaEventLog(servers.split(","), client_id)
+        parsed = urlparse(url)
+        options = parse_qs(parsed.query)
+        poll_ms = int(options["max_poll_interval_ms"][0]) if "max_poll_interval_ms" in options else None
+        return KafkaEventLog(parsed.netloc.split(","), client_id, max_poll_interval_ms=poll_ms)
     raise ValueError(f"EVENTS_URL scheme {scheme!r} is not supported; use sqlite:/// or kafka://")

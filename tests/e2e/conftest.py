@@ -19,7 +19,9 @@ def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
         env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix, tmp_path)
     else:
         server: NoidaServer = request.getfixturevalue("noida")
-        env = stack_env(server.es_url, server.kafka_url, prefix, tmp_path)
+        # noida holds a rebalance for a SIGKILLed member until the rebalance timeout (the poll
+        # interval) runs out, where Kafka drops it when its session expires; keep both at 10 s.
+        env = stack_env(server.es_url, f"{server.kafka_url}?max_poll_interval_ms=10000", prefix, tmp_path)
     running = Stack(env=env, log_dir=tmp_path)
     running.backend = request.param  # type: ignore[attr-defined]
     yield running

@@ -85,7 +85,7 @@ def test_malformed_corpus_is_dead_lettered_and_the_rest_indexed(stack: Stack, tm
         time.sleep(0.5)
     events = open_event_log(stack.env["EVENTS_URL"])
     topic = f"{stack.env['TOPIC_PREFIX']}listings"
-    while time.monotonic() < deadline and events.consumer(topic, "ingest-indexer").lag():
+    while time.monotonic() < deadline and events.consumer(topic, f"{stack.env['TOPIC_PREFIX']}ingest-indexer").lag():
         time.sleep(0.5)
     letters = dead_letters(events, topic, timeout_s=0.05)
     events.close()

@@ -70,20 +70,20 @@ def test_index_outage_commits_nothing_unwritten_and_the_stream_resumes(own_noida
         stack.start_consumer(**consumer_env)
         events.publish(topic, [listing(i) for i in range(100)])
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and events.consumer(topic, "ingest-indexer").lag():
+        while time.monotonic() < deadline and events.consumer(topic, f"{prefix}ingest-indexer").lag():
             time.sleep(0.2)
         own_noida["server"].stop()  # the index goes away mid-stream
         feeder = threading.Thread(target=lambda: events.publish(topic, [listing(i) for i in range(100, N)]))
         feeder.start()
         assert stack.procs["consumer"].wait(timeout=60) == 2  # stalled: stops without committing
         feeder.join()
-        committed = N - events.consumer(topic, "ingest-indexer").lag()
+        committed = N - events.consumer(topic, f"{prefix}ingest-indexer").lag()
         own_noida["server"] = start_noida_on(own_noida["data_dir"], own_noida["es_port"], own_noida["kafka_port"])
         assert {f"t:{i}" for i in range(committed)} <= indexed_ids(search_url, prefix)  # committed => written
         assert committed < N
         stack.start_consumer(**consumer_env)  # as a supervisor would after exit 2
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and events.consumer(topic, "ingest-indexer").lag():
+        while time.monotonic() < deadline and events.consumer(topic, f"{prefix}ingest-indexer").lag():
             time.sleep(0.3)
         assert indexed_ids(search_url, prefix) == {f"t:{i}" for i in range(N)}
     finally:

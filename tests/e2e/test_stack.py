@@ -48,7 +48,7 @@ def wait_until_consumed(stack: Stack, timeout_s: float) -> None:
     from shared.events.factory import open_event_log
 
     events = open_event_log(stack.env["EVENTS_URL"])
-    consumer = events.consumer(f"{stack.env['TOPIC_PREFIX']}listings", "ingest-indexer")
+    consumer = events.consumer(f"{stack.env['TOPIC_PREFIX']}listings", f"{stack.env['TOPIC_PREFIX']}ingest-indexer")
     try:
         deadline = time.monotonic() + timeout_s
         while consumer.lag() > 0 and time.monotonic() < deadline:

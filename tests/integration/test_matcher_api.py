@@ -230,7 +230,7 @@ def test_readiness_pings_the_index(client: FlaskClient, tmp_path: Path) -> None:
 def api_schema(app: Flask) -> Any:
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=50, deterministic=True
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=25, deterministic=True
     )
     # A missing X-API-Key is "unauthenticated" (401, RFC 9110), not "not acceptable" (406).
     schema.config.checks.missing_required_header.expected_statuses = ["401"]
