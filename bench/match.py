@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.lots import ROOT, all_lots
-from bench.synthetic import _districts, synthetic_listings
+from bench.synthetic import _districts, fill_index
 from services.matcher.app import create_app
 from shared.search.factory import open_search_index
 
@@ -61,29 +61,10 @@ end
 def load(url: str, docs: int) -> None:
     """Fill the index with `docs` synthetic listings unless it already holds them."""
     index = open_search_index(url)
-    index.ensure_index()
-    held = index.count()
-    if held >= docs:
-        print(f"index holds {held} listings; not reloading")
+    try:
+        fill_index(index, docs, BATCH)
+    finally:
         index.close()
-        return
-    started = time.perf_counter()
-    batch: list[dict[str, Any]] = []
-    for doc in synthetic_listings(docs):
-        batch.append(doc)
-        if len(batch) == BATCH:
-            _write(index, batch)
-            batch = []
-    if batch:
-        _write(index, batch)
-    print(f"loaded {docs} listings in {time.perf_counter() - started:.0f} s")
-    index.close()
-
-
-def _write(index: Any, batch: list[dict[str, Any]]) -> None:
-    result = index.bulk_upsert(batch)
-    if result.failed:
-        raise SystemExit(f"bulk upsert failed: {result.failed[:3]}")
 
 
 def lot_bodies(count: int, seed: int = 5) -> list[dict[str, Any]]:

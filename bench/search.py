@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from bench.synthetic import ROOT, SAMPLE, _districts, synthetic_listings
+from bench.synthetic import ROOT, SAMPLE, _districts, fill_index
 from services.directory.search_params import parse_search_args, to_query
 from shared.models import IMPACT_AREAS
 from shared.search.embedded import EmbeddedSearchIndex
@@ -54,24 +54,7 @@ Params = list[tuple[str, str]]
 
 
 def load(index: EmbeddedSearchIndex, count: int) -> None:
-    """Bulk-load `count` listings unless the file already holds them."""
-    if index.count() >= count:
-        return
-    started, batch = time.perf_counter(), []
-    for doc in synthetic_listings(count):
-        batch.append(doc)
-        if len(batch) == BATCH:
-            _write(index, batch)
-            batch = []
-    if batch:
-        _write(index, batch)
-    print(f"loaded {count} listings in {time.perf_counter() - started:.0f} s")
-
-
-def _write(index: EmbeddedSearchIndex, batch: list[dict[str, object]]) -> None:
-    result = index.bulk_upsert(batch)
-    if result.failed:
-        raise RuntimeError(f"bulk load failed: {result.failed[:3]}")
+    fill_index(index, count, BATCH)
 
 
 def vocabulary() -> list[str]:

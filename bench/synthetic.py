@@ -13,6 +13,7 @@ import csv
 import itertools
 import json
 import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -65,3 +66,19 @@ def synthetic_listings(count: int, seed: int = 131) -> Iterator[dict[str, Any]]:
             "updated_at": "2025-01-01T00:00:00Z",
         })
         yield doc
+
+
+def fill_index(index: Any, count: int, batch_size: int = 5000) -> None:
+    """Bulk-load `count` synthetic listings into a SearchIndex unless it already holds them."""
+    index.ensure_index()
+    held = index.count()
+    if held >= count:
+        print(f"index holds {held} listings; not reloading")
+        return
+    started = time.perf_counter()
+    docs = synthetic_listings(count)
+    while batch := list(itertools.islice(docs, batch_size)):
+        result = index.bulk_upsert(batch)
+        if result.failed:
+            raise SystemExit(f"bulk load failed: {result.failed[:3]}")
+    print(f"loaded {count} listings in {time.perf_counter() - started:.0f} s")
