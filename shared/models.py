@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -186,6 +186,12 @@ class Listing(BaseModel):
         return self.model_dump(mode="json")
 
 
+def require_place(model: Any, what: str) -> None:
+    """Lots and partner seekers must be somewhere: a postcode, a point or a region."""
+    if model.postcode is None and model.location is None and model.region is None:
+        raise ValueError(f"{what}: postcode, location or region")
+
+
 class Lot(BaseModel):
     """A contract lot to be delivered somewhere, aligned with OCDS tender.lots/items."""
 
@@ -206,8 +212,7 @@ class Lot(BaseModel):
 
     @model_validator(mode="after")
     def _has_place(self) -> Lot:
-        if self.postcode is None and self.location is None and self.region is None:
-            raise ValueError("a lot needs a delivery place: postcode, location or region")
+        require_place(self, "a lot needs a delivery place")
         return self
 
 

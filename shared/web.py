@@ -9,12 +9,21 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
 
 from shared.accounts import AccountStore, Principal, Role
-from shared.errors import Forbidden, NotFound, Unauthenticated, register_error_handlers
+from shared.errors import (
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    invalid_body,
+    register_error_handlers,
+)
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog
 from shared.logging_setup import configure_logging
@@ -23,6 +32,7 @@ from shared.search.port import SearchIndex
 from shared.settings import BackendSettings
 
 ReadinessCheck = Callable[[], bool]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 _lock = threading.Lock()
 
 
@@ -79,6 +89,17 @@ def search_index() -> SearchIndex:
     """The app's search index, opened on first use."""
     s = settings()
     return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
+
+
+def json_body(model: type[ModelT]) -> ModelT:
+    """The request body as `model`, strictly: JSON `true` is not a number, `"5"` is not an int.
+    A body that is not a JSON object is a 400; a field that fails is a 422 naming it."""
+    if not isinstance(request.get_json(silent=True), dict):
+        raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
+    try:
+        return model.model_validate_json(request.get_data(), strict=True)
+    except ValidationError as exc:
+        raise invalid_body(exc) from exc
 
 
 def accounts() -> AccountStore:

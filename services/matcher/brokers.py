@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.matcher.consortia import Candidate, Proposal, Requirement, SearchSettings, propose, uncoverable
 from services.matcher.scoring import Match
 from shared.cpv import label as cpv_label
-from shared.models import CpvCodes, GeoPoint, Lot, SizeBand
+from shared.models import CpvCodes, GeoPoint, Lot, SizeBand, require_place
 
 # Matches one lot: the ranked suppliers, best first (the matcher's recall + re-ranking).
 MatchLot = Callable[[Lot, int], list[Match]]
@@ -117,8 +117,7 @@ class SeekerIn(BaseModel):
 
     @model_validator(mode="after")
     def _placed(self) -> SeekerIn:
-        if self.postcode is None and self.location is None and self.region is None:
-            raise ValueError("the organisation needs a place: postcode, location or region")
+        require_place(self, "the organisation needs a place")
         return self
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import BaseModel, ValidationError
 
 from services.matcher.brokers import (
     ConsortiumRequest,
@@ -20,9 +19,9 @@ from services.matcher.matching import match, prepare
 from services.matcher.ocds import is_ocds, parse_ocds
 from services.matcher.places import LotError
 from services.matcher.scoring import Match
-from shared.errors import FieldError, InvalidInput, invalid_body
+from shared.errors import FieldError, InvalidInput
 from shared.models import Lot
-from shared.web import search_index, settings
+from shared.web import json_body, search_index, settings
 
 bp = Blueprint("brokers", __name__)
 
@@ -32,14 +31,6 @@ def _json() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
     return body
-
-
-def _parse(model: type[BaseModel]) -> Any:
-    """Strict, as `/match` is: JSON `true` is not a radius and `"5"` is not a number of members."""
-    try:
-        return model.model_validate_json(request.get_data(), strict=True)
-    except ValidationError as exc:
-        raise invalid_body(exc) from exc
 
 
 def _match_lot(lot: Lot, limit: int) -> list[Match]:
@@ -65,8 +56,7 @@ def _locate(listing_id: str) -> tuple[float, float] | None:
 
 @bp.post("/partners")
 def partners() -> Any:
-    _json()  # a body that is not a JSON object is a 400, before any field is looked at
-    req: PartnerRequest = _parse(PartnerRequest)
+    req = json_body(PartnerRequest)
     found = find_partners(req, _match_lot)
     return jsonify({
         "sectors_searched": ["third"] if "third" in req.seeks.sectors else [],
@@ -87,7 +77,7 @@ def partners() -> Any:
 @bp.post("/consortia")
 def consortia() -> Any:
     body = _json()
-    req = _ocds_request(body) if is_ocds(body) else _parse(ConsortiumRequest)
+    req = _ocds_request(body) if is_ocds(body) else json_body(ConsortiumRequest)
     if not req.requirements and not req.lot.cpv_codes:
         raise InvalidInput("name the requirements, or give the lot several CPV codes",
                            [FieldError("requirements", "no requirements")], status=422)

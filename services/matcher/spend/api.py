@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from services.matcher.matching import match, prepare
 from services.matcher.places import LotError
@@ -20,10 +20,10 @@ from services.matcher.spend import reports
 from services.matcher.spend.service import Ledger, build_ledger, cumulative, recommendations, target_progress
 from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
 from shared.accounts import Role, UnknownOrganisation
-from shared.errors import FieldError, InvalidInput, NotFound, invalid_body
+from shared.errors import FieldError, InvalidInput, NotFound
 from shared.search.factory import sqlite_path
 from shared.spend_store import SqliteSpendStore
-from shared.web import accounts, require_admin, require_organisation, search_index, settings
+from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
 
 bp = Blueprint("spend", __name__)
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
@@ -41,16 +41,6 @@ def spend_store() -> SqliteSpendStore:
     if "spend_store" not in ext:
         ext["spend_store"] = SqliteSpendStore(settings().spend_path())
     return ext["spend_store"]  # type: ignore[no-any-return]
-
-
-def _body(model: type[BaseModel]) -> Any:
-    raw = request.get_json(silent=True)
-    if not isinstance(raw, dict):
-        raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
-    try:
-        return model.model_validate_json(request.get_data(), strict=True)  # no coercing true into 1
-    except ValidationError as exc:
-        raise invalid_body(exc) from exc
 
 
 def _item_id(value: str, name: str) -> str:
@@ -83,7 +73,7 @@ class KeyBody(BaseModel):
 @bp.post("/organisations")
 def create_organisation() -> Any:
     require_admin()
-    body = _body(OrganisationBody)
+    body = json_body(OrganisationBody)
     if not body.name.strip() or len(body.name) > 200:
         raise InvalidInput("name must be 1-200 characters", [FieldError("name", "bad length")], status=422)
     try:
@@ -103,7 +93,7 @@ def list_organisations() -> Any:
 @bp.post("/organisations/<organisation_id>/keys")
 def create_key(organisation_id: str) -> Any:
     require_admin()
-    body = _body(KeyBody)
+    body = json_body(KeyBody)
     try:
         info, secret = accounts().create_key(Role.member, organisation_id, body.label[:200])
     except UnknownOrganisation as exc:
@@ -132,7 +122,7 @@ def list_spend(organisation_id: str) -> Any:
 @bp.put("/organisations/<organisation_id>/targets/<target_id>")
 def put_target(organisation_id: str, target_id: str) -> Any:
     require_organisation(organisation_id)
-    body = _body(TargetBody)
+    body = json_body(TargetBody)
     plans().put("targets", organisation_id, _item_id(target_id, "target_id"), body)
     return jsonify({"id": target_id, **body.model_dump(mode="json")})
 
@@ -154,7 +144,7 @@ def delete_target(organisation_id: str, target_id: str) -> Any:
 @bp.put("/organisations/<organisation_id>/pipeline/<package_id>")
 def put_package(organisation_id: str, package_id: str) -> Any:
     require_organisation(organisation_id)
-    body = _body(PackageBody)
+    body = json_body(PackageBody)
     plans().put("pipeline", organisation_id, _item_id(package_id, "package_id"), body)
     return jsonify({"id": package_id, **body.model_dump(mode="json")})
 
