@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -29,8 +31,16 @@ CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 AXE = ROOT / "services/directory/frontend/node_modules/axe-core/axe.min.js"
 ASSETS_BUILT = ROOT / "services/directory/assets/.built"
 # Offline and quiet: no update checks, sync or first-run pages reaching for the network.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,1000")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1280,1000",
+)
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
@@ -70,11 +80,32 @@ def result_names(driver: WebDriver) -> list[str]:
     return [h.text for h in driver.find_elements(By.CSS_SELECTOR, ".app-result h3")]
 
 
+def page_replaced(old_page: WebElement) -> Callable[[WebDriver], bool]:
+    """Selenium's staleness_of, but a node chromedriver already detached from the document also counts.
+
+    Mid-navigation, chromedriver can answer "Node with given id does not belong to the document"
+    instead of a stale-element error; both mean the old page is gone.
+    """
+
+    def replaced(_: WebDriver) -> bool:
+        try:
+            old_page.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+
+    return replaced
+
+
 def submit(driver: WebDriver, button_text: str) -> None:
     """Click a form's button and wait for the next page: a click returns before navigation ends."""
     old_page = driver.find_element(By.TAG_NAME, "html")
     driver.find_element(By.XPATH, f"//button[normalize-space()='{button_text}']").click()
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(old_page))
+    WebDriverWait(driver, 30).until(page_replaced(old_page))
 
 
 def test_search_filter_open_a_profile_and_share_the_url(site: str, browser: WebDriver) -> None:
@@ -142,7 +173,8 @@ def axe_violations(driver: WebDriver) -> list[dict[str, Any]]:
     assert "error" not in report, report
     return [
         {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
-        for v in report["violations"] if v["impact"] in ("serious", "critical")
+        for v in report["violations"]
+        if v["impact"] in ("serious", "critical")
     ]
 
 
