@@ -91,15 +91,28 @@ def search_index() -> SearchIndex:
     return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
 
 
-def json_body(model: type[ModelT]) -> ModelT:
-    """The request body as `model`, strictly: JSON `true` is not a number, `"5"` is not an int.
-    A body that is not a JSON object is a 400; a field that fails is a 422 naming it."""
-    if not isinstance(request.get_json(silent=True), dict):
+def json_object() -> dict[str, Any]:
+    """The request body as a JSON object, for routes that look at it before choosing a model (a
+    lot or an OCDS release); anything else, malformed JSON included, is a 400 naming the body."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
         raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
+    return body
+
+
+def validated_body(model: type[ModelT]) -> ModelT:
+    """The request body as `model`, strictly: JSON `true` is not a number, `"5"` is not an int.
+    A field that fails is a 422 naming it."""
     try:
         return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
         raise invalid_body(exc) from exc
+
+
+def json_body(model: type[ModelT]) -> ModelT:
+    """A JSON object body as `model` (400 for anything that is not an object, 422 naming a field)."""
+    json_object()
+    return validated_body(model)
 
 
 def accounts() -> AccountStore:

@@ -14,6 +14,10 @@ from shared.search.port import highlight_segments
 
 def to_html(snippet: str) -> Markup:
     """A snippet with the port's match markers as escaped text with `<mark>` around each match."""
-    return Markup("").join(
-        Markup("<mark>%s</mark>") % text if matched else escape(text) for text, matched in highlight_segments(snippet)
+    # Plain string joins of escaped parts: the same markup as Markup's own `%` and `join`, at a
+    # fraction of the cost (this runs for every field of every hit on every search).
+    return Markup(
+        "".join(
+            f"<mark>{escape(text)}</mark>" if matched else escape(text) for text, matched in highlight_segments(snippet)
+        )
     )

@@ -9,7 +9,6 @@ import inspect
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from pydantic import ValidationError
 
 from services.matcher.features import FEATURES, LotContext, passes_hard_filters
 from services.matcher.matching import match, prepare
@@ -17,9 +16,9 @@ from services.matcher.model import ScoringModel
 from services.matcher.ocds import OcdsLot, is_ocds, parse_ocds
 from services.matcher.places import LotError
 from services.matcher.scoring import Match
-from shared.errors import FieldError, InvalidInput, invalid_body
+from shared.errors import FieldError, InvalidInput
 from shared.models import Lot
-from shared.web import search_index, settings
+from shared.web import json_object, search_index, settings, validated_body
 
 bp = Blueprint("matcher", __name__)
 
@@ -29,13 +28,10 @@ MAX_LIMIT = 100
 @bp.post("/match")
 def match_route() -> Any:
     limit = _limit()
-    body = _json_object()
+    body = json_object()
     if is_ocds(body):
         return jsonify({"lots": _match_ocds(parse_ocds(body, settings().max_lots), limit)})
-    try:
-        lot = Lot.model_validate_json(request.get_data(), strict=True)
-    except ValidationError as exc:
-        raise invalid_body(exc) from exc
+    lot = validated_body(Lot)
     try:
         ctx = prepare(lot, settings().default_radius_km)
     except LotError as exc:
@@ -88,19 +84,6 @@ def _limit() -> int:
             errors=[FieldError("limit", f"must be a whole number from 1 to {MAX_LIMIT}")],
         )
     return int(raw)
-
-
-def _json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise InvalidInput(detail="the body must be JSON", errors=[FieldError("body", "must be JSON")])
-    if not isinstance(body, dict):
-        raise InvalidInput(
-            detail="request body is invalid",
-            errors=[FieldError("body", "must be a lot, an OCDS release or a release package")],
-            status=422,
-        )
-    return body
 
 
 def _model() -> ScoringModel:
