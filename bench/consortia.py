@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import argparse
 import random
-import time
 from typing import Any
 
 from bench.lots import all_lots
-from bench.match import _summary, load
-from bench.synthetic import _districts
+from bench.match import load
+from bench.synthetic import postcode_districts
+from bench.timing import latency_summary, post_each
 from services.matcher.app import create_app
 
 
 def requests_for(size: int, count: int, seed: int = 7) -> list[dict[str, Any]]:
     rng = random.Random(seed + size)
-    districts, texts = _districts(), [t for t in all_lots() if t.cpv_codes]
+    districts, texts = postcode_districts(), [t for t in all_lots() if t.cpv_codes]
     weights = [d[4] for d in districts]
     out = []
     for _ in range(count):
@@ -44,15 +44,7 @@ def measure(url: str, bodies: list[dict[str, Any]]) -> tuple[list[float], list[f
     client = create_app({"search_url": url}).test_client()
     for body in bodies:  # warm-up: the words' index statistics, as in a running service
         client.post("/consortia", json=body)
-    wall, cpu = [], []
-    for body in bodies:
-        started, used = time.perf_counter(), time.process_time()
-        response = client.post("/consortia", json=body)
-        cpu.append((time.process_time() - used) * 1000)
-        wall.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"/consortia answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
-    return wall, cpu
+    return post_each(client, "/consortia", bodies)
 
 
 def main() -> None:
@@ -65,7 +57,7 @@ def main() -> None:
     load(url, args.docs)
     for size in (3, 5):
         wall, cpu = measure(url, requests_for(size, args.requests))
-        print(_summary(f"{size} requirements, k=3", wall, cpu))
+        print(latency_summary(f"{size} requirements, k=3", wall, cpu))
 
 
 if __name__ == "__main__":

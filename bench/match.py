@@ -27,7 +27,6 @@ import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.lots import ROOT, all_lots
-from bench.synthetic import _districts, fill_index
+from bench.synthetic import fill_index, postcode_districts
+from bench.timing import latency_summary, post_each
 from services.matcher.app import create_app
 from shared.search.factory import open_search_index
 
@@ -70,7 +70,7 @@ def load(url: str, docs: int) -> None:
 def lot_bodies(count: int, seed: int = 5) -> list[dict[str, Any]]:
     """`count` plain lots cycling through the benchmark lots, each placed in a real district."""
     rng = random.Random(seed)
-    districts = _districts()
+    districts = postcode_districts()
     weights = [d[4] for d in districts]
     texts = all_lots()
     bodies = []
@@ -92,23 +92,7 @@ def lot_bodies(count: int, seed: int = 5) -> list[dict[str, Any]]:
 
 def in_process(url: str, bodies: list[dict[str, Any]]) -> tuple[list[float], list[float]]:
     """Wall and CPU milliseconds per `/match`, one request at a time."""
-    client = create_app({"search_url": url}).test_client()
-    wall, cpu = [], []
-    for body in bodies:
-        started, used = time.perf_counter(), time.process_time()
-        response = client.post("/match", json=body)
-        cpu.append((time.process_time() - used) * 1000)
-        wall.append((time.perf_counter() - started) * 1000)
-        if response.status_code != 200:
-            raise SystemExit(f"/match answered {response.status_code}: {response.get_data(as_text=True)[:300]}")
-    return wall, cpu
-
-
-def _summary(label: str, wall: list[float], cpu: list[float]) -> str:
-    def cut(values: list[float]) -> str:
-        return f"p50 {statistics.median(values):5.1f} ms, p95 {statistics.quantiles(values, n=20)[18]:5.1f} ms"
-
-    return f"{label:28} wall {cut(wall)}; CPU {cut(cpu)}"
+    return post_each(create_app({"search_url": url}).test_client(), "/match", bodies)
 
 
 def _free_port() -> int:
@@ -223,8 +207,8 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} (other work on the machine inflates wall times)")
     wall, cpu = in_process(url, bodies)
     half = args.lots
-    print(_summary(f"in-process, first sight ({half})", wall[:half], cpu[:half]))
-    print(_summary(f"in-process, steady ({half})", wall[half:], cpu[half:]))
+    print(latency_summary(f"in-process, first sight ({half})", wall[:half], cpu[:half]))
+    print(latency_summary(f"in-process, steady ({half})", wall[half:], cpu[half:]))
     encoded = [json.dumps(b).encode() for b in bodies[half:]]
     driver, drive = ("wrk", with_wrk) if shutil.which("wrk") else ("python threads", with_threads)
     with gunicorn(url, args.workers) as server:

@@ -38,7 +38,7 @@ from urllib.parse import urlencode
 
 from werkzeug.datastructures import MultiDict
 
-from bench.synthetic import ROOT, SAMPLE, _districts, fill_index
+from bench.synthetic import ROOT, SAMPLE, fill_index, postcode_districts
 from services.directory.search_params import parse_search_args, to_query
 from shared.models import IMPACT_AREAS
 from shared.search.embedded import EmbeddedSearchIndex
@@ -78,7 +78,7 @@ class QueryMix:
         words = vocabulary()
         # Three bands of document frequency, drawn equally: very common, common, specific.
         self._bands = [list(dict.fromkeys([*COMMON_WORDS, *words[:30]])), words[30:300], words[300:3000]]
-        districts = _districts()
+        districts = postcode_districts()
         self._districts = [d[0] for d in districts]
         self._weights = [d[4] for d in districts]
         self._regions = sorted({d[3] for d in districts if d[3]})

@@ -27,7 +27,7 @@ SIZE_BANDS = ["micro", "small", "medium", "large"]
 NAME_SUFFIXES = ["", " North", " South", " Community", " Works", " Collective", " Trading", " Services"]
 
 
-def _districts() -> list[tuple[str, float, float, str | None, int]]:
+def postcode_districts() -> list[tuple[str, float, float, str | None, int]]:
     with (POSTCODES_DIR / "postcode_districts.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = []
         for row in csv.DictReader(fh):
@@ -46,7 +46,7 @@ def synthetic_listings(count: int, seed: int = 131) -> Iterator[dict[str, Any]]:
     """`count` index documents (the shape of `Listing.index_document()`), ids `bench:<n>`."""
     rng = random.Random(seed)
     templates = _templates()
-    districts = _districts()
+    districts = postcode_districts()
     cum_weights = list(itertools.accumulate(d[4] for d in districts))
     for n in range(count):
         template = templates[n % len(templates)] if n < len(templates) else rng.choice(templates)

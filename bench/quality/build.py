@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.lots import CONSTRUCTED, ROOT, LotText, ocds_lots
 from bench.quality.taxonomy import BY_KEY, listing_classes, lot_classes
-from bench.synthetic import SAMPLE, _districts
+from bench.synthetic import SAMPLE, postcode_districts
 from shared.geo import default_gazetteer, distance_km
 
 OUT = ROOT / "data" / "benchmark"
@@ -100,7 +100,7 @@ def place(text: LotText, classes: frozenset[str], directory: Sequence[Supplier])
     gazetteer = default_gazetteer()
     near = [
         d[0]
-        for d in _districts()
+        for d in postcode_districts()
         if 2 <= distance_km(anchor.point, (d[1], d[2])) <= 0.6 * radius and gazetteer.locate(d[0]) is not None
     ]
     return (rng.choice(near), radius) if near else None

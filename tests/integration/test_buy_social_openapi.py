@@ -11,7 +11,6 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import settings
-from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
@@ -21,6 +20,7 @@ from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.spend_store import SqliteSpendStore
 from tests.factories import directory
+from tests.openapi_fuzz import openapi_schema
 
 CANARY = "CANARY-OTHER-ORG"
 STATE: dict[str, str] = {}
@@ -54,11 +54,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
 
 @pytest.fixture
 def keyed_schema(app: Flask) -> Any:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=25,
-                                    deterministic=True)
-    schema.config.checks.missing_required_header.expected_statuses = ["401"]
-    return schema
+    return openapi_schema(app, max_examples=25)
 
 
 schema = schemathesis.pytest.from_fixture("keyed_schema").include(path_regex="^/(organisations|keys)")

@@ -13,7 +13,6 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import Phase, settings
-from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.directory.app import create_app
@@ -22,6 +21,7 @@ from services.directory.search_params import SearchParams
 from shared.search.factory import open_search_index
 from tests.factories import BELFAST, directory, doc
 from tests.noida import NoidaServer
+from tests.openapi_fuzz import openapi_schema
 
 # Text that must never reach a page or a spreadsheet as markup or a formula.
 TRICKY = doc("t:tricky", '=HYPERLINK("http://evil") <b>Cleaning</b>', at=BELFAST, legal_form="cic",
@@ -315,11 +315,7 @@ def test_page_errors_are_html(client: FlaskClient) -> None:
 
 @pytest.fixture()
 def api_schema(app: Flask) -> Any:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=50, deterministic=True
-    )
-    return schema
+    return openapi_schema(app, max_examples=50)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")

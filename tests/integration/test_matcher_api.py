@@ -14,13 +14,13 @@ import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import settings
-from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from shared.models import Listing
 from shared.search.factory import open_search_index
+from tests.openapi_fuzz import openapi_schema
 
 OCDS = Path(__file__).resolve().parents[2] / "data" / "ocds"
 OCDS_SAMPLES = sorted(OCDS.glob("*.json"))
@@ -228,13 +228,7 @@ def test_readiness_pings_the_index(client: FlaskClient, tmp_path: Path) -> None:
 
 @pytest.fixture()
 def api_schema(app: Flask) -> Any:
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
-    schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=25, deterministic=True
-    )
-    # A missing X-API-Key is "unauthenticated" (401, RFC 9110), not "not acceptable" (406).
-    schema.config.checks.missing_required_header.expected_statuses = ["401"]
-    return schema
+    return openapi_schema(app, max_examples=25)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
