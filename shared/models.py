@@ -230,6 +230,9 @@ class SpendRecord(BaseModel):
     supplier_name: str | None = Field(default=None, min_length=1, max_length=300)
     supplier_company_number: str | None = Field(default=None, max_length=20)
     supplier_charity_number: str | None = Field(default=None, max_length=20)
+    supplier_postcode: str | None = Field(
+        default=None, max_length=10, description="Where the supplier is, when known: it corroborates a link by name."
+    )
     amount_pence: int = Field(gt=0)
     currency: Literal["GBP"] = "GBP"
     date: date

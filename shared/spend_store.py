@@ -4,6 +4,11 @@ A port (`SpendStore`) with one adapter, SQLite, for every deployment for now: sp
 (an organisation's invoices, not the directory) and needs exact sums and idempotent upserts by
 key, not full-text search. A search-index-backed adapter can replace it behind the same port
 when spend needs searching. The file is `SPEND_URL` (see `BackendSettings.spend_path`).
+
+Each record keeps how its supplier was linked (`LinkStatus`). A link by name that is not near
+certain is stored as a suggestion ("unconfirmed", with its candidates) and counts as addressable
+spend only, until a member of the organisation confirms or rejects it. Those decisions live in
+their own table, keyed by record, so a re-sent record (which rewrites its row) never undoes them.
 """
 
 from __future__ import annotations
@@ -11,41 +16,120 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from shared.models import SpendRecord
 from shared.search.embedded_sqlite import transaction
+
+LinkStatus = Literal["id", "number", "name", "unconfirmed", "unlinked", "confirmed", "rejected"]
+"""How a record's supplier is linked: by the payer's directory id, by a registry number, by a
+near-certain name match, a name suggestion awaiting a person, nothing found, or a person's decision."""
+LINK_STATUSES: tuple[LinkStatus, ...] = ("id", "number", "name", "unconfirmed", "unlinked", "confirmed", "rejected")
+COUNTED: frozenset[LinkStatus] = frozenset({"id", "number", "name", "confirmed"})
+DECIDABLE: frozenset[LinkStatus] = frozenset({"name", "unconfirmed", "unlinked", "confirmed", "rejected"})
+Decision = Literal["confirm", "reject"]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS spend (key TEXT PRIMARY KEY, organisation TEXT NOT NULL, supplier_id TEXT,"
     " linked INTEGER NOT NULL, amount_pence INTEGER NOT NULL, date TEXT NOT NULL, record TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS spend_organisation ON spend (organisation, date)",
+    "CREATE TABLE IF NOT EXISTS link_decisions (key TEXT PRIMARY KEY, supplier_id TEXT NOT NULL,"
+    " decision TEXT NOT NULL, decided_by TEXT NOT NULL, decided_at TEXT NOT NULL)",
 )
+# Columns added after the first release: a store written before them gains them on open.
+_ADDED_COLUMNS = (("link_status", "TEXT"), ("candidates", "TEXT"))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A directory listing a supplier name might mean, with its name score (0-100) and whether its
+    place agrees with the record's postcode (None: the record gave none, or either is unknown)."""
+
+    supplier_id: str
+    name: str
+    score: float
+    place_agrees: bool | None = None
+
+
+@dataclass(frozen=True)
+class SupplierLink:
+    """Ingest's answer for one record: the supplier it links (or suggests) and how."""
+
+    supplier_id: str | None
+    status: LinkStatus
+    candidates: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkDecision:
+    supplier_id: str
+    decision: Decision
+    decided_by: str
+    decided_at: str
 
 
 @dataclass(frozen=True)
 class StoredSpend:
-    """A spend record as stored, with the directory listing it was linked to (if any)."""
+    """A spend record as stored: the listing it counts for (if any), how that was decided, and the
+    suggestion and candidates when a person still has to confirm a link by name."""
 
     record: SpendRecord
     linked_supplier_id: str | None
+    link_status: LinkStatus = "id"
+    suggested_supplier_id: str | None = None
+    candidates: tuple[Candidate, ...] = ()
+    decision: LinkDecision | None = None
+
+
+Linked = str | SupplierLink | None
+"""What `upsert` takes beside a record: a linked listing id, None, or ingest's full answer."""
 
 
 class SpendStore(Protocol):
-    def upsert(self, records: Sequence[tuple[SpendRecord, str | None]]) -> int:
-        """Store (record, linked supplier id) pairs by key; a repeated key replaces. Returns written."""
+    def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
+        """Store (record, link) pairs by key; a repeated key replaces (decisions stay). Returns written."""
 
     def get(self, organisation: str, reference: str) -> dict[str, Any] | None: ...
+
+    def entry(self, organisation: str, reference: str) -> StoredSpend | None: ...
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         """An organisation's records, optionally within [start, end], ordered by date then reference."""
 
+    def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
+        """Remember a person's decision on a record's link by name; the latest one stands."""
+
     def total_pence(self, organisation: str) -> int: ...
 
     def close(self) -> None: ...
+
+
+def as_link(record: SpendRecord, linked: Linked) -> SupplierLink:
+    """A bare id (or None) as the link it always meant: the payer's id, else a registry number."""
+    if isinstance(linked, SupplierLink):
+        return linked
+    if record.supplier_id is not None:
+        return SupplierLink(linked or record.supplier_id, "id")
+    return SupplierLink(linked, "number") if linked else SupplierLink(None, "unlinked")
+
+
+def resolve(link: SupplierLink, decision: LinkDecision | None) -> tuple[str | None, LinkStatus]:
+    """The listing a record counts for, and its status, once a person's decision is applied.
+
+    The payer's own id and a registry number are facts, not guesses: a decision never overrides
+    them. A confirmation links the chosen listing; a rejection unlinks the listing it rejects
+    (and is moot when a re-sent record now points elsewhere).
+    """
+    if link.status not in DECIDABLE or decision is None:
+        return (link.supplier_id if link.status in COUNTED else None), link.status
+    if decision.decision == "confirm":
+        return decision.supplier_id, "confirmed"
+    if decision.supplier_id == link.supplier_id:
+        return None, "rejected"
+    return (link.supplier_id if link.status in COUNTED else None), link.status
 
 
 class SqliteSpendStore:
@@ -55,31 +139,94 @@ class SqliteSpendStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         for statement in _SCHEMA:
             self._conn.execute(statement)
+        present = {row[1] for row in self._conn.execute("PRAGMA table_info(spend)")}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in present:
+                self._conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {kind}")
 
-    def upsert(self, records: Sequence[tuple[SpendRecord, str | None]]) -> int:
+    def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
+        rows = []
+        for record, linked in records:
+            link = as_link(record, linked)
+            rows.append(
+                (
+                    record.key,
+                    record.organisation,
+                    link.supplier_id,
+                    int(link.status in COUNTED),
+                    record.amount_pence,
+                    record.date.isoformat(),
+                    record.model_dump_json(),
+                    link.status,
+                    json.dumps([asdict(c) for c in link.candidates]),
+                )
+            )
         with transaction(self._conn, "IMMEDIATE") as conn:
-            conn.executemany("INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?, ?, ?, ?)", [
-                (r.key, r.organisation, linked or r.supplier_id, int(linked is not None or r.supplier_id is not None),
-                 r.amount_pence, r.date.isoformat(), r.model_dump_json()) for r, linked in records])
+            conn.executemany(
+                "INSERT OR REPLACE INTO spend (key, organisation, supplier_id, linked, amount_pence,"
+                " date, record, link_status, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         return len(records)
 
     def get(self, organisation: str, reference: str) -> dict[str, Any] | None:
-        row = self._conn.execute("SELECT record, supplier_id FROM spend WHERE key = ?",
-                                 (f"{organisation}:{reference}",)).fetchone()
-        return None if row is None else {**json.loads(row[0]), "linked_supplier_id": row[1]}
+        found = self.entry(organisation, reference)
+        if found is None:
+            return None
+        return {
+            **found.record.model_dump(mode="json"),
+            "linked_supplier_id": found.linked_supplier_id,
+            "link_status": found.link_status,
+        }
+
+    def entry(self, organisation: str, reference: str) -> StoredSpend | None:
+        rows = self._select("s.key = ?", (f"{organisation}:{reference}",))
+        return rows[0] if rows else None
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
-        rows = self._conn.execute(
-            "SELECT record, supplier_id, linked FROM spend WHERE organisation = ? AND date >= ? AND date <= ?"
-            " ORDER BY date, key",
+        return self._select(
+            "s.organisation = ? AND s.date >= ? AND s.date <= ?",
             (organisation, (start or date.min).isoformat(), (end or date.max).isoformat()),
+        )
+
+    def _select(self, where: str, args: tuple[str, ...]) -> list[StoredSpend]:
+        rows = self._conn.execute(
+            "SELECT s.record, s.supplier_id, s.linked, s.link_status, s.candidates, d.supplier_id, d.decision,"
+            " d.decided_by, d.decided_at FROM spend s LEFT JOIN link_decisions d ON d.key = s.key"
+            f" WHERE {where} ORDER BY s.date, s.key",
+            args,
         ).fetchall()
-        return [StoredSpend(SpendRecord.model_validate_json(r[0]), r[1] if r[2] else None) for r in rows]
+        return [_stored(row) for row in rows]
+
+    def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO link_decisions VALUES (?, ?, ?, ?, ?)",
+            (
+                f"{organisation}:{reference}",
+                supplier_id,
+                decision,
+                decided_by,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+            ),
+        )
 
     def total_pence(self, organisation: str) -> int:
-        row = self._conn.execute("SELECT coalesce(sum(amount_pence), 0) FROM spend WHERE organisation = ?",
-                                 (organisation,)).fetchone()
+        row = self._conn.execute(
+            "SELECT coalesce(sum(amount_pence), 0) FROM spend WHERE organisation = ?", (organisation,)
+        ).fetchone()
         return int(row[0])
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _stored(row: tuple[Any, ...]) -> StoredSpend:
+    record = SpendRecord.model_validate_json(row[0])
+    # Rows written before link statuses existed: `linked` alone said whether they counted.
+    status: LinkStatus = row[3] or ("id" if record.supplier_id else "number" if row[2] else "unlinked")
+    link = SupplierLink(row[1], status, tuple(Candidate(**c) for c in json.loads(row[4] or "[]")))
+    decision = LinkDecision(row[5], row[6], row[7], row[8]) if row[5] is not None else None
+    linked, resolved = resolve(link, decision)
+    return StoredSpend(
+        record, linked, resolved, link.supplier_id if status in DECIDABLE else None, link.candidates, decision
+    )

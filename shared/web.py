@@ -26,6 +26,7 @@ from shared.errors import (
 )
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog
+from shared.json_provider import OrjsonProvider
 from shared.logging_setup import configure_logging
 from shared.search.factory import open_search_index, sqlite_path
 from shared.search.port import SearchIndex
@@ -41,7 +42,7 @@ def create_base_app(name: str, settings: BackendSettings, checks: dict[str, Read
     configure_logging(settings.log_format, settings.log_level)
     app = Flask(name)
     app.config["SETTINGS"] = settings
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json = OrjsonProvider(app)
     register_error_handlers(app)
     app.register_blueprint(_health_blueprint(checks))
     return app

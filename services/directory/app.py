@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.directory import api, pages
+from services.directory import api, broker_pages, buy_social_pages, pages
 from services.directory.config import DirectorySettings
 from services.directory.openapi import build_openapi
 from shared.models import IMPACT_AREAS
@@ -26,6 +26,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.extensions["directory_openapi"] = build_openapi()
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(buy_social_pages.bp)
+    app.register_blueprint(broker_pages.bp)
     if not (Path(pages.bp.root_path) / pages.ASSETS / ".built").exists():
         log.warning("front-end assets are not built; pages will be unstyled until `make assets` runs")
     return app

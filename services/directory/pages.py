@@ -11,20 +11,21 @@ import json
 import logging
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Blueprint, abort, render_template, request
 
+from services.directory.html_errors import register_html_errors
 from services.directory.labels import FACET_TITLES, value_label
-from services.directory.matcher_client import MatcherClient, MatcherError
+from services.directory.matcher_client import MatcherError, matcher_client
 from services.directory.search_params import parse_search_args
 from services.directory.search_service import run_search
 from services.directory.search_view import active_filters, facet_options, last_page, search_url
-from shared.errors import BackendUnavailable, ProblemError
+from shared.errors import ProblemError
 from shared.web import search_index, settings
 
 log = logging.getLogger(__name__)
 ASSETS = "assets"  # built by `make assets`; GOV.UK Frontend's stylesheet expects it at /assets
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder=ASSETS, static_url_path="/assets")
+register_html_errors(bp)
 
 
 @bp.app_template_filter("value_label")
@@ -62,7 +63,7 @@ def lot_page() -> Any:
     if request.method == "GET":
         return render_template("lot.html", form=form, lots=None, error=None)
     try:
-        response = _matcher().match(_lot_body(request))
+        response = matcher_client().match(_lot_body(request))
     except MatcherError as exc:
         return render_template("lot.html", form=form, lots=None, error=exc), 400
     lots = response.get("lots") or [response]
@@ -101,36 +102,3 @@ def _number(value: str, name: str) -> float:
         return float(value)
     except ValueError as exc:
         raise MatcherError(f"{name} must be a number", [{"field": name, "message": "Enter a number"}]) from exc
-
-
-def _matcher() -> MatcherClient:
-    ext = current_app.extensions
-    if "matcher_client" not in ext:
-        ext["matcher_client"] = MatcherClient(settings().matcher_url, settings().matcher_timeout_s)
-    return ext["matcher_client"]  # type: ignore[no-any-return]
-
-
-def _error_page(status: int, detail: str) -> Any:
-    return render_template("error.html", status=status, detail=detail), status
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Any:
-    return _error_page(exc.code or 500, exc.description or exc.name)
-
-
-@bp.errorhandler(ProblemError)
-def _problem(exc: ProblemError) -> Any:
-    return _error_page(exc.status, exc.detail)
-
-
-@bp.errorhandler(BackendUnavailable)
-def _unavailable(exc: BackendUnavailable) -> Any:
-    log.warning("backend unavailable: %s", exc)
-    return _error_page(503, "The directory is not available at the moment. Try again in a few minutes.")
-
-
-@bp.errorhandler(Exception)
-def _unexpected(exc: Exception) -> Any:
-    log.exception("unhandled error on a page")
-    return _error_page(500, "Something went wrong on our side. Try again later.")

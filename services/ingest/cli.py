@@ -1,4 +1,5 @@
-"""Data steward commands: `python -m services.ingest.cli load FILE`, `... dead-letters list|show|replay`.
+"""Data steward commands: `python -m services.ingest.cli load FILE`, `... dead-letters list|show|replay`,
+`... merges list|confirm|split`, `... reindex [--cleanup]`.
 
 Loading publishes to the log (never straight into the index), so files take the same path as
 the HTTP API: the consumer validates, normalises, geocodes and indexes them, and rejects go to
@@ -17,15 +18,19 @@ import click
 from tqdm import tqdm
 
 from services.ingest.config import IngestSettings
+from services.ingest.consumer import settle_memory
 from services.ingest.dead_letters import DeadLetter, dead_letters, replay, replays_topic
 from services.ingest.dedupe import Decision, OrganisationRegistry
 from services.ingest.loading import load_file
 from services.ingest.publishing import publish_listings
+from services.ingest.reindex import cleanup, reindex
 from services.ingest.sources.formats import FORMATS, guess_format
 from services.ingest.sources.mapping import CsvMapping
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, dead_letter_topic
+from shared.search.factory import open_search_index
+from shared.search.port import RebuildInProgress
 
 
 @contextmanager
@@ -131,6 +136,31 @@ def replay_cmd(refs: tuple[str, ...], reason: str | None, again: bool) -> None:
         sent = replay(events, _topic(), chosen)
     click.echo(f"replayed {sent} of {len(chosen)} selected dead letters"
                + (f" ({len(chosen) - sent} had no JSON record to replay)" if sent < len(chosen) else ""))
+
+
+@cli.command("reindex")
+@click.option("--cleanup", "cleanup_only", is_flag=True,
+              help="Only drop orphan generations (left by a rebuild that died); no rebuild.")
+def reindex_cmd(cleanup_only: bool) -> None:
+    """Rebuild the listings index from the event log into a new generation and switch to it;
+    searches keep answering throughout (see services/ingest/reindex.py)."""
+    settings = IngestSettings()
+    index = open_search_index(settings.search_url, prefix=settings.index_prefix)
+    try:
+        index.ensure_index()
+        if cleanup_only:
+            dropped = cleanup(index)
+            click.echo(f"dropped {len(dropped)} orphan generations" + (f": {', '.join(dropped)}" if dropped else ""))
+            return
+        settle_memory()  # a rebuild runs the consumer's code over the whole log
+        with _log(settings) as events, tqdm(desc="reindexing", unit=" records", file=sys.stderr) as bar:
+            summary = reindex(index, events, settings, bar.update, lambda total: setattr(bar, "total", total))
+    except RebuildInProgress as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        index.close()
+    for line in summary.lines():
+        click.echo(line)
 
 
 @cli.group()

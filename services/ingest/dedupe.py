@@ -17,7 +17,6 @@ that a crash between the two leaves "dirty" clusters that the next batch rewrite
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Iterable
@@ -29,9 +28,10 @@ from typing import Any, Literal
 from rapidfuzz import fuzz
 
 from services.ingest.sources.merge import merge, name_tokens
+from shared import json_codec
 from shared.geo import distance_km
 from shared.models import Listing
-from shared.search.embedded_sqlite import transaction
+from shared.search.embedded_sqlite import CACHE_KIB, transaction
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK
@@ -95,6 +95,7 @@ class OrganisationRegistry:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA busy_timeout=10000")
+        self._conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
         for statement in _SCHEMA:
             self._conn.execute(statement)
         self.name_threshold, self.max_km = name_threshold, max_km
@@ -143,18 +144,30 @@ class OrganisationRegistry:
         self._marked = set(dirty)
         for cluster in touched:
             dirty.setdefault(cluster, 0)
+        members = self._members(list(dirty))
         for cluster, replace in dirty.items():
-            ids = [i for (i,) in self._conn.execute("SELECT id FROM members WHERE cluster = ? ORDER BY id",
-                                                    (cluster,))]
+            ids = members.get(cluster, [])
             if not ids or replace:
                 writes.deletes.append(cluster)
             if ids:
                 writes.upserts[cluster] = fold(cluster, [fresh[i] if i in fresh else self._doc(i) for i in ids])
         return writes
 
+    def _members(self, clusters: list[str]) -> dict[str, list[str]]:
+        """cluster -> its member ids in order, a few queries per batch rather than one per cluster."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(clusters), 500):
+            chunk = clusters[start:start + 500]
+            for cluster, member in self._conn.execute(
+                f"SELECT cluster, id FROM members WHERE cluster IN ({','.join('?' * len(chunk))}) ORDER BY cluster, id",
+                chunk,
+            ):
+                found.setdefault(cluster, []).append(member)
+        return found
+
     def _doc(self, member_id: str) -> dict[str, Any]:
         row = self._conn.execute("SELECT doc FROM members WHERE id = ?", (member_id,)).fetchone()
-        return dict(json.loads(row[0]))
+        return dict(json_codec.loads(row[0]))
 
     def done(self, clusters: Iterable[str]) -> None:
         """Forget dirty marks once the index holds the written documents."""
@@ -200,7 +213,7 @@ class OrganisationRegistry:
         self._sources.add(listing.source)
         if row and row[0] != cluster:
             self._recluster(conn, row[0])
-        return cluster, json.loads(doc_json)  # cheaper than a second pydantic serialisation
+        return cluster, json_codec.loads(doc_json)  # cheaper than a second pydantic serialisation
 
     def _delete(self, conn: sqlite3.Connection, member_id: str) -> None:
         row = conn.execute("SELECT cluster FROM members WHERE id = ?", (member_id,)).fetchone()
@@ -292,12 +305,12 @@ class OrganisationRegistry:
 
     # -- the steward's side --------------------------------------------------------------------
 
-    def decide(self, a: str, b: str, decision: Decision) -> None:
+    def decide(self, a: str, b: str, decision: Decision, decided_at: str | None = None) -> None:
         """Remember that `a` and `b` are (confirm) or are not (split) one organisation."""
         first, second = sorted((a, b))
         with transaction(self._conn, "IMMEDIATE") as conn:
             conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)",
-                         (first, second, decision, datetime.now(UTC).isoformat()))
+                         (first, second, decision, decided_at or datetime.now(UTC).isoformat()))
 
     def decisions(self) -> list[tuple[str, str, str, str]]:
         return [tuple(r) for r in self._conn.execute("SELECT a, b, decision, decided_at FROM decisions ORDER BY a, b")]
@@ -323,7 +336,7 @@ class OrganisationRegistry:
         """Stored members of the clusters holding `ids`: what to republish after a decision."""
         wanted = list(ids)
         marks = ",".join("?" * len(wanted))
-        return [json.loads(d) for (d,) in self._conn.execute(
+        return [json_codec.loads(d) for (d,) in self._conn.execute(
             f"SELECT doc FROM members WHERE cluster IN (SELECT cluster FROM members WHERE id IN ({marks}))"
             " ORDER BY id", wanted)]
 

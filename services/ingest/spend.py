@@ -3,22 +3,27 @@
 Records are stored in `shared.spend_store` (the matcher's targets read the same store).
 
 A payment names its supplier by directory id, or by name and registry number; the latter is
-linked to the organisation registry's cluster when the number is known, and kept unlinked
-(with the name) otherwise, to be linked when that supplier is listed.
+linked to the organisation registry's cluster when the number is known. Failing both, the name
+is looked up in the directory (`supplier_link`): linked when near certain, else suggested for a
+member of the organisation to confirm (never counted as social-enterprise spend until then), or
+kept unlinked (with the name), to be linked when the record is sent again after the supplier is
+listed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from pydantic import ValidationError
 
 from services.ingest.dedupe import registry_number
 from services.ingest.pipeline import Rejection, validation_errors
+from services.ingest.supplier_link import DirectoryNames, link_by_name
 from shared.events.envelope import split_provenance
 from shared.events.port import Message
 from shared.models import SpendRecord
+from shared.spend_store import SupplierLink, as_link
 
 
 class SupplierLinker(Protocol):
@@ -33,6 +38,18 @@ def link(record: SpendRecord, linker: SupplierLinker | None) -> str | None:
         if number and (found := linker.cluster_for_number(kind, registry_number(kind, number))):
             return found
     return None
+
+
+def link_all(
+    records: Iterable[SpendRecord], linker: SupplierLinker | None, names: DirectoryNames | None
+) -> list[tuple[SpendRecord, SupplierLink]]:
+    """Each record with its link: the payer's id, else a registry number, else the directory by name."""
+    linked = [(record, as_link(record, link(record, linker))) for record in records]
+    wanted = [
+        (r.supplier_name, r.supplier_postcode) for r, found in linked if found.status == "unlinked" and r.supplier_name
+    ]
+    by_name = link_by_name(names, wanted) if names is not None else {}
+    return [(r, by_name.get((r.supplier_name or "", r.supplier_postcode), found)) for r, found in linked]
 
 
 def plan_spend(messages: Sequence[Message]) -> tuple[dict[str, SpendRecord], list[Rejection]]:

@@ -5,7 +5,7 @@ from the key, never from the body. The whole request is validated first and is a
 (422 naming `[row].field`), then published to the `spend` topic keyed `organisation:reference`.
 
 The CSV format (header row, UTF-8): `reference,date,amount,supplier_id,supplier_name,
-supplier_company_number,supplier_charity_number,category,cpv_code` where `date` is YYYY-MM-DD
+supplier_company_number,supplier_charity_number,supplier_postcode,category,cpv_code` where `date` is YYYY-MM-DD
 and `amount` is pounds with up to two decimals (`1234.50`); use `amount_pence` instead for whole
 pence. Unknown columns are refused, so a typo never drops a field silently.
 """
@@ -30,7 +30,7 @@ from shared.web import event_log, principal, settings
 
 bp = Blueprint("spend_intake", __name__)
 CSV_COLUMNS = {"reference", "date", "amount", "amount_pence", "supplier_id", "supplier_name",
-               "supplier_company_number", "supplier_charity_number", "category", "cpv_code"}
+               "supplier_company_number", "supplier_charity_number", "supplier_postcode", "category", "cpv_code"}
 
 
 @bp.post("/spend")

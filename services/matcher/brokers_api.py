@@ -3,6 +3,8 @@ lots are the requirements)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -15,12 +17,15 @@ from services.matcher.brokers import (
     find_partners,
     proposal_json,
 )
+from services.matcher.features import LotContext
 from services.matcher.matching import match, prepare
 from services.matcher.ocds import is_ocds, parse_ocds
 from services.matcher.places import LotError
+from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match
 from shared.errors import FieldError, InvalidInput
 from shared.models import Lot
+from shared.search.port import SearchIndex
 from shared.web import json_body, search_index, settings
 
 bp = Blueprint("brokers", __name__)
@@ -33,45 +38,58 @@ def _json() -> dict[str, Any]:
     return body
 
 
-def _match_lot(lot: Lot, limit: int) -> list[Match]:
+def _match_partners(lot: Lot, limit: int) -> list[Match]:
+    return _match_in(search_index(), _prepare(lot, _partner_field), limit)
+
+
+def _partner_field(field: str) -> str:
+    """Where a fault in the lot that stands for a partner search lies in the request: its
+    priorities are the impact sought, its place is the organisation's."""
+    head, _, rest = field.partition(".")
+    return f"seeks.impact_areas.{rest}" if head == "social_value_priorities" else f"organisation.{field}"
+
+
+def _match_in(index: SearchIndex, ctx: LotContext, limit: int) -> list[Match]:
     ext = current_app.extensions
-    ctx = _prepare(lot)
-    return match(search_index(), ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool,
-                 limit)
+    return match(index, ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool, limit)
 
 
-def _prepare(lot: Lot, field_prefix: str = "lot") -> Any:
+def _prepare(lot: Lot, field_path: Callable[[str], str] = lambda field: f"lot.{field}") -> LotContext:
     try:
         return prepare(lot, settings().default_radius_km)
     except LotError as exc:
-        raise InvalidInput("the lot cannot be matched as given",
-                           [FieldError(f"{field_prefix}.{exc.field}", exc.message)], status=422) from exc
-
-
-def _locate(listing_id: str) -> tuple[float, float] | None:
-    doc = search_index().get(listing_id)
-    point = (doc or {}).get("location")
-    return (point["lat"], point["lon"]) if point else None
+        raise InvalidInput(
+            "the lot cannot be matched as given", [FieldError(field_path(exc.field), exc.message)], status=422
+        ) from exc
 
 
 @bp.post("/partners")
 def partners() -> Any:
     req = json_body(PartnerRequest)
-    found = find_partners(req, _match_lot)
-    return jsonify({
-        "sectors_searched": ["third"] if "third" in req.seeks.sectors else [],
-        "results": [{
-            "listing_id": p.match.supplier.id,
-            "name": p.match.supplier.name,
-            "score": p.score,
-            "distance_km": None if p.match.distance_km is None else round(p.match.distance_km, 2),
-            "features": {**{n: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
-                            for n, f in p.match.features.items()},
-                         "complementarity": {"value": p.complementarity}},
-            "adds": p.adds,
-            "reason": p.match.reason,
-        } for p in found],
-    })
+    found = find_partners(req, _match_partners)
+    return jsonify(
+        {
+            "sectors_searched": ["third"] if "third" in req.seeks.sectors else [],
+            "results": [
+                {
+                    "listing_id": p.match.supplier.id,
+                    "name": p.match.supplier.name,
+                    "score": p.score,
+                    "distance_km": None if p.match.distance_km is None else round(p.match.distance_km, 2),
+                    "features": {
+                        **{
+                            n: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
+                            for n, f in p.match.features.items()
+                        },
+                        "complementarity": {"value": p.complementarity},
+                    },
+                    "adds": p.adds,
+                    "reason": p.match.reason,
+                }
+                for p in found
+            ],
+        }
+    )
 
 
 @bp.post("/consortia")
@@ -79,16 +97,29 @@ def consortia() -> Any:
     body = _json()
     req = _ocds_request(body) if is_ocds(body) else json_body(ConsortiumRequest)
     if not req.requirements and not req.lot.cpv_codes:
-        raise InvalidInput("name the requirements, or give the lot several CPV codes",
-                           [FieldError("requirements", "no requirements")], status=422)
+        raise InvalidInput(
+            "name the requirements, or give the lot several CPV codes",
+            [FieldError("requirements", "no requirements")],
+            status=422,
+        )
+    # Every requirement is delivered at the lot's place: resolve it once, and let the requirements
+    # share the area's recall (`RecallCache`); each requirement is then matched as `/match` would.
     ctx = _prepare(req.lot)
-    answer = build_consortia(req, _match_lot, _locate, ctx.place.point)
-    return jsonify({
-        "requirements": [{"id": r.id, "label": r.label} for r, _ in answer.requirements],
-        "uncoverable": answer.uncoverable,
-        "method": answer.method,
-        "proposals": [proposal_json(answer, p) for p in answer.proposals],
-    })
+    shared = RecallCache(search_index())
+    answer = build_consortia(
+        req.model_copy(update={"lot": ctx.lot}),
+        lambda part, limit: _match_in(shared.as_index(), replace(ctx, lot=part), limit),
+        shared.location,
+        ctx.place.point,
+    )
+    return jsonify(
+        {
+            "requirements": [{"id": r.id, "label": r.label} for r, _ in answer.requirements],
+            "uncoverable": answer.uncoverable,
+            "method": answer.method,
+            "proposals": [proposal_json(answer, p) for p in answer.proposals],
+        }
+    )
 
 
 def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
@@ -96,11 +127,18 @@ def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
     lots = parse_ocds(body, settings().max_lots)
     first = lots[0].lot
     total = sum(o.lot.value_pence or 0 for o in lots) or None
-    requirements = [RequirementIn(id=(o.lot.id or f"r{i + 1}")[:100], label=o.lot.title[:300],
-                                  description=o.lot.description[:5000], cpv_codes=o.lot.cpv_codes)
-                    for i, o in enumerate(lots[:10])]
+    requirements = [
+        RequirementIn(
+            id=(o.lot.id or f"r{i + 1}")[:100],
+            label=o.lot.title[:300],
+            description=o.lot.description[:5000],
+            cpv_codes=o.lot.cpv_codes,
+        )
+        for i, o in enumerate(lots[:10])
+    ]
     k = request.args.get("max_members", "3")
     if not k.isdigit() or not 1 <= int(k) <= 6:
         raise InvalidInput("max_members must be 1 to 6", [FieldError("max_members", "out of range")])
-    return ConsortiumRequest(lot=first.model_copy(update={"value_pence": total}), requirements=requirements,
-                             max_members=int(k))
+    return ConsortiumRequest(
+        lot=first.model_copy(update={"value_pence": total}), requirements=requirements, max_members=int(k)
+    )

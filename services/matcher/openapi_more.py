@@ -14,7 +14,9 @@ from pydantic import BaseModel
 from services.matcher.brokers import ConsortiumRequest, PartnerRequest
 from services.matcher.openapi import _array, _json, _nullable, _problem, _ref, to_openapi30
 from services.matcher.spend.api import KeyBody, OrganisationBody
+from services.matcher.spend.links import LinkDecisionBody
 from services.matcher.spend.store import PackageBody, TargetBody
+from shared.spend_store import LINK_STATUSES
 
 Schema = dict[str, Any]
 NUMBER: Schema = {"type": "number"}
@@ -23,8 +25,9 @@ INTEGER: Schema = {"type": "integer"}
 MODELS: dict[str, type[BaseModel]] = {
     "ConsortiumRequest": ConsortiumRequest, "PartnerRequest": PartnerRequest, "TargetBody": TargetBody,
     "PackageBody": PackageBody, "OrganisationBody": OrganisationBody, "KeyBody": KeyBody,
+    "LinkDecisionBody": LinkDecisionBody,
 }
-SECURED = {"security": [{"ApiKey": []}]}
+SECURED: Schema = {"security": [{"ApiKey": []}]}
 
 
 def model_schemas() -> dict[str, Schema]:
@@ -58,8 +61,17 @@ def response_schemas() -> dict[str, Schema]:
         "Organisation": {"type": "object", "required": ["id", "name"], "properties": {"id": TEXT, "name": TEXT}},
         "NewKey": {"type": "object", "required": ["id", "organisation_id", "role", "key"],
                    "properties": {"id": TEXT, "organisation_id": TEXT, "role": TEXT, "key": TEXT}},
-        "Report": {"type": "object", "required": ["target", "progress", "unlinked_references"],
-                   "properties": {"target": obj, "progress": obj, "unlinked_references": _array(TEXT)}},
+        "Report": {"type": "object", "required": ["target", "progress", "unlinked_references",
+                                                  "unconfirmed_references"],
+                   "properties": {"target": obj, "progress": obj, "unlinked_references": _array(TEXT),
+                                  "unconfirmed_references": _array(TEXT), "monthly": _array(obj)}},
+        "SpendLink": {"type": "object", "required": ["reference", "status", "candidates"], "properties": {
+            "reference": TEXT, "date": TEXT, "amount_pence": INTEGER, "supplier_name": _nullable(TEXT),
+            "supplier_postcode": _nullable(TEXT), "status": {"type": "string", "enum": list(LINK_STATUSES)},
+            "counted_supplier_id": _nullable(TEXT), "suggested_supplier_id": _nullable(TEXT),
+            "candidates": _array({"type": "object", "required": ["supplier_id", "name", "score"], "properties": {
+                "supplier_id": TEXT, "name": TEXT, "score": NUMBER, "place_agrees": _nullable({"type": "boolean"})}}),
+            "decision": _nullable(obj)}},
         "Recommendations": {"type": "object", "required": ["gap_pence", "covered_pence", "closes_gap", "placements"],
                             "properties": {"gap_pence": INTEGER, "covered_pence": INTEGER,
                                            "closes_gap": {"type": "boolean"}, "placements": _array(obj)}},
@@ -126,6 +138,15 @@ def paths() -> Schema:
                                               _path_params("key_id"))},
         "/organisations/{organisation_id}/spend": {"get": _secured(
             "The organisation's spend records", {"200": _json(_array({"type": "object"}), "Records")}, org)},
+        "/organisations/{organisation_id}/spend/links": {"get": _secured(
+            "How each spend record's supplier is linked; `status=unconfirmed` lists the suggestions awaiting a"
+            " person", {"200": _json(_array(_ref("SpendLink")), "Links")},
+            [*org, {"name": "status", "in": "query", "required": False,
+                    "schema": {"type": "string", "enum": list(LINK_STATUSES)}}], None, ("400",))},
+        "/organisations/{organisation_id}/spend/links/{reference}": {"post": _secured(
+            "Confirm or reject a spend record's link by name; remembered when the record is sent again",
+            {"200": _json(_ref("SpendLink"), "The link as it now stands")},
+            _path_params("organisation_id", "reference"), "LinkDecisionBody", ("400", "409", "422"))},
         "/organisations/{organisation_id}/targets": {"get": _secured(
             "The organisation's targets", {"200": _json(_array({"type": "object"}), "Targets")}, org)},
         "/organisations/{organisation_id}/targets/{target_id}": {

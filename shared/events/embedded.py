@@ -12,11 +12,11 @@ per `publish` call, and ingest publishes in batches.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Sequence
 
+from shared import json_codec
 from shared.errors import BackendUnavailable
 from shared.events.port import Message, Value
 from shared.search.embedded_sqlite import ThreadConnections, transaction
@@ -66,13 +66,17 @@ class EmbeddedEventLog:
             conn.executemany(
                 'INSERT INTO events (topic, "offset", key, value, timestamp_ms) VALUES (?, ?, ?, ?, ?)',
                 [
-                    (topic, first + i, key, None if value is None else json.dumps(value), now_ms)
+                    (topic, first + i, key, None if value is None else json_codec.dumps(value), now_ms)
                     for i, (key, value) in enumerate(records)
                 ],
             )
 
     def consumer(self, topic: str, group: str) -> EmbeddedConsumer:
         return EmbeddedConsumer(self._conns, topic, group)
+
+    def read_from_start(self, topic: str) -> EmbeddedConsumer:
+        """A reader at offset 0 that belongs to no group (its `commit` must not be called)."""
+        return EmbeddedConsumer(self._conns, topic, None)
 
     def ping(self) -> bool:
         try:
@@ -87,13 +91,14 @@ class EmbeddedEventLog:
 
 class EmbeddedConsumer:
     """One group's reader of one topic. The position lives in memory until `commit`, so a
-    consumer that stops without committing leaves the group to read those records again."""
+    consumer that stops without committing leaves the group to read those records again.
+    Without a group it reads from offset 0 (`EmbeddedEventLog.read_from_start`)."""
 
-    def __init__(self, conns: ThreadConnections, topic: str, group: str) -> None:
+    def __init__(self, conns: ThreadConnections, topic: str, group: str | None) -> None:
         self._conns = conns
         self._topic = topic
         self._group = group
-        self._position = self._committed()
+        self._position = self._committed() if group is not None else 0
 
     def poll(self, max_records: int, timeout_s: float) -> list[Message]:
         deadline = time.monotonic() + timeout_s
@@ -126,12 +131,18 @@ class EmbeddedConsumer:
             )
 
     def lag(self) -> int:
+        return self.end_offsets()[PARTITION] - self._committed()
+
+    def end_offsets(self) -> dict[int, int]:
         last = (
             self._conns.get()
             .execute('SELECT max("offset") FROM events WHERE topic = ?', (self._topic,))
             .fetchone()[0]
         )
-        return (0 if last is None else last + 1) - self._committed()
+        return {PARTITION: 0 if last is None else last + 1}
+
+    def positions(self) -> dict[int, int]:
+        return {PARTITION: self._position}
 
     def close(self) -> None:
         """Nothing to release: connections belong to the event log, and uncommitted positions
@@ -164,7 +175,7 @@ class EmbeddedConsumer:
                 partition=PARTITION,
                 offset=offset,
                 key=key,
-                value=None if value is None else json.loads(value),
+                value=None if value is None else json_codec.loads(value),
                 timestamp_ms=ts,
             )
             for offset, key, value, ts in rows

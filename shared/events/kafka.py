@@ -82,6 +82,9 @@ class KafkaEventLog:
     def consumer(self, topic: str, group: str) -> KafkaGroupConsumer:
         return KafkaGroupConsumer(self._servers, self._client_id, topic, group, self._max_poll_interval_ms)
 
+    def read_from_start(self, topic: str) -> KafkaStartReader:
+        return KafkaStartReader(self._servers, self._client_id, topic)
+
     def ping(self) -> bool:
         try:
             admin = KafkaAdminClient(bootstrap_servers=self._servers, client_id=self._client_id)
@@ -147,6 +150,42 @@ class KafkaGroupConsumer:
     def _committed(self, tp: TopicPartition, start: int) -> int:
         committed = self._consumer.committed(tp)
         return start if committed is None else committed
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)
+
+
+class KafkaStartReader:
+    """Every partition of one topic assigned by hand and read from its beginning: no group, so no
+    rebalance and no committed offsets (a rebuild leaves the group registry as it found it)."""
+
+    def __init__(self, servers: list[str], client_id: str, topic: str) -> None:
+        with _unavailable_on_broker_error():
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=servers, client_id=client_id, group_id=None, enable_auto_commit=False,
+                auto_offset_reset="earliest",
+            )  # fmt: skip
+            ids = self._consumer.partitions_for_topic(topic) or set()
+            self._partitions = [TopicPartition(topic, p) for p in sorted(ids)]
+            self._consumer.assign(self._partitions)
+            if self._partitions:
+                self._consumer.seek_to_beginning(*self._partitions)
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Message]:
+        if not self._partitions:
+            return []
+        with _unavailable_on_broker_error():
+            batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        return [_message(record) for records in batches.values() for record in records]
+
+    def end_offsets(self) -> dict[int, int]:
+        with _unavailable_on_broker_error():
+            ends = self._consumer.end_offsets(self._partitions) if self._partitions else {}
+        return {tp.partition: int(offset) for tp, offset in ends.items()}
+
+    def positions(self) -> dict[int, int]:
+        with _unavailable_on_broker_error():
+            return {tp.partition: int(self._consumer.position(tp)) for tp in self._partitions}
 
     def close(self) -> None:
         self._consumer.close(autocommit=False)

@@ -9,6 +9,8 @@ Semantics every adapter must keep (tests/contract checks them):
 - `commit(messages)` acknowledges everything up to and including the highest offset given per
   partition.
 - Two groups read independently.
+- `read_from_start` reads a topic from its first record without any group (nothing is committed,
+  nothing is left behind): a rebuild replays the whole log with it.
 """
 
 from __future__ import annotations
@@ -47,12 +49,34 @@ class Consumer(Protocol):
     def close(self) -> None: ...
 
 
+class LogReader(Protocol):
+    """Reads every partition of a topic from the start, with no group and no commits."""
+
+    def poll(self, max_records: int, timeout_s: float) -> list[Message]: ...
+
+    def end_offsets(self) -> dict[int, int]:
+        """Per partition, the offset the next record published there will get."""
+
+    def positions(self) -> dict[int, int]:
+        """Per partition, the offset of the next record this reader will return."""
+
+    def close(self) -> None: ...
+
+
+def caught_up(reader: LogReader, targets: dict[int, int]) -> bool:
+    """True once `reader` has returned every record below `targets` (end offsets seen earlier)."""
+    positions = reader.positions()
+    return all(positions.get(partition, 0) >= end for partition, end in targets.items())
+
+
 class EventLog(Protocol):
     def ensure_topics(self, topics: Sequence[str]) -> None: ...
 
     def publish(self, topic: str, records: Sequence[tuple[str | None, Value]]) -> None: ...
 
     def consumer(self, topic: str, group: str) -> Consumer: ...
+
+    def read_from_start(self, topic: str) -> LogReader: ...
 
     def ping(self) -> bool: ...
 

@@ -1,6 +1,8 @@
 """`SearchIndex` on Elasticsearch 8 through the official client.
 
-Services address the alias; the concrete index is versioned (see `es_mapping`). "Newest
+Services address the alias; the concrete index is versioned (see `es_mapping`), and a rebuild
+fills a new generation of it (`<alias>-v<version>-<stamp>`) and moves the alias in one
+`POST /_aliases` (remove + add, atomic). "Newest
 `updated_at` wins" is enforced by Elasticsearch itself with external versioning: each write
 carries `updated_at` as epoch microseconds with `version_type=external_gte`, so an older write
 is rejected with 409 (counted as stale) even when two consumers race, and replaying the same
@@ -11,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +25,7 @@ from elasticsearch.helpers import streaming_bulk
 from shared.errors import BackendUnavailable
 from shared.geo import distance_km
 from shared.search import es_mapping
+from shared.search.elastic_lease import Lease
 from shared.search.port import (
     HIGHLIGHT_END,
     HIGHLIGHT_START,
@@ -58,12 +61,15 @@ _WORD = re.compile(r"[^\W_]+")
 class ElasticsearchIndex:
     """One schema's index on an Elasticsearch cluster, reached through `prefix + schema.name`."""
 
-    def __init__(self, url: str, schema: IndexSchema, prefix: str = "") -> None:
+    def __init__(self, url: str, schema: IndexSchema, prefix: str = "", target: str | None = None) -> None:
+        """`target` addresses one concrete index instead of the alias (a generation being built)."""
         # The client connects lazily, so constructing the adapter never touches the network.
         self._client = Elasticsearch(url, request_timeout=30, max_retries=2, retry_on_timeout=True)
-        self._schema = schema
+        self._url, self._schema, self._prefix = url, schema, prefix
         self._alias = es_mapping.alias_name(schema, prefix)
         self._index = es_mapping.index_name(schema, prefix)
+        self._address = target or self._alias
+        self._generation_name = re.compile(rf"^{re.escape(self._index)}(?:-\d+)?$")
 
     def ensure_index(self) -> None:
         """Create this version's index, then point the alias at it unless the alias already exists.
@@ -72,15 +78,17 @@ class ElasticsearchIndex:
         then swap), not something every process should do on start-up.
         """
         with _unavailable_on_transport_error():
-            self._create_index()
+            if self._client.indices.exists_alias(name=self._alias):
+                return
+            self._create_index(self._index)
             if not self._client.indices.exists_alias(name=self._alias):
                 self._client.indices.put_alias(index=self._index, name=self._alias)
 
-    def _create_index(self) -> None:
-        """Create the concrete index; losing the race to another process is success."""
+    def _create_index(self, name: str) -> None:
+        """Create a concrete index; losing the race to another process is success."""
         try:
             self._client.indices.create(
-                index=self._index,
+                index=name,
                 settings=es_mapping.index_settings(),
                 mappings=es_mapping.index_mappings(self._schema),
             )
@@ -106,7 +114,7 @@ class ElasticsearchIndex:
             raise ValueError("document has no string id")
         return {
             "_op_type": "index",
-            "_index": self._alias,
+            "_index": self._address,
             "_id": doc_id,
             "version": epoch_micros(doc.get(self._schema.version_field)),
             "version_type": "external_gte",
@@ -116,7 +124,7 @@ class ElasticsearchIndex:
     def delete(self, ids: Sequence[str]) -> BulkResult:
         """Delete by id; an id that is already absent counts as written (the outcome holds)."""
         result = BulkResult()
-        self._run_bulk([{"_op_type": "delete", "_index": self._alias, "_id": i} for i in ids], result)
+        self._run_bulk([{"_op_type": "delete", "_index": self._address, "_id": i} for i in ids], result)
         return result
 
     def _run_bulk(self, actions: Iterable[dict[str, Any]], result: BulkResult) -> None:
@@ -131,13 +139,13 @@ class ElasticsearchIndex:
                 else:
                     result.failed.append((str(info.get("_id")), _reason(info)))
         for doc_id, reason in result.failed[:LOGGED_FAILURES]:
-            log.warning("bulk write to %s failed for %s: %s", self._alias, doc_id, reason)
+            log.warning("bulk write to %s failed for %s: %s", self._address, doc_id, reason)
 
     def get(self, doc_id: str) -> Document | None:
         with _unavailable_on_transport_error():
-            resp = self._client.options(ignore_status=404).get(index=self._alias, id=doc_id)
+            resp = self._client.options(ignore_status=404).get(index=self._address, id=doc_id)
         if _error_type(resp.body) == "index_not_found_exception":
-            raise BackendUnavailable(f"Elasticsearch has no index {self._alias!r}; run ensure_index")
+            raise BackendUnavailable(f"Elasticsearch has no index {self._address!r}; run ensure_index")
         return resp.get("_source") if resp.get("found") else None
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -155,7 +163,7 @@ class ElasticsearchIndex:
         search_after = _search_after(query, sort)
         with _unavailable_on_transport_error():
             resp = self._client.search(
-                index=self._alias,
+                index=self._address,
                 query=build_query(self._schema, query, fuzzy=fuzzy, with_filters=False),
                 post_filter=_all_filters(self._schema, query.filters),
                 sort=build_sort(self._schema, query),
@@ -184,7 +192,7 @@ class ElasticsearchIndex:
                             fuzzy=query.fuzzy)  # fmt: skip
         fuzzy = query.fuzzy and bool(fuzzy_words(query.text)) and self.search(plain).fuzzy
         with _unavailable_on_transport_error():
-            pit = self._client.open_point_in_time(index=self._alias, keep_alive=SCAN_KEEP_ALIVE)["id"]
+            pit = self._client.open_point_in_time(index=self._address, keep_alive=SCAN_KEEP_ALIVE)["id"]
         try:
             yield from self._scan_pages(plain, fuzzy, pit, page_size)
         finally:
@@ -223,7 +231,7 @@ class ElasticsearchIndex:
             # Aggregations see the query's documents, not the post filter's: values come from every
             # listing while the hits are the matching names, still ranked by the name query.
             resp = self._client.search(
-                index=self._alias, query={"bool": {"must": {"match_all": {}}, "should": [name_query]}},
+                index=self._address, query={"bool": {"must": {"match_all": {}}, "should": [name_query]}},
                 post_filter=name_query, aggs=aggs, size=limit,
                 source_includes=[es_mapping.ID_FIELD, schema.suggest_field],
                 sort=[{"_score": {"order": "desc"}}, {es_mapping.ID_FIELD: {"order": "asc"}}],
@@ -258,11 +266,11 @@ class ElasticsearchIndex:
     def count(self, query: SearchQuery | None = None) -> int:
         body = build_query(self._schema, query or SearchQuery())
         with _unavailable_on_transport_error():
-            return int(self._client.count(index=self._alias, query=body)["count"])
+            return int(self._client.count(index=self._address, query=body)["count"])
 
     def refresh(self) -> None:
         with _unavailable_on_transport_error():
-            self._client.indices.refresh(index=self._alias)
+            self._client.indices.refresh(index=self._address)
 
     def ping(self) -> bool:
         try:
@@ -271,15 +279,77 @@ class ElasticsearchIndex:
             return False
 
     def drop(self) -> None:
-        """Delete every index behind the alias (which removes the alias) and this version's index."""
+        """Delete every index behind the alias (which removes the alias), every generation of this
+        version and the rebuild lock."""
         with _unavailable_on_transport_error():
-            names = {self._index}
-            if self._client.indices.exists_alias(name=self._alias):
-                names |= set(self._client.indices.get_alias(name=self._alias))
+            names = {self._index, self._lock_index, *self.generations(), *self._behind_alias()}
             self._client.indices.delete(index=",".join(sorted(names)), ignore_unavailable=True)
 
     def close(self) -> None:
         self._client.close()
+
+    # -- generations ---------------------------------------------------------------------------
+
+    @property
+    def generation(self) -> str:
+        if self._address != self._alias:
+            return self._address
+        behind = self._behind_alias()
+        return behind[0] if behind else self._index
+
+    def _behind_alias(self) -> list[str]:
+        with _unavailable_on_transport_error():
+            if not self._client.indices.exists_alias(name=self._alias):
+                return []
+            return sorted(self._client.indices.get_alias(name=self._alias))
+
+    def generations(self) -> list[str]:
+        """Concrete indices `<alias>-v<version>` and `<alias>-v<version>-<stamp>`, oldest first."""
+        with _unavailable_on_transport_error():
+            found = self._client.indices.get(index=f"{self._index}*", allow_no_indices=True, ignore_unavailable=True)
+        return sorted(name for name in found if self._generation_name.match(name))
+
+    def build_generation(self) -> ElasticsearchIndex:
+        """A new concrete index named by the time, and an adapter that reads and writes only it."""
+        name = f"{self._index}-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}"
+        with _unavailable_on_transport_error():
+            self._create_index(name)
+        return ElasticsearchIndex(self._url, self._schema, self._prefix, target=name)
+
+    def switch_to(self, generation: str, finish: Callable[[], object] | None = None) -> bool:
+        """`finish`, then one `POST /_aliases` that removes the alias from every index it names and
+        adds it to `generation`: Elasticsearch applies the actions atomically, so no search or
+        write through the alias ever finds it missing or on two indices."""
+        if not self._generation_name.match(generation):
+            raise ValueError(f"{generation!r} is not a generation of {self._alias}")
+        if finish is not None:
+            finish()
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": name, "alias": self._alias}} for name in self._behind_alias() if name != generation
+        ]
+        actions.append({"add": {"index": generation, "alias": self._alias}})
+        with _unavailable_on_transport_error():
+            self._client.indices.update_aliases(actions=actions)
+        return False
+
+    def drop_generations(self, generations: Sequence[str]) -> None:
+        live = set(self._behind_alias())
+        if live & set(generations):
+            raise ValueError(f"{sorted(live & set(generations))} is live; switch before dropping it")
+        strangers = [g for g in generations if not self._generation_name.match(g)]
+        if strangers:
+            raise ValueError(f"{strangers} are not generations of {self._alias}")
+        if generations:
+            with _unavailable_on_transport_error():
+                self._client.indices.delete(index=",".join(generations), ignore_unavailable=True)
+
+    @property
+    def _lock_index(self) -> str:
+        return f"{self._alias}-rebuild-lock"
+
+    def rebuild_lock(self, holder: str) -> AbstractContextManager[None]:
+        """A lease document created with `op_type=create` and renewed while the rebuild runs."""
+        return Lease(self._client, self._lock_index, holder).held()
 
 
 def build_query(

@@ -1,8 +1,9 @@
-"""The embedded `SearchIndex`: one SQLite file, FTS5 for text, an R*Tree for geo, numpy for the rest.
+"""One generation of the embedded index: one SQLite file, FTS5 for text, an R*Tree for geo, numpy
+for the rest. `embedded_alias` serves the live generation (and rebuilds) as the `SearchIndex`.
 
 Storage is derived from the `IndexSchema`; every table name starts with
-`<prefix><schema.name>_v<version>` so that several indexes (test prefixes, a rebuild into a new
-schema version) share one file without meeting:
+`<prefix><schema.name>_v<version>` (plus `_g<stamp>` for a generation built by a rebuild) so that
+several indexes (test prefixes, a rebuild, a new schema version) share one file without meeting:
 
 - `_docs`: one small row per document (id, normalised `updated_at`, lower-cased sort key, token
   count for BM25); `_bodies` holds the JSON apart, so the rows every query touches stay dense in
@@ -31,7 +32,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,12 +40,13 @@ from typing import Any
 
 import numpy as np
 
+from shared import json_codec
 from shared.errors import BackendUnavailable
 from shared.search import embedded_geo as geo
 from shared.search import embedded_snapshot as snapshots
 from shared.search import embedded_text as text
 from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables, Vocabulary
-from shared.search.embedded_sqlite import ThreadConnections, transaction, unavailable_on_sqlite_error
+from shared.search.embedded_sqlite import ThreadConnections, index_setup, transaction, unavailable_on_sqlite_error
 from shared.search.port import (
     BulkResult,
     Document,
@@ -58,28 +60,42 @@ from shared.search.port import (
     decode_cursor,
     effective_sort,
     encode_cursor,
+    scan_pages,
 )
 from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 
-__all__ = ["EmbeddedSearchIndex", "ThreadConnections", "fts_query", "transaction"]
+__all__ = ["EmbeddedSearchIndex", "GenerationMoved", "ThreadConnections", "fts_query", "transaction"]
 fts_query = text.fts_query
 log = logging.getLogger(__name__)
 # The change log keeps this many entries; a reader further behind re-reads everything.
 CHANGES_KEPT = 50_000
+# Ids per `IN (...)` lookup, well under SQLite's bound-parameter limit.
+ID_CHUNK = 500
 TABLES = ("docs", "bodies", "fts", "names", "terms", "changes", "geo")
 # Terms whose postings a process reads when it opens the index: the most frequent ones cost tens
 # of milliseconds each to read and come back in most queries.
 WARM_TERMS = 400
 
 
-def _table_base(prefix: str, schema: IndexSchema) -> str:
+def table_base(prefix: str, schema: IndexSchema) -> str:
+    """The first generation's table-name stem; later generations add `_g<stamp>`."""
     return re.sub(r"[^a-z0-9_]", "_", f"{prefix}{schema.name}".lower()) + f"_v{schema.version}"
+
+
+class GenerationMoved(BackendUnavailable):
+    """The pointer names another generation than the one this object serves: ask again."""
 
 
 def _keyword_values(value: Any) -> list[str]:
     """A keyword field's values as stored terms: lists flatten, scalars are their JSON text."""
     items = value if isinstance(value, list) else [value]
     return [v if isinstance(v, str) else json.dumps(v) for v in items if v is not None]
+
+
+def _chunks(docs: Sequence[int], size: int = 5000) -> Iterator[str]:
+    """Document numbers as comma-separated SQL text, `size` at a time (integers: no injection)."""
+    for start in range(0, len(docs), size):
+        yield ",".join(str(int(doc)) for doc in docs[start : start + size])
 
 
 def _text_value(value: Any) -> str:
@@ -147,11 +163,22 @@ class _Matches:
 
 
 class EmbeddedSearchIndex:
-    """`SearchIndex` on SQLite; see the module docstring for the storage layout."""
+    """`SearchIndex` on one generation's tables; see the module docstring for the storage layout.
 
-    def __init__(self, path: str, schema: IndexSchema, prefix: str = "") -> None:
+    `generation` names the tables (default: the first generation). `connections` shares another
+    object's per-thread connections, so that writes into a new generation can join the
+    transaction that switches to it. `guard` runs at the start of every transaction and raises
+    `GenerationMoved` when this generation stopped being live.
+    """
+
+    def __init__(
+        self, path: str, schema: IndexSchema, prefix: str = "", generation: str | None = None,
+        connections: ThreadConnections | None = None, guard: Callable[[sqlite3.Connection], None] | None = None,
+    ) -> None:  # fmt: skip
         self._schema = schema
-        base = _table_base(prefix, schema)
+        base = generation or table_base(prefix, schema)
+        self.generation = base
+        self._guard = guard
         self._table_names = tuple(f"{base}_{t}" for t in TABLES)
         self._docs, self._bodies, self._fts, self._names, self._terms, self._changes, self._geo = (
             f'"{t}"' for t in self._table_names
@@ -161,7 +188,8 @@ class EmbeddedSearchIndex:
         # Numbers are stable within a schema version, which names the tables.
         fields = (*schema.keyword_fields, *(f for _, f in schema.prefix_fields))
         self._term_fields: tuple[str, ...] = tuple(dict.fromkeys(fields))
-        self._conns = ThreadConnections(path, "NORMAL")
+        self._own_connections = connections is None
+        self._conns = connections or ThreadConnections(path, "NORMAL", index_setup)
         self._snapshot: Snapshot | None = None
         # One thread at a time loads or advances the snapshot; the others then reuse its work.
         self._refresh_lock = threading.Lock()
@@ -232,10 +260,20 @@ class EmbeddedSearchIndex:
         self._closing.set()
         if self._warming is not None and self._warming.is_alive():
             self._warming.join()
-        self._conns.close_all()
+        if self._own_connections:
+            self._conns.close_all()
+
+    def retire(self) -> None:
+        """Stop warming and forget the snapshot (this generation is no longer live); never blocks."""
+        self._closing.set()
+        self._snapshot = None
 
     def _conn(self) -> sqlite3.Connection:
         return self._conns.get()
+
+    def _check(self, conn: sqlite3.Connection) -> None:
+        if self._guard is not None:
+            self._guard(conn)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -244,22 +282,28 @@ class EmbeddedSearchIndex:
 
         Equal versions overwrite, so replaying a batch is idempotent. A document that cannot be
         prepared (no id, bad timestamp or location) is reported in `failed` and the rest are written.
+        An id given twice is written as if in two batches, one after the other.
         """
         result = BulkResult()
-        rows = []
+        rounds: list[dict[str, _Row]] = []
         for document in documents:
             try:
-                rows.append(self._prepare(document))
+                row = self._prepare(document)
             except (KeyError, TypeError, ValueError) as exc:
                 doc_id = document.get("id") if isinstance(document, dict) else None
                 result.failed.append((str(doc_id or ""), f"{type(exc).__name__}: {exc}"))
+                continue
+            free = next((rows for rows in rounds if row.id not in rows), None)
+            if free is None:
+                free = {}
+                rounds.append(free)
+            free[row.id] = row
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            counts = text.token_counts(conn, [row.text for row in rows])
-            for row, tokens in zip(rows, counts, strict=True):
-                if self._write(conn, row, tokens):
-                    result.written += 1
-                else:
-                    result.stale += 1
+            self._check(conn)
+            for rows in rounds:
+                written = self._write(conn, list(rows.values()))
+                result.written += written
+                result.stale += len(rows) - written
             self._prune_changes(conn)
         return result
 
@@ -267,12 +311,13 @@ class EmbeddedSearchIndex:
         """Every id counts as written: an absent id is already deleted (as Elasticsearch's bulk
         helpers treat a 404 on delete)."""
         with transaction(self._conn(), "IMMEDIATE") as conn:
-            for doc_id in ids:
-                found = conn.execute(f"SELECT doc FROM {self._docs} WHERE id = ?", (doc_id,)).fetchone()
-                if found:
-                    self._remove_entries(conn, found[0])
-                    conn.execute(f"DELETE FROM {self._bodies} WHERE doc = ?", found)
-                    conn.execute(f"DELETE FROM {self._docs} WHERE doc = ?", found)
+            self._check(conn)
+            docs = [doc for doc, _ in self._stored(conn, list(dict.fromkeys(ids))).values()]
+            for chunk in _chunks(docs):
+                self._remove_entries(conn, chunk)
+                conn.execute(f"DELETE FROM {self._bodies} WHERE doc IN ({chunk})")
+                conn.execute(f"DELETE FROM {self._docs} WHERE doc IN ({chunk})")
+            conn.executemany(f"INSERT INTO {self._changes} (doc) VALUES (?)", [(doc,) for doc in docs])
             self._prune_changes(conn)
         return BulkResult(written=len(ids))
 
@@ -282,57 +327,87 @@ class EmbeddedSearchIndex:
             raise ValueError("document has no string id")
         schema = self._schema
         sort_value = document.get(schema.sort_field)
-        terms = {
+        terms = frozenset(
             (number, value)
             for number, name in enumerate(self._term_fields)
-            for value in _keyword_values(document.get(name))
-        }
+            if (raw := document.get(name)) is not None and raw != []  # most lists are empty: skip the call
+            for value in _keyword_values(raw)
+        )
         return _Row(
             id=doc_id,
-            body=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+            body=json_codec.dumps(document),
             version=_normalise_version(document.get(schema.version_field)),
             sort_key=None if sort_value is None else str(sort_value).lower(),
             point=_point(document.get(schema.geo_field)),
             text=tuple(text.strip_markers(_text_value(document.get(name))) for name in schema.text_fields),
             name=_text_value(document.get(schema.suggest_field)),
-            terms=frozenset(terms),
+            terms=terms,
         )
 
-    def _write(self, conn: sqlite3.Connection, row: _Row, tokens: int) -> bool:
-        """Upsert one prepared row unless the stored version is newer; False when stale."""
-        stored = conn.execute(f"SELECT doc, updated_at FROM {self._docs} WHERE id = ?", (row.id,)).fetchone()
-        if stored and stored[1] > row.version:
-            return False
-        doc = conn.execute(
-            f"INSERT INTO {self._docs} (id, updated_at, sort_key, tokens) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at,"
-            " sort_key = excluded.sort_key, tokens = excluded.tokens RETURNING doc",
-            (row.id, row.version, row.sort_key, tokens),
-        ).fetchone()[0]
-        if stored:
-            self._remove_entries(conn, doc)
-        else:
-            conn.execute(f"INSERT INTO {self._changes} (doc) VALUES (?)", (doc,))
-        conn.execute(f"INSERT OR REPLACE INTO {self._bodies} (doc, body) VALUES (?, ?)", (doc, row.body))
-        marks = ", ".join("?" * (len(row.text) + 1))
-        columns = ", ".join(f"c{i}" for i in range(len(row.text)))
-        conn.execute(f"INSERT INTO {self._fts} (rowid, {columns}) VALUES ({marks})", (doc, *row.text))
-        conn.execute(f"INSERT INTO {self._names} (rowid, name) VALUES (?, ?)", (doc, row.name))
-        if row.point is not None:
-            geo.insert(conn, self._geo, doc, row.point)
+    def _stored(self, conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+        """id -> (doc, updated_at) of the stored documents among `ids`."""
+        found: dict[str, tuple[int, str]] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start : start + ID_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, doc, updated_at FROM {self._docs} WHERE id IN ({marks})"
+            found.update((doc_id, (doc, version)) for doc_id, doc, version in conn.execute(sql, chunk))
+        return found
+
+    def _write(self, conn: sqlite3.Connection, rows: list[_Row]) -> int:
+        """Upsert prepared rows (distinct ids) unless the stored version is newer; returns how many
+        were written. One statement per table for the whole batch: per-row round trips into
+        SQLite cost more than the writes themselves."""
+        stored = self._stored(conn, [row.id for row in rows])
+        rows = [row for row in rows if row.id not in stored or stored[row.id][1] <= row.version]
+        if not rows:
+            return 0
+        for chunk in _chunks([stored[row.id][0] for row in rows if row.id in stored]):
+            self._remove_entries(conn, chunk)
+        next_doc = int(conn.execute(f"SELECT ifnull(max(doc), 0) + 1 FROM {self._docs}").fetchone()[0])
+        docs = []
+        for row in rows:
+            if row.id in stored:
+                docs.append(stored[row.id][0])
+            else:
+                docs.append(next_doc)
+                next_doc += 1
+        width = len(self._schema.text_fields)
+        columns, marks = ", ".join(f"c{i}" for i in range(width)), ", ".join("?" * (width + 1))
+        conn.executemany(
+            f"INSERT INTO {self._fts} (rowid, {columns}) VALUES ({marks})",
+            [(doc, *row.text) for doc, row in zip(docs, rows, strict=True)],
+        )
+        tokens = text.token_counts(conn, self._table_names[2], docs)
+        conn.executemany(
+            f"INSERT INTO {self._docs} (doc, id, updated_at, sort_key, tokens) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (doc) DO UPDATE SET updated_at = excluded.updated_at, sort_key = excluded.sort_key,"
+            " tokens = excluded.tokens",
+            [(doc, row.id, row.version, row.sort_key, tokens[doc]) for doc, row in zip(docs, rows, strict=True)],
+        )
+        conn.executemany(f"INSERT INTO {self._changes} (doc) VALUES (?)", [(doc,) for doc in docs])
+        conn.executemany(
+            f"INSERT OR REPLACE INTO {self._bodies} (doc, body) VALUES (?, ?)",
+            [(doc, row.body) for doc, row in zip(docs, rows, strict=True)],
+        )
+        conn.executemany(
+            f"INSERT INTO {self._names} (rowid, name) VALUES (?, ?)",
+            [(doc, row.name) for doc, row in zip(docs, rows, strict=True)],
+        )
+        geo.insert_many(conn, self._geo, [(doc, row.point) for doc, row in zip(docs, rows, strict=True) if row.point])
         conn.executemany(
             f"INSERT INTO {self._terms} (doc, field, value) VALUES (?, ?, ?)",
-            [(doc, field, value) for field, value in row.terms],
+            [(doc, field, value) for doc, row in zip(docs, rows, strict=True) for field, value in row.terms],
         )
-        return True
+        return len(rows)
 
-    def _remove_entries(self, conn: sqlite3.Connection, doc: int) -> None:
-        """Remove a document's index entries (an upsert then writes fresh ones) and log the change."""
-        conn.execute(f"DELETE FROM {self._fts} WHERE rowid = ?", (doc,))
-        conn.execute(f"DELETE FROM {self._names} WHERE rowid = ?", (doc,))
-        conn.execute(f"DELETE FROM {self._terms} WHERE doc = ?", (doc,))
-        conn.execute(f"DELETE FROM {self._geo} WHERE doc = ?", (doc,))
-        conn.execute(f"INSERT INTO {self._changes} (doc) VALUES (?)", (doc,))
+    def _remove_entries(self, conn: sqlite3.Connection, docs: str) -> None:
+        """Remove documents' index entries (an upsert then writes fresh ones); `docs` is a list of
+        document numbers as SQL text (integers only, from `_chunks`)."""
+        conn.execute(f"DELETE FROM {self._fts} WHERE rowid IN ({docs})")
+        conn.execute(f"DELETE FROM {self._names} WHERE rowid IN ({docs})")
+        conn.execute(f"DELETE FROM {self._terms} WHERE doc IN ({docs})")
+        conn.execute(f"DELETE FROM {self._geo} WHERE doc IN ({docs})")
 
     def _prune_changes(self, conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -343,10 +418,11 @@ class EmbeddedSearchIndex:
 
     def get(self, doc_id: str) -> Document | None:
         with transaction(self._conn()) as conn:
+            self._check(conn)
             row = conn.execute(
                 f"SELECT b.body FROM {self._docs} d JOIN {self._bodies} b ON b.doc = d.doc WHERE d.id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        return None if row is None else dict(json_codec.loads(row[0]))
 
     def count(self, query: SearchQuery | None = None) -> int:
         with self._reading() as (conn, snapshot):
@@ -373,16 +449,7 @@ class EmbeddedSearchIndex:
     def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[Hit]:
         """Cursor pages of `page_size`, each read in its own short transaction, so an export never
         holds the whole result (nor a read transaction that stops the WAL from checkpointing)."""
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        page = SearchQuery(text=query.text, filters=query.filters, near=query.near, sort=query.sort,
-                           fuzzy=query.fuzzy, limit=page_size)  # fmt: skip
-        while True:
-            result = self.search(page)
-            yield from result.hits
-            if result.next_cursor is None:
-                return
-            page = SearchQuery(**{**page.__dict__, "cursor": result.next_cursor})
+        return scan_pages(self.search, query, page_size)
 
     def suggest(self, prefix: str, limit: int = 10) -> list[Suggestion]:
         """Names whose words start with the typed words (the last as a prefix), best BM25 first;
@@ -427,6 +494,7 @@ class EmbeddedSearchIndex:
         conn = self._conn()
         for attempt in range(2):
             with transaction(conn):
+                self._check(conn)
                 seq = snapshots.current_seq(conn, self._tables)
                 snapshot = self._snapshot_at(conn, seq, force=attempt > 0)
                 if snapshot is not None:
@@ -755,7 +823,7 @@ class EmbeddedSearchIndex:
     ) -> Hit:
         score = None if matches.score is None else float(matches.score[doc])
         dist = None if matches.dist is None or np.isnan(matches.dist[doc]) else float(matches.dist[doc])
-        return Hit(id=row[0], score=score, distance_km=dist, document=json.loads(row[2]), highlights=highlights)
+        return Hit(id=row[0], score=score, distance_km=dist, document=json_codec.loads(row[2]), highlights=highlights)
 
 
 def _has_text(query: SearchQuery) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,12 +29,11 @@ def create_sql(table: str) -> str:
     )
 
 
-def insert(conn: sqlite3.Connection, table: str, doc: int, point: tuple[float, float]) -> None:
-    """Index a document's point (its old entry, if any, was removed with its other entries)."""
-    lat, lon = point
-    conn.execute(
+def insert_many(conn: sqlite3.Connection, table: str, points: Sequence[tuple[int, tuple[float, float]]]) -> None:
+    """Index documents' points (old entries, if any, were removed with their other entries)."""
+    conn.executemany(
         f"INSERT INTO {table} (doc, min_lat, max_lat, min_lon, max_lon, lat, lon) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (doc, lat, lat, lon, lon, lat, lon),
+        [(doc, lat, lat, lon, lon, lat, lon) for doc, (lat, lon) in points],
     )
 
 

@@ -113,13 +113,26 @@ def changed_postings(
     }
 
 
-def token_counts(conn: sqlite3.Connection, texts: Sequence[Sequence[str]]) -> list[int]:
-    """Each document's token count over all its text columns (bm25's D), as FTS5 counts them."""
-    if not texts:
-        return []
-    _, instances = _filled_scratch(conn, len(texts[0]), [(i, *row) for i, row in enumerate(texts)])
-    counts = dict(conn.execute(f"SELECT doc, count(*) FROM {instances} GROUP BY doc").fetchall())
-    return [int(counts.get(i, 0)) for i in range(len(texts))]
+def token_counts(conn: sqlite3.Connection, fts: str, docs: Sequence[int]) -> dict[int, int]:
+    """Each document's token count over all its text columns (bm25's D), read from FTS5's own
+    `<fts>_docsize` (one varint per column), so it is exactly what FTS5's bm25() uses."""
+    counts: dict[int, int] = {}
+    for start in range(0, len(docs), 5000):
+        marks = ",".join(str(int(doc)) for doc in docs[start : start + 5000])
+        for doc, sizes in conn.execute(f'SELECT id, sz FROM "{fts}_docsize" WHERE id IN ({marks})'):
+            counts[doc] = _varint_sum(sizes)
+    return counts
+
+
+def _varint_sum(blob: bytes) -> int:
+    """The sum of SQLite varints (7 bits a byte, high bit set on all but the last); token counts
+    never reach the 9-byte form."""
+    total = value = 0
+    for byte in blob:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            total, value = total + value, 0
+    return total
 
 
 def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postings:

@@ -12,9 +12,9 @@ def open_search_index(url: str, schema: IndexSchema = LISTINGS_SCHEMA, prefix: s
     """Open (without creating) the index `prefix + schema.name` on the backend named by `url`."""
     scheme = urlparse(url).scheme
     if scheme == "sqlite":
-        from shared.search.embedded import EmbeddedSearchIndex
+        from shared.search.embedded_alias import EmbeddedAliasIndex
 
-        return EmbeddedSearchIndex(sqlite_path(url), schema, prefix)
+        return EmbeddedAliasIndex(sqlite_path(url), schema, prefix)
     if scheme in ("http", "https"):
         from shared.search.elastic import ElasticsearchIndex
 

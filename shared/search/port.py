@@ -27,6 +27,14 @@ Semantics every adapter must keep (the contract suite in tests/contract checks t
 - Suggestions: listing names whose words start with the typed words (the last one as a prefix),
   and category and region values starting with the typed text, case-insensitively.
 - Writes become visible to `search` after `refresh()`.
+
+Generations (zero-downtime rebuilds): an index is served from one physical *generation* at a
+time (Elasticsearch: a concrete index behind the alias; embedded: a set of tables named by a
+pointer row). `build_generation` makes an empty one beside it that readers never see;
+`switch_to` makes it live in one atomic step, after which every reader and writer of the index,
+in every process, uses it; `drop_generations` removes the others. `rebuild_lock` keeps two
+rebuilds from running at once and outlives no dead holder. `services/ingest/reindex.py` drives
+these.
 """
 
 from __future__ import annotations
@@ -34,8 +42,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 SortOrder = Literal["relevance", "distance", "name"]
@@ -117,6 +126,27 @@ class BulkResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+class RebuildInProgress(RuntimeError):
+    """Another rebuild holds the index's rebuild lock (the message says who and since when)."""
+
+
+class GenerationWriter(Protocol):
+    """Writes into one physical generation that readers do not see yet (what a rebuild fills)."""
+
+    @property
+    def generation(self) -> str: ...
+
+    def bulk_upsert(self, documents: Sequence[Document]) -> BulkResult: ...
+
+    def delete(self, ids: Sequence[str]) -> BulkResult: ...
+
+    def count(self, query: SearchQuery | None = None) -> int: ...
+
+    def refresh(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
 class SearchIndex(Protocol):
     def ensure_index(self) -> None:
         """Create the index (and alias) for the current schema version if it does not exist."""
@@ -151,6 +181,36 @@ class SearchIndex(Protocol):
 
     def close(self) -> None: ...
 
+    # -- generations (rebuilds) ----------------------------------------------------------------
+
+    @property
+    def generation(self) -> str:
+        """The physical generation readers and writers use now."""
+
+    def generations(self) -> list[str]:
+        """Every physical generation of this index and schema version, live or not, oldest first."""
+
+    def build_generation(self) -> GenerationWriter:
+        """Create an empty generation beside the live one; its writes reach no reader until `switch_to`."""
+
+    def switch_to(self, generation: str, finish: Callable[[], object] | None = None) -> bool:
+        """Make `generation` live for every reader and writer in one atomic step.
+
+        `finish` runs just before the switch. Returns True when no other writer could commit
+        between `finish` and the switch (embedded: both run in one write transaction); False when
+        the backend cannot hold writers off (Elasticsearch), so the caller must catch up after.
+        """
+
+    def drop_generations(self, generations: Sequence[str]) -> None:
+        """Delete generations that are not live (orphans of a dead rebuild, the one replaced)."""
+
+    def rebuild_lock(self, holder: str) -> AbstractContextManager[None]:
+        """Held for a whole rebuild; raises RebuildInProgress while another holder is alive.
+
+        A holder that died releases it (embedded: the OS drops its file lock; Elasticsearch: its
+        lease expires unless renewed).
+        """
+
 
 def effective_sort(query: SearchQuery) -> SortOrder:
     """The order a query really gets: without text there is no relevance, so distance when a point
@@ -160,6 +220,20 @@ def effective_sort(query: SearchQuery) -> SortOrder:
     if query.sort == "relevance" and not (query.text and query.text.strip()):
         return "distance" if query.near is not None else "name"
     return query.sort
+
+
+def scan_pages(search: Callable[[SearchQuery], SearchResult], query: SearchQuery, page_size: int) -> Iterator[Hit]:
+    """Every hit of `query` by cursor pages of `page_size`, each its own `search` call, so that an
+    export never holds the whole result (nor one long read transaction)."""
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    page = replace(query, offset=0, limit=page_size, cursor=None, facets=(), highlight=False)
+    while True:
+        result = search(page)
+        yield from result.hits
+        if result.next_cursor is None:
+            return
+        page = replace(page, cursor=result.next_cursor)
 
 
 def highlight_segments(snippet: str) -> list[tuple[str, bool]]:

@@ -22,6 +22,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from shared.search.factory import open_search_index
+from tests.e2e.buy_social_world import Members, buy_social_stack
 from tests.e2e.processes import ROOT, Stack, stack_env
 from tests.factories import directory
 
@@ -194,4 +195,82 @@ def test_pages_have_no_serious_accessibility_violations(site: str, browser: WebD
     submit(browser, "Find suppliers")
     assert "Suppliers for “Office cleaning”" in browser.page_source
     assert "Sparkle Cleaning CIC" in browser.page_source
+    assert axe_violations(browser) == []
+
+
+@pytest.fixture(scope="module")
+def buy_social_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Members]]:
+    """A second stack whose stores hold one organisation's Buy Social data (`site` has none)."""
+    with buy_social_stack(tmp_path_factory.mktemp("browser-buy-social")) as served:
+        yield served
+
+
+def test_buy_social_page_has_no_serious_accessibility_violations(
+        buy_social_site: tuple[str, Members], browser: WebDriver) -> None:
+    site, members = buy_social_site
+    browser.set_script_timeout(30)
+    browser.get(f"{site}/buy-social")
+    assert axe_violations(browser) == []
+    submit(browser, "Show progress")  # empty: the error summary and inline errors
+    assert "Enter your API key" in browser.page_source and axe_violations(browser) == []
+
+    browser.find_element(By.ID, "organisation_id").send_keys(members.org)
+    browser.find_element(By.ID, "api_key").send_keys(members.key)
+    submit(browser, "Show progress")
+    assert "api_key" not in browser.current_url and members.key not in browser.current_url
+    assert browser.find_element(By.CSS_SELECTOR, "figure img").get_attribute("alt")
+    assert "Sparkle Cleaning CIC" in browser.page_source  # the suggestion awaiting confirmation
+    assert axe_violations(browser) == []
+
+
+def test_find_partners_form_gives_partners_with_what_they_add(site: str, browser: WebDriver) -> None:
+    browser.set_script_timeout(30)
+    browser.get(f"{site}/partners")
+    browser.find_element(By.ID, "name").send_keys("Builder plc")
+    browser.find_element(By.XPATH, "//label[normalize-space()='Private business']").click()
+    browser.find_element(By.ID, "cpv_codes").send_keys("45000000")
+    browser.find_element(By.ID, "postcode").send_keys("LS1 1UN")
+    browser.find_element(By.ID, "capabilities").send_keys("grounds maintenance and landscaping")
+    radius = browser.find_element(By.ID, "radius_km")
+    radius.clear()
+    radius.send_keys("60")
+    submit(browser, "Find partners")
+    assert "sector=private" in browser.current_url  # a GET search: the answer can be shared
+    assert result_names(browser)[0] == "Green Spaces Training"
+    assert "What they add" in browser.page_source
+    assert axe_violations(browser) == []
+
+    browser.find_element(By.LINK_TEXT, "Green Spaces Training").click()
+    WebDriverWait(browser, 30).until(expected_conditions.title_contains("Green Spaces Training"))
+
+    browser.get(f"{site}/partners?capabilities=x")  # the error summary and inline errors
+    assert "There is a problem" in browser.page_source
+    assert axe_violations(browser) == []
+
+
+def test_build_a_consortium_form_without_javascript(site: str, browser: WebDriver) -> None:
+    browser.set_script_timeout(30)
+    browser.get(f"{site}/consortia")
+    browser.find_element(By.ID, "requirements").send_keys(
+        "Office cleaning 90910000\nGrounds maintenance 77314000\nLegal advice 79100000"
+    )
+    browser.find_element(By.ID, "postcode").send_keys("LS1 1UN")
+    browser.find_element(By.ID, "value").send_keys("150000")
+    submit(browser, "Build consortia")
+    assert "Proposal 1: 2 members, covers 2 of 3" in browser.page_source
+    assert "No local supplier covers Legal advice" in browser.page_source
+    members = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#main-content table a")]
+    assert {"Sparkle Cleaning CIC", "Green Spaces Training"} <= set(members)
+    assert axe_violations(browser) == []
+    shared = browser.current_url
+
+    browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
+    try:
+        browser.get(shared)  # the same proposals from the address alone, with no scripts
+        assert "Proposal 1: 2 members, covers 2 of 3" in browser.page_source
+        browser.find_element(By.ID, "postcode").clear()
+        submit(browser, "Build consortia")
+        assert "There is a problem" in browser.page_source
+    finally:
+        browser.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": False})
     assert axe_violations(browser) == []

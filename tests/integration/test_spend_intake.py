@@ -80,3 +80,10 @@ def test_the_body_may_not_name_another_organisation(env: dict[str, Any]) -> None
 def test_only_member_keys_send_spend(env: dict[str, Any], who: str | None) -> None:
     key = env["admin"] if who == "admin" else who
     assert post(env, key, json=RECORD).status_code == (403 if who == "admin" else 401)
+
+
+def test_csv_may_give_the_suppliers_postcode_to_corroborate_a_link_by_name(env: dict[str, Any]) -> None:
+    body = "reference,date,amount_pence,supplier_name,supplier_postcode\nPO-8,2025-06-01,500,Sparkle CIC,LS1 1UN\n"
+    assert post(env, env["member"], data=body, content_type="text/csv").status_code == 202
+    [(_, value)] = published(env["events"])
+    assert value["supplier_postcode"] == "LS1 1UN"

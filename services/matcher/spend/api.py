@@ -1,4 +1,5 @@
-"""Buy Social HTTP API: organisations and keys (administrators), spend, targets, pipeline, reports.
+"""Buy Social HTTP API: organisations and keys (administrators), spend and its supplier links,
+targets, pipeline, reports.
 
 Every route under /organisations/<id> answers only that organisation's keys and administrators;
 any other key gets the same 404 as an organisation that does not exist.
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from services.matcher.matching import match, prepare
 from services.matcher.places import LotError
-from services.matcher.spend import reports
+from services.matcher.spend import links, reports
 from services.matcher.spend.service import Ledger, build_ledger, cumulative, recommendations, target_progress
 from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
 from shared.accounts import Role, UnknownOrganisation
@@ -115,8 +116,23 @@ def revoke_key(key_id: str) -> Any:
 def list_spend(organisation_id: str) -> Any:
     require_organisation(organisation_id)
     entries = spend_store().entries(organisation_id)
-    return jsonify([{**e.record.model_dump(mode="json"), "linked_supplier_id": e.linked_supplier_id}
-                    for e in entries])
+    return jsonify([{**e.record.model_dump(mode="json"), "linked_supplier_id": e.linked_supplier_id,
+                     "link_status": e.link_status} for e in entries])
+
+
+@bp.get("/organisations/<organisation_id>/spend/links")
+def list_links(organisation_id: str) -> Any:
+    require_organisation(organisation_id)
+    status = links.parse_status(request.args.get("status"))
+    return jsonify(links.list_links(spend_store(), organisation_id, status))
+
+
+@bp.post("/organisations/<organisation_id>/spend/links/<path:reference>")
+def decide_link(organisation_id: str, reference: str) -> Any:
+    caller = require_organisation(organisation_id)
+    body = json_body(links.LinkDecisionBody)
+    return jsonify(links.apply_decision(spend_store(), search_index(), organisation_id, reference, body,
+                                        caller.key_id))
 
 
 @bp.put("/organisations/<organisation_id>/targets/<target_id>")
@@ -174,7 +190,9 @@ def _target(organisation_id: str, target_id: str) -> tuple[TargetBody, Ledger]:
 @bp.get("/organisations/<organisation_id>/targets/<target_id>/report")
 def report(organisation_id: str, target_id: str) -> Any:
     body, ledger = _target(organisation_id, target_id)
-    return jsonify(reports.report_json(target_id, body, target_progress(ledger, body, _as_of()), ledger))
+    as_of = _as_of()
+    return jsonify(reports.report_json(target_id, body, target_progress(ledger, body, as_of), ledger,
+                                       cumulative(ledger, body, as_of)))
 
 
 @bp.get("/organisations/<organisation_id>/targets/<target_id>/report.csv")

@@ -2,7 +2,8 @@
 
 Amounts are integer pence throughout: a report that says £5,000,000.01 must add up to exactly
 that. Spend with suppliers that are not social enterprises is kept as addressable spend, so a
-percentage target ("5% of addressable spend") can be computed.
+percentage target ("5% of addressable spend") can be computed. Spend whose link to a listing by
+name awaits a person's confirmation is addressable spend only, and is reported as such.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class LedgerEntry:
     category: str | None = None
     region: str | None = None
     impact_areas: tuple[str, ...] = ()
+    awaiting_confirmation: bool = False  # a suggested link by name: counted once a person confirms it
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,7 @@ class Progress:
     forecast_addressable_pence: int
     target_pence: int | None
     gap_pence: int
+    awaiting_confirmation_pence: int
     by_supplier: dict[str, int]
     by_category: dict[str, int]
     by_region: dict[str, int]
@@ -98,6 +101,7 @@ def progress(entries: Iterable[LedgerEntry], target: Target, as_of: date) -> Pro
         forecast_addressable_pence=forecast_addressable,
         target_pence=target_pence,
         gap_pence=max(0, (target_pence or 0) - forecast_social),
+        awaiting_confirmation_pence=sum(e.amount_pence for e in in_period if e.awaiting_confirmation),
         by_supplier=_sum_by(social, lambda e: [e.supplier_id]),
         by_category=_sum_by(social, lambda e: [e.category or UNSPECIFIED]),
         by_region=_sum_by(social, lambda e: [e.region or UNSPECIFIED]),

@@ -16,18 +16,39 @@ from services.matcher.spend.service import Ledger
 from services.matcher.spend.store import TargetBody
 
 LEDGER_COLUMNS = ("reference", "paid_on", "supplier_id", "social_enterprise", "amount_pence", "category", "region",
-                  "impact_areas")
+                  "impact_areas", "awaiting_confirmation")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def report_json(target_id: str, body: TargetBody, progress: Progress, ledger: Ledger) -> dict[str, Any]:
+def report_json(target_id: str, body: TargetBody, progress: Progress, ledger: Ledger,
+                series: list[tuple[date, int]] | None = None) -> dict[str, Any]:
     data = asdict(progress)
     data["as_of"] = progress.as_of.isoformat()
-    return {
+    out: dict[str, Any] = {
         "target": {"id": target_id, **body.model_dump(mode="json")},
         "progress": data,
         "unlinked_references": ledger.unlinked_references,
+        "unconfirmed_references": ledger.unconfirmed_references,
     }
+    if series is not None:
+        out["monthly"] = monthly(body, series, progress.target_pence)
+    return out
+
+
+def target_line(body: TargetBody, day: date, target_pence: int | None) -> int | None:
+    """The chart's dashed line: the target reached evenly from nothing at the start to all at the end."""
+    if target_pence is None:
+        return None
+    return target_pence * (day - body.start).days // ((body.end - body.start).days or 1)
+
+
+def monthly(body: TargetBody, series: list[tuple[date, int]], target_pence: int | None) -> list[dict[str, Any]]:
+    """The chart's numbers at each month's end and on the last day drawn: the table that gives
+    people who cannot see the chart the same information."""
+    points = [(d, total) for i, (d, total) in enumerate(series)
+              if i == len(series) - 1 or series[i + 1][0].month != d.month]
+    return [{"date": d.isoformat(), "cumulative_pence": total, "target_line_pence": target_line(body, d, target_pence)}
+            for d, total in points]
 
 
 def _cell(value: Any) -> Any:
@@ -91,7 +112,7 @@ def chart_svg(body: TargetBody, series: list[tuple[date, int]], target_pence: in
     spent = " ".join(f"{x(d):.1f},{y(t):.1f}" for d, t in series)
     latest = series[-1][1] if series else 0
     title = f"Social enterprise spend for {body.name}: £{latest / 100:,.2f} to date"
-    target_line = (f'<line x1="{x(body.start):.1f}" y1="{y(0):.1f}" x2="{x(body.end):.1f}" y2="{y(target_pence):.1f}"'
+    line = (f'<line x1="{x(body.start):.1f}" y1="{y(0):.1f}" x2="{x(body.end):.1f}" y2="{y(target_pence):.1f}"'
                    ' stroke="#505a5f" stroke-width="2" stroke-dasharray="6 4"/>' if target_pence else "")
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" aria-labelledby="t d">'
@@ -100,7 +121,7 @@ def chart_svg(body: TargetBody, series: list[tuple[date, int]], target_pence: in
         f'{f" of £{target_pence / 100:,.2f}" if target_pence else ""}.</desc>'
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#0b0c0c"/>'
         f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#0b0c0c"/>'
-        f"{target_line}"
+        f"{line}"
         f'<polyline fill="none" stroke="#1d70b8" stroke-width="3" points="{spent}"/>'
         f'<text x="{pad}" y="{height - 12}" font-size="12">{body.start}</text>'
         f'<text x="{width - pad}" y="{height - 12}" font-size="12" text-anchor="end">{body.end}</text>'

@@ -2,13 +2,14 @@
 
 A payment counts as social-enterprise spend when its supplier is linked to a listing that is in
 the directory; any other payment is addressable spend only. Payments whose supplier could not be
-linked are reported as such, for a person to link: they are never guessed.
+linked are reported as such, for a person to link: they are never guessed. A link by name that
+ingest only suggested counts once a member of the organisation confirms it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,6 +27,7 @@ BestMatch = Callable[[PackageBody], tuple[str | None, float]]
 class Ledger:
     entries: list[LedgerEntry]
     unlinked_references: list[str]
+    unconfirmed_references: list[str] = field(default_factory=list)
 
 
 def as_target(body: TargetBody) -> Target:
@@ -34,15 +36,17 @@ def as_target(body: TargetBody) -> Target:
 
 def build_ledger(spend: SpendStore, index: SearchIndex, organisation_id: str, body: TargetBody) -> Ledger:
     listings: dict[str, dict[str, Any] | None] = {}
-    entries, unlinked = [], []
+    entries, unlinked, unconfirmed = [], [], []
     for stored in spend.entries(organisation_id, body.start, body.end):
-        if stored.linked_supplier_id is None:
+        if stored.link_status == "unconfirmed":
+            unconfirmed.append(stored.record.reference)
+        elif stored.linked_supplier_id is None:
             unlinked.append(stored.record.reference)
         listing = _listing(index, listings, stored.linked_supplier_id)
         entry = _entry(stored, listing)
         if _in_split(entry, body):
             entries.append(entry)
-    return Ledger(entries, unlinked)
+    return Ledger(entries, unlinked, unconfirmed)
 
 
 def _listing(index: SearchIndex, cache: dict[str, dict[str, Any] | None], listing_id: str | None) -> Any:
@@ -65,6 +69,7 @@ def _entry(stored: StoredSpend, listing: dict[str, Any] | None) -> LedgerEntry:
         category=record.category or (categories[0] if categories else None),
         region=(listing or {}).get("region"),
         impact_areas=tuple((listing or {}).get("impact_areas") or ()),
+        awaiting_confirmation=stored.link_status == "unconfirmed",
     )
 
 

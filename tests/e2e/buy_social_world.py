@@ -1,0 +1,78 @@
+"""One organisation's Buy Social data for the page tests, and a stack (matcher + directory under
+gunicorn) serving it: a target, spend with a listed social enterprise, spend with an ordinary
+supplier, and a link by name that awaits confirmation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from services.matcher.spend.store import OrganisationPlans, TargetBody
+from shared.accounts import AccountStore, Role
+from shared.models import SpendRecord
+from shared.search.factory import open_search_index
+from shared.spend_store import Candidate, Linked, SqliteSpendStore, SupplierLink
+from tests.e2e.processes import Stack, stack_env
+from tests.factories import directory
+
+OTHER_SECRET = "OTHER-ORG-SECRET"
+
+
+@dataclass(frozen=True)
+class Members:
+    org: str
+    key: str
+    other_org: str
+    other_key: str
+
+
+def _spend(org: str, reference: str, pence: int, day: date, linked: Linked = None, **supplier: Any) -> Any:
+    return SpendRecord(organisation=org, reference=reference, amount_pence=pence, date=day, **supplier), linked
+
+
+def seed(accounts_path: Path, spend_path: Path) -> Members:
+    """Write the stores the matcher reads; the target runs 2025-04-01 to 2026-03-31."""
+    accounts = AccountStore(str(accounts_path))
+    org, other = accounts.create_organisation("Builder plc"), accounts.create_organisation(OTHER_SECRET)
+    key, other_key = accounts.create_key(Role.member, org.id)[1], accounts.create_key(Role.member, other.id)[1]
+    accounts.close()
+    plans = OrganisationPlans(accounts_path)
+    for org_id, name in ((org.id, "Buy Social 2025/26"), (other.id, OTHER_SECRET)):
+        target = TargetBody(name=name, start=date(2025, 4, 1), end=date(2026, 3, 31), amount_pence=500_000)
+        plans.put("targets", org_id, "fy25", target)
+    plans.close()
+    suggested = SupplierLink("t:clean-leeds", "unconfirmed", (Candidate("t:clean-leeds", "Sparkle Cleaning CIC", 78),))
+    store = SqliteSpendStore(spend_path)
+    store.upsert(
+        [
+            _spend(org.id, "INV-1", 120_000, date(2025, 5, 1), supplier_id="t:garden-leeds", category="grounds"),
+            _spend(org.id, "INV-2", 300_000, date(2025, 6, 1), supplier_name="Big Facilities Ltd"),
+            _spend(org.id, "INV-3", 40_000, date(2025, 6, 2), suggested, supplier_name="Sparkle Cleaning Services"),
+            _spend(other.id, OTHER_SECRET, 999, date(2025, 5, 1), supplier_name=OTHER_SECRET),
+        ]
+    )
+    store.close()
+    return Members(org.id, key, other.id, other_key)
+
+
+@contextmanager
+def buy_social_stack(tmp: Path) -> Iterator[tuple[str, Members]]:
+    """The directory's URL, and the members whose data the stack serves; stopped on exit."""
+    prefix = f"bs{uuid.uuid4().hex[:8]}-"
+    env = stack_env(f"sqlite:///{tmp}/search.db", f"sqlite:///{tmp}/events.db", prefix, tmp)
+    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
+    index.ensure_index()
+    assert not index.bulk_upsert(directory()).failed
+    index.close()
+    members = seed(tmp / "accounts.db", tmp / "spend.db")
+    stack = Stack(env=env, log_dir=tmp)
+    try:
+        stack.env["DIRECTORY_MATCHER_URL"] = stack.start_service("matcher")
+        yield stack.start_service("directory"), members
+    finally:
+        stack.stop_all()

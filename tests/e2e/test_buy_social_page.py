@@ -1,0 +1,121 @@
+"""The Buy Social page on the real directory and matcher (gunicorn): a member sees progress, the
+chart with its table, breakdowns and suggestions; downloads and decisions go through POST with
+the key; another organisation's key sees nothing."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import pytest
+import requests
+from openpyxl import load_workbook
+
+from tests.e2e.buy_social_world import OTHER_SECRET, Members, buy_social_stack
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Members]]:
+    with buy_social_stack(tmp_path_factory.mktemp("buy-social-page")) as served:
+        yield served
+
+
+def show(site: tuple[str, Members], org: str | None = None, key: str | None = None) -> requests.Response:
+    url, members = site
+    return requests.post(
+        f"{url}/buy-social",
+        data={"organisation_id": org or members.org, "api_key": members.key if key is None else key},
+        timeout=30,
+    )
+
+
+def test_the_form_asks_for_the_key_in_a_post_form(site: tuple[str, Members]) -> None:
+    page = requests.get(f"{site[0]}/buy-social", timeout=30)
+    assert page.status_code == 200
+    assert 'method="post"' in page.text and 'type="password"' in page.text and 'name="api_key"' in page.text
+    assert "Buy Social" in page.text  # in the service navigation
+
+
+def test_a_member_sees_progress_chart_table_breakdowns_and_suggestions(site: tuple[str, Members]) -> None:
+    page = show(site)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    text = page.text
+    assert "Buy Social 2025/26" in text
+    assert "£1,200.00" in text  # spend with Green Spaces Training, a listed social enterprise
+    assert "£4,600.00" in text  # addressable: all three payments
+    assert "£400.00" in text and "INV-3" in text  # the suggestion awaiting confirmation
+    assert 'src="data:image/svg+xml;base64,' in text and 'alt="Line chart: spend with social enterprises' in text
+    assert "Cumulative spend against the target line, by month" in text and "2025-05-31" in text
+    assert "Green Spaces Training" in text and "Sparkle Cleaning CIC" in text
+    assert OTHER_SECRET not in text and site[1].other_org not in text
+    assert "?api_key" not in text and "smk_" not in page.url
+
+
+@pytest.mark.parametrize("who", ["other_key", "other_org", "wrong_key"])
+def test_anyone_else_sees_a_clear_error_and_nothing_else(site: tuple[str, Members], who: str) -> None:
+    members = site[1]
+    org, key = {
+        "other_key": (members.org, members.other_key),
+        "other_org": (members.other_org, members.key),
+        "wrong_key": (members.org, "smk_0000000000000000_nope"),
+    }[who]
+    page = show(site, org, key)
+    assert page.status_code == 403
+    assert "There is a problem" in page.text and "do not match" in page.text
+    assert "Buy Social 2025/26" not in page.text and OTHER_SECRET not in page.text and "£" not in page.text
+
+
+def test_empty_fields_are_named(site: tuple[str, Members]) -> None:
+    page = requests.post(f"{site[0]}/buy-social", data={}, timeout=30)
+    assert page.status_code == 400
+    assert "Enter your organisation ID" in page.text and "Enter your API key" in page.text
+
+
+def test_downloads_go_through_post_with_the_key(site: tuple[str, Members]) -> None:
+    url, members = site
+    form = {"organisation_id": members.org, "api_key": members.key, "target_id": "fy25"}
+    csv_file = requests.post(f"{url}/buy-social/export", data={**form, "format": "csv"}, timeout=30)
+    assert csv_file.status_code == 200 and csv_file.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv_file.headers["content-disposition"] and "INV-1" in csv_file.text
+    xlsx = requests.post(f"{url}/buy-social/export", data={**form, "format": "xlsx"}, timeout=30)
+    assert load_workbook(io.BytesIO(xlsx.content)).sheetnames[0] == "Summary"
+    refused = requests.post(
+        f"{url}/buy-social/export", data={**form, "format": "csv", "api_key": members.other_key}, timeout=30
+    )
+    assert refused.status_code == 403 and "INV-1" not in refused.text
+
+
+def test_a_refused_decision_is_explained_on_the_page(site: tuple[str, Members]) -> None:
+    url, members = site
+    page = requests.post(
+        f"{url}/buy-social/links",
+        timeout=30,
+        data={
+            "organisation_id": members.org,
+            "api_key": members.key,
+            "reference": "INV-3",
+            "supplier_id": "t:nope",
+            "decision": "confirm",
+        },
+    )
+    assert page.status_code == 400 and "No listing in the directory has that id" in page.text
+    assert "INV-3" in page.text  # still awaiting confirmation
+
+
+def test_confirming_a_suggestion_counts_it(site: tuple[str, Members]) -> None:
+    url, members = site
+    page = requests.post(
+        f"{url}/buy-social/links",
+        timeout=30,
+        data={
+            "organisation_id": members.org,
+            "api_key": members.key,
+            "reference": "INV-3",
+            "supplier_id": "t:clean-leeds",
+            "decision": "confirm",
+        },
+    )
+    assert page.status_code == 200 and "Confirmed the supplier of INV-3" in page.text
+    assert "£1,600.00" in page.text and "No spend is waiting for you to confirm its supplier" in page.text

@@ -1,0 +1,58 @@
+"""Spend named by supplier name, end to end on the embedded backends: `POST /spend` on the ingest
+service, the real consumer links it against the index, and the matcher lists what awaits a person."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from shared.accounts import AccountStore, Role
+from shared.search.factory import open_search_index
+from tests.e2e.processes import Stack, stack_env
+from tests.factories import directory
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    prefix = f"sl{uuid.uuid4().hex[:8]}-"
+    env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix, tmp_path)
+    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
+    index.ensure_index()
+    assert not index.bulk_upsert(directory()).failed
+    index.close()
+    running = Stack(env=env, log_dir=tmp_path)
+    yield running
+    running.stop_all()
+
+
+def links(matcher: str, org: str, key: str) -> list[dict[str, Any]]:
+    response = requests.get(f"{matcher}/organisations/{org}/spend/links", headers={"X-API-Key": key}, timeout=10)
+    return response.json()  # type: ignore[no-any-return]
+
+
+def test_the_consumer_links_by_name_and_suggests_what_is_unsure(stack: Stack, tmp_path: Path) -> None:
+    accounts = AccountStore(f"{tmp_path}/accounts.db")
+    org = accounts.create_organisation("Builder plc")
+    key = accounts.create_key(Role.member, org.id)[1]
+    ingest, matcher = stack.start_service("ingest"), stack.start_service("matcher")
+    stack.start_consumer()
+    records = [
+        {"reference": "A", "date": "2025-05-01", "amount_pence": 100, "supplier_name": "Sparkle Cleaning Ltd"},
+        {"reference": "B", "date": "2025-05-01", "amount_pence": 200, "supplier_name": "Sparkle Cleaning Services"},
+        {"reference": "C", "date": "2025-05-01", "amount_pence": 300, "supplier_name": "Big Facilities Ltd"},
+    ]
+    sent = requests.post(f"{ingest}/spend", json=records, headers={"X-API-Key": key}, timeout=10)
+    assert sent.status_code == 202
+    deadline, found = time.monotonic() + 30, []
+    while len(found) < 3 and time.monotonic() < deadline:
+        found = links(matcher, org.id, key)
+        time.sleep(0.3)
+    assert {link["reference"]: link["status"] for link in found} == {"A": "name", "B": "unconfirmed", "C": "unlinked"}
