@@ -6,7 +6,15 @@ from typing import Any
 
 import schemathesis
 from flask import Flask
+from hypothesis import settings
 from schemathesis import GenerationMode
+
+
+def fuzz_settings(max_examples: int, **overrides: Any) -> settings:
+    """Hypothesis settings for a schemathesis test: no deadline (a first request loads the
+    gazetteer; speed is not what these tests check) and the same bound as the schema's, which a
+    bare `@settings(...)` would reset to hypothesis's default of 100 examples per operation."""
+    return settings(deadline=None, max_examples=max_examples, **overrides)
 
 
 def openapi_schema(app: Flask, max_examples: int) -> Any:

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 import schemathesis
 from flask import Flask
-from hypothesis import settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
@@ -20,7 +19,7 @@ from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.spend_store import SqliteSpendStore
 from tests.factories import directory
-from tests.openapi_fuzz import openapi_schema
+from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 CANARY = "CANARY-OTHER-ORG"
 STATE: dict[str, str] = {}
@@ -61,7 +60,7 @@ schema = schemathesis.pytest.from_fixture("keyed_schema").include(path_regex="^/
 
 
 @schema.parametrize()
-@settings(deadline=None)
+@fuzz_settings(max_examples=25)
 def test_a_member_key_never_sees_another_organisations_data(case: schemathesis.Case) -> None:
     if "organisation_id" in case.path_parameters:
         # Half the cases address our organisation (real data behind the path), half the other one.

@@ -12,7 +12,7 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import Phase, settings
+from hypothesis import Phase
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.directory.app import create_app
@@ -21,7 +21,7 @@ from services.directory.search_params import SearchParams
 from shared.search.factory import open_search_index
 from tests.factories import BELFAST, directory, doc
 from tests.noida import NoidaServer
-from tests.openapi_fuzz import openapi_schema
+from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 # Text that must never reach a page or a spreadsheet as markup or a formula.
 TRICKY = doc("t:tricky", '=HYPERLINK("http://evil") <b>Cleaning</b>', at=BELFAST, legal_form="cic",
@@ -325,7 +325,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # explicit phase: it is where schemathesis's coverage cases come from, which grow combinatorially
 # with /search's 16 parameters (minutes per run); random generation keeps to max_examples.
 @schema.parametrize()
-@settings(deadline=None, phases=[Phase.reuse, Phase.generate, Phase.shrink])
+@fuzz_settings(max_examples=50, phases=[Phase.reuse, Phase.generate, Phase.shrink])
 def test_openapi_conformance(case: schemathesis.Case) -> None:
     # Schema-valid parameters can still be refused: a postcode that does not exist, a radius
     # without a place. Every other check (no 5xx, documented statuses and bodies) applies.

@@ -13,14 +13,13 @@ import pytest
 import schemathesis
 from flask import Flask
 from flask.testing import FlaskClient
-from hypothesis import settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from shared.models import Listing
 from shared.search.factory import open_search_index
-from tests.openapi_fuzz import openapi_schema
+from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 OCDS = Path(__file__).resolve().parents[2] / "data" / "ocds"
 OCDS_SAMPLES = sorted(OCDS.glob("*.json"))
@@ -235,7 +234,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 
 @schema.parametrize()
-@settings(deadline=None)  # a first request loads the gazetteer; speed is not what this test checks
+@fuzz_settings(max_examples=25)
 def test_openapi_conformance(case: schemathesis.Case) -> None:
     # A schema-valid lot may still name a postcode that does not exist, so valid data can be
     # refused with 422. Every other check (no 5xx, documented statuses and bodies) applies.
