@@ -20,6 +20,9 @@ from shared.search.port import Near
 EARTH_RADIUS_KM = 6371.0088
 # Padding of the bounding box (degrees), so float rounding never drops a point on the circle.
 BOX_PAD_DEG = 1e-6
+# Up to this many candidates, exact distances to each beat an R*Tree box read (~50 ns a point
+# against ~1 ms a box at 131,000 listings).
+MEASURE_DIRECTLY = 5_000
 
 
 def create_sql(table: str) -> str:
@@ -40,10 +43,19 @@ def insert_many(conn: sqlite3.Connection, table: str, points: Sequence[tuple[int
 def within_radius(
     conn: sqlite3.Connection, table: str, snapshot: Snapshot, near: Near, base: BoolArray
 ) -> tuple[BoolArray, FloatArray]:
-    """The documents of `base` within `near`'s radius, and km to each of them (NaN elsewhere)."""
-    boxed = _in_box(conn, table, near)
-    boxed = boxed[boxed < snapshot.size]
-    candidates = boxed[base[boxed]]
+    """The documents of `base` within `near`'s radius, and km to each of them (NaN elsewhere).
+
+    When `base` is already small (text that few listings hold), measuring to each of its documents
+    costs less than asking the R*Tree for the whole box (a millisecond or more in a city), and
+    gives the same answer: the box only ever narrows what is then measured exactly.
+    """
+    selected = np.flatnonzero(base)
+    if len(selected) <= MEASURE_DIRECTLY:
+        candidates = selected
+    else:
+        boxed = _in_box(conn, table, near)
+        boxed = boxed[boxed < snapshot.size]
+        candidates = boxed[base[boxed]]
     dist = np.full(snapshot.size, np.nan)
     dist[candidates] = _km(snapshot, near, candidates)
     # NaN compares false, so documents outside the box stay out.

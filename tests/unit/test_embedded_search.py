@@ -6,12 +6,14 @@ Backend-agnostic semantics are in tests/contract; these tests pin what only SQLi
 from __future__ import annotations
 
 import multiprocessing
+import random
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from shared.search import embedded_geo
 from shared.search.embedded import EmbeddedSearchIndex, fts_query
 from shared.search.port import Near, SearchQuery
 from shared.search.schema import LISTINGS_SCHEMA
@@ -277,3 +279,29 @@ def test_ping_needs_the_rtree(index: EmbeddedSearchIndex) -> None:
     assert index.ping()
     index._conn().execute(f"DROP TABLE {index._geo}")
     assert not index.ping()
+
+
+@pytest.mark.parametrize("text", [None, "cleaning", "cleaning catering"])
+def test_radius_answers_alike_through_the_rtree_and_measured_directly(
+    index: EmbeddedSearchIndex, monkeypatch: pytest.MonkeyPatch, text: str | None
+) -> None:
+    """Small candidate sets skip the R*Tree; both ways must select exactly the same listings."""
+    rng = random.Random(3)
+    words = ["cleaning", "catering", "gardening"]
+    docs = [
+        listing(f"g{i}", description=" ".join(rng.sample(words, 2)),
+                location={"lat": 53.8 + rng.uniform(-1.5, 1.5), "lon": -1.55 + rng.uniform(-2.5, 2.5)})
+        for i in range(400)
+    ]  # fmt: skip
+    assert not index.bulk_upsert(docs).failed
+    sizes = set()
+    for radius in (0.5, 5, 25, 80, 400):
+        query = SearchQuery(text=text, near=Near(53.8, -1.55, radius), sort="distance", limit=500)
+        monkeypatch.setattr(embedded_geo, "MEASURE_DIRECTLY", 10**9)
+        measured = [(h.id, h.distance_km) for h in index.search(query).hits]
+        monkeypatch.setattr(embedded_geo, "MEASURE_DIRECTLY", 0)
+        boxed = [(h.id, h.distance_km) for h in index.search(query).hits]
+        assert measured == boxed
+        assert all(d is not None and d <= radius for _, d in measured)
+        sizes.add(len(measured))
+    assert len(sizes) >= 3  # the radii really cut: not all or nothing each time
