@@ -15,12 +15,12 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
-from pathlib import Path
+
+from shared.sqlite import ThreadConnections
 
 KEY_PREFIX = "smk"
 
@@ -84,20 +84,11 @@ def _digest(secret: str) -> str:
 
 class AccountStore:
     def __init__(self, path: str) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._local = threading.local()
-        with self._conn() as conn:
-            conn.executescript(SCHEMA)
+        self._conns = ThreadConnections(path, "FULL", setup=_foreign_keys)
+        self._conn().executescript(SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def create_organisation(self, name: str) -> Organisation:
         org = Organisation(id=f"org_{uuid.uuid4().hex[:12]}", name=name.strip())
@@ -155,7 +146,9 @@ class AccountStore:
         return Principal(parts[1], Role(row[1]), row[2])
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._conns.close_all()
+
+
+def _foreign_keys(conn: sqlite3.Connection) -> None:
+    """Keys belong to organisations; SQLite checks that only when asked, per connection."""
+    conn.execute("PRAGMA foreign_keys=ON")

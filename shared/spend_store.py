@@ -14,7 +14,6 @@ their own table, keyed by record, so a re-sent record (which rewrites its row) n
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from shared.models import SpendRecord
-from shared.search.embedded_sqlite import transaction
+from shared.sqlite import ThreadConnections, transaction
 
 LinkStatus = Literal["id", "number", "name", "unconfirmed", "unlinked", "confirmed", "rejected"]
 """How a record's supplier is linked: by the payer's directory id, by a registry number, by a
@@ -134,15 +133,15 @@ def resolve(link: SupplierLink, decision: LinkDecision | None) -> tuple[str | No
 
 class SqliteSpendStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
-        present = {row[1] for row in self._conn.execute("PRAGMA table_info(spend)")}
-        for name, kind in _ADDED_COLUMNS:
-            if name not in present:
-                self._conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {kind}")
+        # One connection per thread: the matcher's threaded workers read while the consumer writes.
+        self._conns = ThreadConnections(str(path), "FULL")
+        with transaction(self._conns.get(), "IMMEDIATE") as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            present = {row[1] for row in conn.execute("PRAGMA table_info(spend)")}
+            for name, kind in _ADDED_COLUMNS:
+                if name not in present:
+                    conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {kind}")
 
     def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
         rows = []
@@ -161,7 +160,7 @@ class SqliteSpendStore:
                     json.dumps([asdict(c) for c in link.candidates]),
                 )
             )
-        with transaction(self._conn, "IMMEDIATE") as conn:
+        with transaction(self._conns.get(), "IMMEDIATE") as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO spend (key, organisation, supplier_id, linked, amount_pence,"
                 " date, record, link_status, candidates) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,7 +189,7 @@ class SqliteSpendStore:
         )
 
     def _select(self, where: str, args: tuple[str, ...]) -> list[StoredSpend]:
-        rows = self._conn.execute(
+        rows = self._conns.get().execute(
             "SELECT s.record, s.supplier_id, s.linked, s.link_status, s.candidates, d.supplier_id, d.decision,"
             " d.decided_by, d.decided_at FROM spend s LEFT JOIN link_decisions d ON d.key = s.key"
             f" WHERE {where} ORDER BY s.date, s.key",
@@ -199,7 +198,7 @@ class SqliteSpendStore:
         return [_stored(row) for row in rows]
 
     def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
-        self._conn.execute(
+        self._conns.get().execute(
             "INSERT OR REPLACE INTO link_decisions VALUES (?, ?, ?, ?, ?)",
             (
                 f"{organisation}:{reference}",
@@ -211,13 +210,13 @@ class SqliteSpendStore:
         )
 
     def total_pence(self, organisation: str) -> int:
-        row = self._conn.execute(
+        row = self._conns.get().execute(
             "SELECT coalesce(sum(amount_pence), 0) FROM spend WHERE organisation = ?", (organisation,)
         ).fetchone()
         return int(row[0])
 
     def close(self) -> None:
-        self._conn.close()
+        self._conns.close_all()
 
 
 def _stored(row: tuple[Any, ...]) -> StoredSpend:

@@ -31,7 +31,7 @@ from services.ingest.sources.merge import merge, name_tokens
 from shared import json_codec
 from shared.geo import distance_km
 from shared.models import Listing
-from shared.search.embedded_sqlite import CACHE_KIB, transaction
+from shared.sqlite import CACHE_KIB, transaction
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from shared import json_codec
 from shared.errors import BackendUnavailable
 from shared.events.port import Message, Value
-from shared.search.embedded_sqlite import ThreadConnections, transaction
+from shared.sqlite import ThreadConnections, transaction
 
 PARTITION = 0
 POLL_INTERVAL_S = 0.05

@@ -46,7 +46,6 @@ from shared.search import embedded_geo as geo
 from shared.search import embedded_snapshot as snapshots
 from shared.search import embedded_text as text
 from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables, Vocabulary
-from shared.search.embedded_sqlite import ThreadConnections, index_setup, transaction, unavailable_on_sqlite_error
 from shared.search.port import (
     BulkResult,
     Document,
@@ -63,6 +62,7 @@ from shared.search.port import (
     scan_pages,
 )
 from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
+from shared.sqlite import ThreadConnections, index_setup, transaction, unavailable_on_sqlite_error
 
 __all__ = ["EmbeddedSearchIndex", "GenerationMoved", "ThreadConnections", "fts_query", "transaction"]
 fts_query = text.fts_query

@@ -31,7 +31,6 @@ from typing import TypeVar
 
 from shared.errors import BackendUnavailable
 from shared.search.embedded import EmbeddedSearchIndex, GenerationMoved, table_base
-from shared.search.embedded_sqlite import ThreadConnections, index_setup, transaction, unavailable_on_sqlite_error
 from shared.search.port import (
     BulkResult,
     Document,
@@ -43,6 +42,7 @@ from shared.search.port import (
     scan_pages,
 )
 from shared.search.schema import IndexSchema
+from shared.sqlite import ThreadConnections, index_setup, transaction, unavailable_on_sqlite_error
 
 T = TypeVar("T")
 # A call retried this many times on a moved generation: one switch needs one retry; more means

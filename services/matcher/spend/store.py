@@ -8,7 +8,6 @@ later needs no migration.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -16,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.models import Lot
+from shared.sqlite import ThreadConnections
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
@@ -61,18 +61,11 @@ class PackageBody(BaseModel):
 
 class OrganisationPlans:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._path = path
-        self._local = threading.local()
+        self._conns = ThreadConnections(str(path), "FULL")
         self._conn().executescript(_SCHEMA)
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
+        return self._conns.get()
 
     def put(self, kind: Kind, organisation_id: str, item_id: str, body: BaseModel) -> None:
         self._conn().execute(f"INSERT OR REPLACE INTO {kind} VALUES (?, ?, ?)",
@@ -103,7 +96,4 @@ class OrganisationPlans:
                                     (organisation_id,)).fetchall()
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self._conns.close_all()

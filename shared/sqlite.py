@@ -1,5 +1,6 @@
-"""SQLite plumbing for the embedded adapters: per-thread connections, transactions, and the
-mapping of "cannot serve now" errors (locked, I/O, missing tables) to `BackendUnavailable`."""
+"""SQLite plumbing for everything stored in SQLite (the embedded index and event log, dedupe
+state, accounts, plans, spend): per-thread connections, transactions, and the mapping of
+"cannot serve now" errors (locked, I/O, missing tables) to `BackendUnavailable`."""
 
 from __future__ import annotations
 
