@@ -4,7 +4,6 @@ supplier, and a link by name that awaits confirmation."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +14,8 @@ from typing import Any
 from services.matcher.spend.store import OrganisationPlans, TargetBody
 from shared.accounts import AccountStore, Role
 from shared.models import SpendRecord
-from shared.search.factory import open_search_index
 from shared.spend_store import Candidate, Linked, SqliteSpendStore, SupplierLink
-from tests.e2e.processes import Stack, stack_env
-from tests.factories import directory
+from tests.e2e.processes import Stack, embedded_env_with_directory
 
 OTHER_SECRET = "OTHER-ORG-SECRET"
 
@@ -63,12 +60,7 @@ def seed(accounts_path: Path, spend_path: Path) -> Members:
 @contextmanager
 def buy_social_stack(tmp: Path) -> Iterator[tuple[str, Members]]:
     """The directory's URL, and the members whose data the stack serves; stopped on exit."""
-    prefix = f"bs{uuid.uuid4().hex[:8]}-"
-    env = stack_env(f"sqlite:///{tmp}/search.db", f"sqlite:///{tmp}/events.db", prefix, tmp)
-    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
-    index.ensure_index()
-    assert not index.bulk_upsert(directory()).failed
-    index.close()
+    env = embedded_env_with_directory(tmp, "bs")
     members = seed(tmp / "accounts.db", tmp / "spend.db")
     stack = Stack(env=env, log_dir=tmp)
     try:

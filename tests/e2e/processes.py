@@ -10,8 +10,12 @@ import sys
 import tempfile
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from shared.search.factory import open_search_index
+from tests.factories import directory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,4 +95,18 @@ def stack_env(search_url: str, events_url: str, prefix: str, state_dir: Path | N
         "PYTHONPATH": str(ROOT),
         "LOG_LEVEL": "WARNING",
     })
+    return env
+
+
+def embedded_env_with_directory(tmp: Path, label: str) -> dict[str, str]:
+    """A stack's environment over fresh embedded stores in `tmp` (state too), its index already
+    holding the test directory (`tests.factories.directory`), under a prefix unique to the call."""
+    prefix = f"{label}{uuid.uuid4().hex[:8]}-"
+    env = stack_env(f"sqlite:///{tmp}/search.db", f"sqlite:///{tmp}/events.db", prefix, tmp)
+    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
+    try:
+        index.ensure_index()
+        assert not index.bulk_upsert(directory()).failed
+    finally:
+        index.close()
     return env

@@ -7,7 +7,6 @@ module fills) serve every test here, so the module costs a few seconds, not a fe
 from __future__ import annotations
 
 import shutil
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,10 +20,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
-from shared.search.factory import open_search_index
 from tests.e2e.buy_social_world import Members, buy_social_stack
-from tests.e2e.processes import ROOT, Stack, stack_env
-from tests.factories import directory
+from tests.e2e.processes import ROOT, Stack, embedded_env_with_directory
 
 pytestmark = pytest.mark.slow
 
@@ -49,12 +46,7 @@ WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert ASSETS_BUILT.exists() and AXE.exists(), "front-end assets missing: run `make assets`"
     tmp = tmp_path_factory.mktemp("browser")
-    prefix = f"b{uuid.uuid4().hex[:8]}-"
-    env = stack_env(f"sqlite:///{tmp}/search.db", f"sqlite:///{tmp}/events.db", prefix)
-    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
-    index.ensure_index()
-    assert not index.bulk_upsert(directory()).failed
-    index.close()
+    env = embedded_env_with_directory(tmp, "b")
     stack = Stack(env=env, log_dir=tmp)
     try:
         stack.env["DIRECTORY_MATCHER_URL"] = stack.start_service("matcher")

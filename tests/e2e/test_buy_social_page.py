@@ -87,35 +87,22 @@ def test_downloads_go_through_post_with_the_key(site: tuple[str, Members]) -> No
     assert refused.status_code == 403 and "INV-1" not in refused.text
 
 
+def confirm(url: str, members: Members, reference: str, supplier_id: str) -> requests.Response:
+    """Press "Confirm" for one candidate of a suggested link, as the page's form does."""
+    form = {"organisation_id": members.org, "api_key": members.key, "reference": reference,
+            "supplier_id": supplier_id, "decision": "confirm"}  # fmt: skip
+    return requests.post(f"{url}/buy-social/links", data=form, timeout=30)
+
+
 def test_a_refused_decision_is_explained_on_the_page(site: tuple[str, Members]) -> None:
     url, members = site
-    page = requests.post(
-        f"{url}/buy-social/links",
-        timeout=30,
-        data={
-            "organisation_id": members.org,
-            "api_key": members.key,
-            "reference": "INV-3",
-            "supplier_id": "t:nope",
-            "decision": "confirm",
-        },
-    )
+    page = confirm(url, members, "INV-3", "t:nope")
     assert page.status_code == 400 and "No listing in the directory has that id" in page.text
     assert "INV-3" in page.text  # still awaiting confirmation
 
 
 def test_confirming_a_suggestion_counts_it(site: tuple[str, Members]) -> None:
     url, members = site
-    page = requests.post(
-        f"{url}/buy-social/links",
-        timeout=30,
-        data={
-            "organisation_id": members.org,
-            "api_key": members.key,
-            "reference": "INV-3",
-            "supplier_id": "t:clean-leeds",
-            "decision": "confirm",
-        },
-    )
+    page = confirm(url, members, "INV-3", "t:clean-leeds")
     assert page.status_code == 200 and "Confirmed the supplier of INV-3" in page.text
     assert "£1,600.00" in page.text and "No spend is waiting for you to confirm its supplier" in page.text

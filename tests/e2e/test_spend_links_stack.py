@@ -4,7 +4,6 @@ service, the real consumer links it against the index, and the matcher lists wha
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,21 +12,14 @@ import pytest
 import requests
 
 from shared.accounts import AccountStore, Role
-from shared.search.factory import open_search_index
-from tests.e2e.processes import Stack, stack_env
-from tests.factories import directory
+from tests.e2e.processes import Stack, embedded_env_with_directory
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    prefix = f"sl{uuid.uuid4().hex[:8]}-"
-    env = stack_env(f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/events.db", prefix, tmp_path)
-    index = open_search_index(env["SEARCH_URL"], prefix=prefix)
-    index.ensure_index()
-    assert not index.bulk_upsert(directory()).failed
-    index.close()
+    env = embedded_env_with_directory(tmp_path, "sl")
     running = Stack(env=env, log_dir=tmp_path)
     yield running
     running.stop_all()
