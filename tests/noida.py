@@ -47,15 +47,34 @@ class NoidaServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        # The `noida-db` script is a Python wrapper around the real binary and does not forward
-        # signals, so signal the whole process group it was started in.
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        """SIGTERM to the whole process group, then wait until every process in it has gone.
+
+        The `noida-db` script is a Python wrapper around the real binary and does not forward
+        signals, so the group is signalled; and the wrapper exits at once while the binary can
+        still serve (and acknowledge writes it then loses) for a moment, so waiting for the
+        wrapper alone would let a test believe the server was down while it was not.
+        """
+        group = self.process.pid
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while _group_alive(group, self.process):
+            if time.monotonic() > deadline:
+                os.killpg(group, signal.SIGKILL)
+                deadline = float("inf")
+            time.sleep(0.05)
+        self.process.wait()
+
+
+def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
+    leader.poll()  # reap the wrapper, so that only live processes keep the group
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def start_noida(data_dir: Path) -> NoidaServer:
