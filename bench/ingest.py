@@ -37,15 +37,30 @@ def publish(events: EmbeddedEventLog, docs: list[dict[str, object]], chunk: int)
     return time.monotonic() - started
 
 
-def memory_mb(pid: int) -> dict[str, float]:
-    """Peak resident set (VmHWM) and, now, its anonymous and file-backed parts, in MB.
+def memory_mb(pid: int) -> dict[str, object]:
+    """Peak resident set (VmHWM) of the consumer with its child processes (the prepare worker and
+    multiprocessing's resource tracker), and, now, its anonymous and file-backed parts, in MB. Each
+    figure is the processes' sum (for the peak, an upper bound: they need not peak at once);
+    `peak_rss_by_process_mb` lists the consumer's first.
 
-    The embedded stores map their SQLite files (mmap), so file-backed pages - page cache the
-    kernel can drop - count towards the resident set; the anonymous part is the heap.
+    The embedded index maps its SQLite file (mmap), so file-backed pages - page cache the kernel
+    can drop - count towards the resident set; the anonymous part is the heap and SQLite caches.
     """
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     names = (("consumer_peak_rss_mb", "VmHWM"), ("rss_anon_mb", "RssAnon"), ("rss_file_mb", "RssFile"))
-    return {name: round(int(fields[key].split()[0]) / 1024, 1) for name, key in names}
+    totals = dict.fromkeys((name for name, _ in names), 0.0)
+    peaks = []
+    for process in (pid, *children(pid)):
+        status = Path(f"/proc/{process}/status").read_text().splitlines()
+        fields = dict(line.split(":", 1) for line in status if ":" in line)
+        for name, key in names:
+            totals[name] += int(fields[key].split()[0]) / 1024
+        peaks.append(round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+    return {**{name: round(value, 1) for name, value in totals.items()}, "peak_rss_by_process_mb": peaks}
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()]
 
 
 REGISTRY_FIELDS = ("company_number", "charity_number", "society_number")
@@ -57,7 +72,7 @@ def distinct_organisations(n: int) -> list[dict[str, object]]:
     return [{k: v for k, v in doc.items() if k not in REGISTRY_FIELDS} for doc in synthetic_listings(n)]
 
 
-def run(n: int, batch: int, workdir: Path) -> dict[str, float]:
+def run(n: int, batch: int, workdir: Path) -> dict[str, object]:
     """Stream `n` listings through a real consumer process; the figures the README quotes."""
     docs = distinct_organisations(n)
     env = {**os.environ, "SEARCH_URL": f"sqlite:///{workdir}/search.db", "EVENTS_URL": f"sqlite:///{workdir}/events.db",

@@ -58,10 +58,12 @@ class ThreadConnections:
     over a fork (gunicorn `--preload`), so each (pid, thread) opens its own on first use.
     """
 
-    def __init__(self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None] | None = None) -> None:
+    def __init__(self, path: str, synchronous: str, setup: Callable[[sqlite3.Connection], None] | None = None,
+                 mmap_bytes: int = MMAP_BYTES, cache_kib: int = CACHE_KIB) -> None:
         self._path = path
         self._synchronous = synchronous
         self._setup = setup
+        self._mmap_bytes, self._cache_kib = mmap_bytes, cache_kib
         self._local = threading.local()
         self._lock = threading.Lock()
         self._opened: list[tuple[int, sqlite3.Connection]] = []
@@ -86,8 +88,8 @@ class ThreadConnections:
             conn.execute("PRAGMA temp_store=MEMORY")
             # Reads go through a shared memory map of the file rather than each connection's
             # private page cache: gunicorn workers share the OS cache and skip a copy per page.
-            conn.execute(f"PRAGMA mmap_size={MMAP_BYTES}")
-            conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+            conn.execute(f"PRAGMA mmap_size={self._mmap_bytes}")
+            conn.execute(f"PRAGMA cache_size=-{self._cache_kib}")
             if self._setup is not None:
                 self._setup(conn)
         except (OSError, sqlite3.Error) as exc:

@@ -18,10 +18,10 @@ import click
 from tqdm import tqdm
 
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import settle_memory
 from services.ingest.dead_letters import DeadLetter, dead_letters, replay, replays_topic
 from services.ingest.dedupe import Decision, OrganisationRegistry
 from services.ingest.loading import load_file
+from services.ingest.preparing import settle_memory
 from services.ingest.publishing import publish_listings
 from services.ingest.reindex import cleanup, reindex
 from services.ingest.sources.formats import FORMATS, guess_format

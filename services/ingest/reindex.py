@@ -43,9 +43,10 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import Indexer, geo_chain
+from services.ingest.consumer import Indexer
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.metrics import ConsumerMetrics
+from services.ingest.preparing import geo_chain
 from shared.events.port import EventLog, LogReader, caught_up
 from shared.search.port import GenerationWriter, SearchIndex
 

@@ -8,6 +8,10 @@ Durability: this file runs with `synchronous=FULL`, so WAL is fsynced at every c
 published batch survives a power cut, not only a process crash (NORMAL could lose the last
 commits on power loss, which would break "publish returns once durable"). The cost is one fsync
 per `publish` call, and ingest publishes in batches.
+
+Memory: a log is read once, front to back, so its connections neither map the file nor keep a
+large page cache. Mapped, every record the consumer had read stayed in its resident set (about
+100 MB at 131,000 listings) for no later gain.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from shared.sqlite import ThreadConnections, transaction
 
 PARTITION = 0
 POLL_INTERVAL_S = 0.05
+LOG_CACHE_KIB = 8_192  # appends and the offset index's upper pages; records are read once
 
 _SCHEMA = (
     'CREATE TABLE IF NOT EXISTS events (topic TEXT NOT NULL, "offset" INTEGER NOT NULL, key TEXT,'
@@ -49,7 +54,7 @@ class EmbeddedEventLog:
     """`EventLog` on one SQLite file; see the module docstring for durability and concurrency."""
 
     def __init__(self, path: str) -> None:
-        self._conns = ThreadConnections(path, "FULL", _create_tables)
+        self._conns = ThreadConnections(path, "FULL", _create_tables, mmap_bytes=0, cache_kib=LOG_CACHE_KIB)
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
         """Topics need no creation here; opening a connection creates the tables."""

@@ -1,20 +1,22 @@
 """The consumer's batch discipline on the embedded backends: retries, no commit past a failed write,
-the invalid-share limit, dead letters with provenance, and spend records."""
+the invalid-share limit, dead letters with provenance, and spend records. Listings run both ways:
+inline, and pipelined with a real worker process preparing the next batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import BatchRunner, Indexer, IndexingStalled, SpendIngest
+from services.ingest.consumer import BatchRunner, ClusterWriter, Indexer, IndexingStalled, PipelinedRunner, SpendIngest
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.geocode import default_chain
 from services.ingest.guard import InvalidShareExceeded
 from services.ingest.metrics import ConsumerMetrics
+from services.ingest.prepare_worker import PrepareWorker
 from shared.errors import BackendUnavailable
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import with_provenance
@@ -60,10 +62,34 @@ def index(settings: IngestSettings) -> Iterator[FlakyIndex]:
     inner.close()
 
 
-def runner(settings: IngestSettings, events: EmbeddedEventLog, index: Any) -> BatchRunner:
-    registry = OrganisationRegistry(settings.resolved_state_path())
-    indexer = Indexer(index, events, settings, default_chain(), ConsumerMetrics(), registry)
-    return BatchRunner(events.consumer("listings", "ingest"), indexer.handle, events, settings, ConsumerMetrics())
+MakeRunner = Callable[[IngestSettings, EmbeddedEventLog, Any], BatchRunner]
+
+
+@pytest.fixture(params=["inline", "worker"])
+def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
+    """Listings runners, each over a fresh consumer (as after a restart) on the same stores."""
+    workers: list[PrepareWorker] = []
+
+    def make(settings: IngestSettings, events: EmbeddedEventLog, index: Any) -> BatchRunner:
+        registry = OrganisationRegistry(settings.resolved_state_path())
+        consumer = events.consumer("listings", "ingest")
+        if request.param == "inline":
+            indexer = Indexer(index, events, settings, default_chain(), ConsumerMetrics(), registry)
+            return BatchRunner(consumer, indexer.handle, events, settings, ConsumerMetrics())
+        workers.append(PrepareWorker(settings))
+        writer = ClusterWriter(index, events, settings, ConsumerMetrics(), registry)
+        return PipelinedRunner(consumer, workers[-1], writer.finish, events, settings, ConsumerMetrics())
+
+    yield make
+    for worker in workers:
+        worker.close()
+
+
+def consume(runner: BatchRunner) -> int:
+    """One batch, finished: a pipelined runner only finishes a batch when it polls the next or drains."""
+    taken = runner.run_batch()
+    runner.drain()
+    return taken
 
 
 def listing(n: int, **fields: Any) -> tuple[str, dict[str, Any]]:
@@ -72,7 +98,7 @@ def listing(n: int, **fields: Any) -> tuple[str, dict[str, Any]]:
 
 
 def test_a_transient_outage_is_retried_then_committed(settings: IngestSettings, events: EmbeddedEventLog,
-                                                      index: FlakyIndex) -> None:
+                                                      index: FlakyIndex, runner: MakeRunner) -> None:
     events.publish("listings", [listing(1), listing(2)])
     index.down = True
     original = index.bulk_upsert
@@ -82,36 +108,36 @@ def test_a_transient_outage_is_retried_then_committed(settings: IngestSettings, 
         return original(documents)
 
     index.bulk_upsert = recover  # type: ignore[method-assign]
-    assert runner(settings, events, index).run_batch() == 2
+    assert consume(runner(settings, events, index)) == 2
     assert index.inner.count() == 2 and events.consumer("listings", "ingest").lag() == 0
 
 
 def test_an_outage_past_the_retries_commits_nothing_and_the_stream_resumes(
-        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex) -> None:
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
     events.publish("listings", [listing(n) for n in range(5)])
     index.down = True
     with pytest.raises(IndexingStalled):
-        runner(settings, events, index).run_batch()
+        consume(runner(settings, events, index))
     assert events.consumer("listings", "ingest").lag() == 5  # nothing committed past what was written
     index.down = False
-    assert runner(settings, events, index).run_batch() == 5  # a restarted consumer picks up the batch
+    assert consume(runner(settings, events, index)) == 5  # a restarted consumer picks up the batch
     assert index.inner.count() == 5 and events.consumer("listings", "ingest").lag() == 0
 
 
 def test_the_invalid_share_limit_stops_without_committing_or_dead_lettering(
-        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex) -> None:
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
     events.publish("listings", [listing(n, name="") for n in range(8)] + [listing(9), listing(10)])
     with pytest.raises(InvalidShareExceeded, match="8 of the last 10"):
-        runner(settings, events, index).run_batch()
+        consume(runner(settings, events, index))
     assert events.consumer("listings", "ingest").lag() == 10
     assert events.consumer("listings.dlq", "viewer").poll(10, 0.1) == []
 
 
 def test_invalid_records_are_dead_lettered_with_provenance_and_reasons(
-        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex) -> None:
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
     key, bad = listing(1, cpv_codes=["12345678"])
     events.publish("listings", [(key, with_provenance(bad, {"file": "in.csv", "line": "7"})), listing(2)])
-    runner(settings, events, index).run_batch()
+    consume(runner(settings, events, index))
     [dead] = events.consumer("listings.dlq", "viewer").poll(10, 0.1)
     assert dead.value is not None
     assert dead.value["reason"] == "unknown CPV code" and dead.value["errors"][0]["field"] == "cpv_codes.0"
@@ -120,9 +146,9 @@ def test_invalid_records_are_dead_lettered_with_provenance_and_reasons(
 
 
 def test_spend_records_are_stored_by_reference_and_linked_by_registry_number(
-        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex) -> None:
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
     events.publish("listings", [listing(1, company_number="01234567")])
-    runner(settings, events, index).run_batch()
+    consume(runner(settings, events, index))
     registry = OrganisationRegistry(settings.resolved_state_path())
     store = SqliteSpendStore(settings.spend_path())
     spend = {"organisation": "leeds-cc", "supplier_name": "Listing 1", "supplier_company_number": "1234567",
@@ -137,3 +163,22 @@ def test_spend_records_are_stored_by_reference_and_linked_by_registry_number(
     assert store.total_pence("leeds-cc") == 1500
     [dead] = events.consumer("spend.dlq", "viewer").poll(10, 0.1)
     assert dead.value is not None and dead.value["reason"] == "spend record failed validation"
+
+
+def test_batches_are_committed_in_log_order_once_written(
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
+    """A pipelined runner finishes (writes, then commits) each batch when it hands the next to the
+    worker, and a drain finishes the last; inline, each call finishes its own batch."""
+    settings.batch_size = 2
+    events.publish("listings", [listing(n) for n in range(5)])
+    run = runner(settings, events, index)
+    committed = events.consumer("listings", "ingest")
+    steps = []
+    for _ in range(3):
+        steps.append((run.run_batch(), committed.lag(), index.inner.count()))
+    run.drain()
+    assert (committed.lag(), index.inner.count(), run.run_batch()) == (0, 5, 0)
+    if isinstance(run, PipelinedRunner):  # taken in + finished, then what is committed and written
+        assert steps == [(2, 5, 0), (4, 3, 2), (3, 1, 4)]
+    else:
+        assert steps == [(2, 3, 2), (2, 1, 4), (1, 0, 5)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ def registry(tmp_path: Path) -> OrganisationRegistry:
 def index_after(registry: OrganisationRegistry, upserts: list[Listing], deletes: tuple[str, ...] = ()
                 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     writes = registry.apply(upserts, deletes)
-    registry.done(writes.ids)
+    registry.done(writes)
     return writes.upserts, writes.deletes
 
 
@@ -97,6 +98,33 @@ def test_a_cluster_left_behind_survives_a_crash_before_the_index_write(registry:
     writes = OrganisationRegistry(tmp_path / "state.db").pending()
     assert writes.deletes == ["a:1"] and list(writes.upserts) == ["a:1"]  # rebuilt without b:1
     assert [p["id"] for p in writes.upserts["a:1"]["provenance"]] == ["a:1"]
+
+
+def test_a_dirty_mark_set_again_outlives_the_earlier_writes_settling(registry: OrganisationRegistry) -> None:
+    """The worker prepares the next batch before the consumer settles this one: settling the
+    earlier writes must not clear a mark the later batch set again, or a crash would lose it."""
+    index_after(registry, [listing("a:1", "Same", "a", company_number="9"), listing("b:1", "Same", "b",
+                                                                                    company_number="9")])
+    earlier = registry.apply([listing("b:1", "Other", "b", minute=1, company_number="8")], ())  # b:1 leaves a:1
+    later = registry.apply([], ("a:1",))  # marks a:1 again
+    assert set(earlier.marked) == {"a:1"} and later.marked["a:1"] > earlier.marked["a:1"]
+    registry.done(earlier)
+    assert registry.pending().deletes == ["a:1"]
+    registry.done(later)
+    assert registry.pending().deletes == [] and registry.pending().upserts == {}
+
+
+def test_a_state_file_from_before_mark_seqs_keeps_its_marks(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "state.db")
+    old.execute("CREATE TABLE dirty (cluster TEXT PRIMARY KEY, replace INTEGER NOT NULL)")
+    old.execute("INSERT INTO dirty VALUES ('gone:1', 1)")
+    old.commit()
+    old.close()
+    registry = OrganisationRegistry(tmp_path / "state.db")
+    writes = registry.pending()
+    assert writes.deletes == ["gone:1"] and writes.marked == {"gone:1": 0}
+    registry.done(writes)
+    assert registry.pending().deletes == []
 
 
 def test_a_registry_number_needs_the_district_or_the_name_to_corroborate_it(registry: OrganisationRegistry) -> None:
