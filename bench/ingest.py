@@ -108,8 +108,9 @@ def profile(n: int, batch: int, workdir: Path) -> None:
     import cProfile
     import pstats
 
+    from services.ingest.batch_runner import BatchRunner
     from services.ingest.config import IngestSettings
-    from services.ingest.consumer import BatchRunner, Indexer
+    from services.ingest.consumer import Indexer
     from services.ingest.dedupe import OrganisationRegistry
     from services.ingest.geocode import default_chain
     from services.ingest.metrics import ConsumerMetrics

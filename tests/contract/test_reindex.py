@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from services.ingest import reindex as reindexing
+from services.ingest.batch_runner import BatchRunner
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import BatchRunner, Indexer
+from services.ingest.consumer import Indexer
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.geocode import default_chain
 from services.ingest.metrics import ConsumerMetrics

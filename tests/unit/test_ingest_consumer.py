@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from services.ingest.batch_runner import BatchRunner, IndexingStalled, PipelinedRunner, TopicRunner
 from services.ingest.config import IngestSettings
-from services.ingest.consumer import BatchRunner, ClusterWriter, Indexer, IndexingStalled, PipelinedRunner, SpendIngest
+from services.ingest.consumer import ClusterWriter, Indexer, SpendIngest
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.geocode import default_chain
 from services.ingest.guard import InvalidShareExceeded
@@ -62,7 +63,7 @@ def index(settings: IngestSettings) -> Iterator[FlakyIndex]:
     inner.close()
 
 
-MakeRunner = Callable[[IngestSettings, EmbeddedEventLog, Any], BatchRunner]
+MakeRunner = Callable[[IngestSettings, EmbeddedEventLog, Any], TopicRunner]
 
 
 @pytest.fixture(params=["inline", "worker"])
@@ -70,7 +71,7 @@ def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
     """Listings runners, each over a fresh consumer (as after a restart) on the same stores."""
     workers: list[PrepareWorker] = []
 
-    def make(settings: IngestSettings, events: EmbeddedEventLog, index: Any) -> BatchRunner:
+    def make(settings: IngestSettings, events: EmbeddedEventLog, index: Any) -> TopicRunner:
         registry = OrganisationRegistry(settings.resolved_state_path())
         consumer = events.consumer("listings", "ingest")
         if request.param == "inline":
@@ -85,7 +86,7 @@ def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
         worker.close()
 
 
-def consume(runner: BatchRunner) -> int:
+def consume(runner: TopicRunner) -> int:
     """One batch, finished: a pipelined runner only finishes a batch when it polls the next or drains."""
     taken = runner.run_batch()
     runner.drain()

@@ -1,0 +1,136 @@
+"""How the consumer works through a topic: poll a bounded batch, handle it, dead-letter what was
+rejected, and only then commit, retrying what a store could not take for a while.
+
+`BatchRunner` handles each batch whole; `PipelinedRunner` splits listings in two stages so that a
+worker process prepares batch N+1 while this process writes batch N, committing in log order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from services.ingest.config import IngestSettings
+from services.ingest.metrics import ConsumerMetrics
+from services.ingest.pipeline import Rejection
+from services.ingest.preparing import PreparedListings
+from shared.errors import BackendUnavailable
+from shared.events.dead_letter import send_dead_letters
+from shared.events.port import Consumer, EventLog, Message
+
+log = logging.getLogger("socialmatch.ingest.consumer")
+T = TypeVar("T")
+
+
+class IndexingStalled(RuntimeError):
+    """A store stayed unavailable through every retry: stop without committing."""
+
+
+def with_retries(settings: IngestSettings, action: Callable[[], T], what: str) -> T:
+    """Run `action`, retrying BackendUnavailable with exponential back-off; then IndexingStalled."""
+    for attempt in range(settings.max_retries + 1):
+        try:
+            return action()
+        except BackendUnavailable as exc:
+            log.warning("%s unavailable (attempt %d): %s", what, attempt + 1, exc)
+            if attempt < settings.max_retries:
+                time.sleep(settings.retry_base_s * 2**attempt)
+    raise IndexingStalled(f"the {what} stayed unavailable; stopping without committing")
+
+
+class TopicRunner(ABC):
+    """Poll, handle, dead-letter, commit: the discipline every topic shares."""
+
+    def __init__(self, consumer: Consumer, events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
+                 report_lag: bool = True) -> None:
+        self.consumer, self.events = consumer, events
+        self.settings, self.metrics, self.report_lag = settings, metrics, report_lag
+
+    @abstractmethod
+    def run_batch(self, timeout_s: float | None = None) -> int:
+        """Take in a batch (waiting up to `timeout_s`, default the batch timeout) and finish what
+        is due; returns the records taken in or finished, 0 when idle."""
+
+    @abstractmethod
+    def drain(self) -> None:
+        """Finish what is in hand before stopping."""
+
+    def _poll(self, timeout_s: float | None) -> list[Message]:
+        timeout = self.settings.batch_timeout_s if timeout_s is None else timeout_s
+        messages = self.consumer.poll(self.settings.batch_size, timeout)
+        if messages:
+            self.metrics.consumed.inc(len(messages))
+        elif self.report_lag:  # a broker round trip on Kafka: only for the topic the gauge is about
+            self.metrics.lag.set(self.consumer.lag())
+        return messages
+
+    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> None:
+        """Dead-letter the rejections, then commit: the batch's writes are already done."""
+        if rejections:
+            with_retries(self.settings, lambda: send_dead_letters(
+                self.events, [(r.message, r.reason, r.errors) for r in rejections]), "event log")
+            self.metrics.dead_lettered.inc(len(rejections))
+        with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
+        self.metrics.batch_seconds.observe(time.monotonic() - started)
+        log.info("batch done", extra={"records": len(messages), "rejected": len(rejections)})
+
+
+class Preparing(Protocol):
+    def submit(self, messages: Sequence[Message]) -> PendingPrepared: ...
+
+
+class PendingPrepared(Protocol):
+    def result(self) -> PreparedListings: ...
+
+
+class BatchRunner(TopicRunner):
+    """Each batch handled whole, in this process."""
+
+    def __init__(self, consumer: Consumer, handle: Callable[[Sequence[Message]], list[Rejection]],
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
+                 report_lag: bool = True) -> None:
+        super().__init__(consumer, events, settings, metrics, report_lag)
+        self.handle = handle
+
+    def run_batch(self, timeout_s: float | None = None) -> int:
+        messages = self._poll(timeout_s)
+        if messages:
+            started = time.monotonic()
+            self._settle(messages, self.handle(messages), started)
+        return len(messages)
+
+    def drain(self) -> None:
+        """Nothing is ever in hand: each `run_batch` finishes its batch."""
+
+
+class PipelinedRunner(TopicRunner):
+    """Listings in two stages: `prepare` works on batch N+1 (in the worker process) while this
+    process finishes batch N (index writes, dead letters, commit), so commits stay in order.
+
+    With a batch in flight the next poll does not wait: when nothing more has arrived, the batch
+    in flight is finished at once rather than after the batch timeout.
+    """
+
+    def __init__(self, consumer: Consumer, prepare: Preparing, finish: Callable[[PreparedListings], list[Rejection]],
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics) -> None:
+        super().__init__(consumer, events, settings, metrics)
+        self.prepare, self.finish = prepare, finish
+        self._in_flight: tuple[Sequence[Message], PendingPrepared, float] | None = None
+
+    def run_batch(self, timeout_s: float | None = None) -> int:
+        """Hand the next batch to `prepare`, then finish the one before."""
+        messages = self._poll(0.0 if self._in_flight else timeout_s)
+        finished = len(self._in_flight[0]) if self._in_flight else 0
+        ahead = (messages, self.prepare.submit(messages), time.monotonic()) if messages else None
+        self.drain()
+        self._in_flight = ahead
+        return len(messages) + finished
+
+    def drain(self) -> None:
+        if self._in_flight is not None:
+            messages, pending, started = self._in_flight
+            self._in_flight = None
+            self._settle(messages, self.finish(pending.result()), started)
