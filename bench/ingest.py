@@ -3,10 +3,11 @@
     .venv/bin/python -m bench.ingest --n 131000
 
 Generates realistic listings (`bench.synthetic`), publishes them to a fresh embedded log while a
-real consumer process (`python -m services.ingest.consumer`) indexes them into a fresh embedded
-index, and prints listings per second end to end (first publish to last commit) and the
-consumer's peak resident memory (VmHWM from /proc). `--profile` runs the consumer's per-batch
-work in this process instead, under cProfile, to show where the time goes.
+real consumer process (`python -m services.ingest.consumer`, with its prepare worker unless
+INGEST_PREPARE_WORKER=false) indexes them into a fresh embedded index, and prints listings per
+second end to end (first publish to last commit) and the peak resident memory (VmHWM from /proc)
+of the consumer and its child processes. `--profile` runs the consumer's per-batch work in this
+process instead, inline, under cProfile, to show where the time goes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.synthetic import synthetic_listings
+from services.ingest.config import IngestSettings
 from shared.events.embedded import EmbeddedEventLog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,7 +111,6 @@ def profile(n: int, batch: int, workdir: Path) -> None:
     import pstats
 
     from services.ingest.batch_runner import BatchRunner
-    from services.ingest.config import IngestSettings
     from services.ingest.consumer import Indexer
     from services.ingest.dedupe import OrganisationRegistry
     from services.ingest.geocode import default_chain
@@ -135,7 +136,8 @@ def profile(n: int, batch: int, workdir: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=131_000, help="Listings to stream.")
-    parser.add_argument("--batch", type=int, default=2000, help="The consumer's INGEST_BATCH_SIZE.")
+    parser.add_argument("--batch", type=int, default=IngestSettings.model_fields["batch_size"].default,
+                        help="The consumer's INGEST_BATCH_SIZE (default: the consumer's own default).")
     parser.add_argument("--profile", action="store_true", help="Profile the consumer's work in-process.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
