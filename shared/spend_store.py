@@ -98,6 +98,10 @@ class SpendStore(Protocol):
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         """An organisation's records, optionally within [start, end], ordered by date then reference."""
 
+    def awaiting_link(self, after: str, limit: int) -> list[StoredSpend]:
+        """Records whose supplier is unlinked or only suggested and that no person has decided on,
+        in key order after the key `after`: what may link once the directory changes."""
+
     def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
         """Remember a person's decision on a record's link by name; the latest one stands."""
 
@@ -188,12 +192,20 @@ class SqliteSpendStore:
             (organisation, (start or date.min).isoformat(), (end or date.max).isoformat()),
         )
 
-    def _select(self, where: str, args: tuple[str, ...]) -> list[StoredSpend]:
+    def awaiting_link(self, after: str, limit: int) -> list[StoredSpend]:
+        return self._select(
+            f"s.key > ? AND d.key IS NULL AND {_STATUS} IN ('unlinked', 'unconfirmed')",
+            (after,), order="s.key", limit=limit,
+        )
+
+    def _select(
+        self, where: str, args: tuple[str, ...], order: str = "s.date, s.key", limit: int = -1
+    ) -> list[StoredSpend]:
         rows = self._conns.get().execute(
             "SELECT s.record, s.supplier_id, s.linked, s.link_status, s.candidates, d.supplier_id, d.decision,"
             " d.decided_by, d.decided_at FROM spend s LEFT JOIN link_decisions d ON d.key = s.key"
-            f" WHERE {where} ORDER BY s.date, s.key",
-            args,
+            f" WHERE {where} ORDER BY {order} LIMIT ?",
+            (*args, limit),
         ).fetchall()
         return [_stored(row) for row in rows]
 
@@ -217,6 +229,12 @@ class SqliteSpendStore:
 
     def close(self) -> None:
         self._conns.close_all()
+
+
+# A row's link status in SQL; rows written before link statuses existed have none, and `linked`
+# alone said whether they counted (as `_stored` reads them).
+_STATUS = ("coalesce(s.link_status, CASE WHEN json_extract(s.record, '$.supplier_id') IS NOT NULL THEN 'id'"
+           " WHEN s.linked THEN 'number' ELSE 'unlinked' END)")
 
 
 def _stored(row: tuple[Any, ...]) -> StoredSpend:

@@ -41,6 +41,11 @@ class IngestSettings(BackendSettings):
         description="Consumer group for spend; its own, since Kafka rebalances a group whose members"
         " subscribe to different topics every time one joins.",
     )
+    relink_interval_s: float = Field(
+        default=60, ge=0,
+        description="Least time between passes that link waiting spend again after listings were indexed"
+        " (spend whose supplier was unlisted or only suggested); 0 = never.",
+    )
     max_invalid_share: float = Field(
         default=0.5, gt=0, le=1,
         description="Stop the consumer (exit 3) when more than this share of the last `invalid_window` records"

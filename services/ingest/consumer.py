@@ -34,6 +34,7 @@ from services.ingest.pipeline import Rejection
 from services.ingest.prepare_worker import PrepareWorker
 from services.ingest.preparing import ListingPreparer, PreparedListings, geo_chain, settle_memory
 from services.ingest.spend import link_all, plan_spend
+from services.ingest.spend_relink import SpendRelinker
 from services.ingest.supplier_link import DirectoryNames
 from shared.errors import BackendUnavailable
 from shared.events.dead_letter import rejected_record
@@ -171,11 +172,17 @@ def main() -> int:
             listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics)
         spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
                                    report_lag=False)
+        relinker = SpendRelinker(spend_store, registry, spend_ingest.names, settings.relink_interval_s,
+                                 on_relinked=metrics.spend_relinked.inc) if settings.relink_interval_s else None
         settle_memory()
         log.info("consuming %s and %s", listings, spend)
         while not stopping:
-            listing_runner.run_batch()
+            busy = listing_runner.run_batch() > 0
             spend_runner.run_batch(timeout_s=0.0)  # listings wait for a full batch; spend is only checked
+            if relinker is not None:
+                if busy:
+                    relinker.listings_changed()
+                with_retries(settings, partial(relinker.tick, busy), "index")
         listing_runner.drain()
         listing_runner.consumer.close()
         spend_runner.consumer.close()

@@ -6,8 +6,8 @@ A payment names its supplier by directory id, or by name and registry number; th
 linked to the organisation registry's cluster when the number is known. Failing both, the name
 is looked up in the directory (`supplier_link`): linked when near certain, else suggested for a
 member of the organisation to confirm (never counted as social-enterprise spend until then), or
-kept unlinked (with the name), to be linked when the record is sent again after the supplier is
-listed.
+kept unlinked (with the name). Unlinked and suggested records are linked again once listings have
+been indexed (`spend_relink`), and whenever the record is sent again.
 """
 
 from __future__ import annotations

@@ -14,13 +14,14 @@ from flask.testing import FlaskClient
 from services.ingest.config import IngestSettings
 from services.ingest.consumer import SpendIngest
 from services.ingest.dedupe import OrganisationRegistry
+from services.ingest.spend_relink import SpendRelinker
 from services.matcher.app import create_app
 from shared.accounts import AccountStore, Role
 from shared.events.embedded import EmbeddedEventLog
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
 from shared.spend_store import SqliteSpendStore
-from tests.factories import directory
+from tests.factories import directory, doc, listing
 
 TARGET = {"name": "Buy Social 2025/26", "start": "2025-04-01", "end": "2026-03-31", "amount_pence": 500_000}
 
@@ -193,3 +194,61 @@ def test_only_the_organisations_members_see_or_decide(world: World, method: str,
     assert theirs.status_code == missing.status_code == 404 and theirs.json == missing.json
     [still] = world.call("GET", "/organisations/{org}/spend/links?status=unconfirmed", world.member).json
     assert still["reference"] == "INV-2" and still["decision"] is None
+
+
+def relinker(world: World, clock: list[float] | None = None) -> SpendRelinker:
+    ingest = world.ingest
+    now = clock or [0.0]
+    return SpendRelinker(ingest.store, ingest.registry, ingest.names, interval_s=60, clock=lambda: now[0])
+
+
+def test_spend_sent_before_its_supplier_is_listed_links_once_the_supplier_is(world: World) -> None:
+    numbered = {"reference": "INV-4", "supplier_name": "Harbour Works", "supplier_company_number": "1234567",
+                "amount_pence": 7_000, "date": "2025-06-02"}
+    world.send(*RECORDS, numbered)
+    world.call("PUT", "/organisations/{org}/targets/fy25", world.member, TARGET)
+    assert set(progress(world)["unlinked_references"]) == {"INV-3", "INV-4"}
+    assert relinker(world).run_pass() == 0  # nothing new in the directory: nothing rewritten
+
+    assert world.ingest.names is not None
+    world.ingest.names.index.bulk_upsert([doc("t:big", "Big Facilities CIC")])
+    harbour = listing("t:harbour", "Harbour Works Co-operative", company_number="01234567")
+    world.ingest.registry.done(world.ingest.registry.apply([harbour], ()))
+    world.ingest.names.index.bulk_upsert([harbour.index_document()])
+    assert relinker(world).run_pass() == 2
+
+    listed = world.call("GET", "/organisations/{org}/spend/links", world.member).json
+    links = {link["reference"]: link for link in listed}
+    assert (links["INV-3"]["status"], links["INV-3"]["counted_supplier_id"]) == ("name", "t:big")
+    assert (links["INV-4"]["status"], links["INV-4"]["counted_supplier_id"]) == ("number", "t:harbour")
+    assert links["INV-2"]["status"] == "unconfirmed"  # still only a suggestion: still for a person
+    report = progress(world)
+    assert report["progress"]["social_pence"] == 100_000 + 300_000 + 7_000 and report["unlinked_references"] == []
+
+
+def test_linking_again_never_revisits_a_persons_decision(world: World) -> None:
+    world.send(*RECORDS)
+    rejected = world.call("POST", "/organisations/{org}/spend/links/INV-2", world.member,
+                          {"supplier_id": "t:clean-leeds", "decision": "reject"})
+    assert rejected.status_code == 200
+    assert world.ingest.names is not None
+    world.ingest.names.index.bulk_upsert([doc("t:sparkle-services", "Sparkle Cleaning Services")])
+    relinker(world).run_pass()
+    [link] = world.call("GET", "/organisations/{org}/spend/links?status=rejected", world.member).json
+    assert link["reference"] == "INV-2" and link["counted_supplier_id"] is None
+
+
+def test_passes_start_after_listings_change_and_no_oftener_than_the_interval(world: World) -> None:
+    world.send(*RECORDS)
+    assert world.ingest.names is not None
+    clock = [0.0]
+    paced = relinker(world, clock)
+    assert paced.tick() == 0  # the start-up pass: nothing to link yet
+    world.ingest.names.index.bulk_upsert([doc("t:big", "Big Facilities CIC")])
+    paced.listings_changed()
+    clock[0] = 30.0
+    assert paced.tick() == 0  # within the interval of the last pass
+    clock[0] = 61.0
+    assert paced.tick() == 1
+    clock[0] = 200.0
+    assert paced.tick() == 0  # no listings since: no pass
