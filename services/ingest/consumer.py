@@ -28,7 +28,7 @@ from services.ingest.batch_runner import BatchRunner, IndexingStalled, Pipelined
 from services.ingest.config import IngestSettings
 from services.ingest.dedupe import ClusterWrites, OrganisationRegistry
 from services.ingest.geocode import GeoChain
-from services.ingest.guard import InvalidShareExceeded, InvalidShareGuard
+from services.ingest.guard import InvalidShareExceeded
 from services.ingest.metrics import ConsumerMetrics, serve_metrics
 from services.ingest.pipeline import Rejection
 from services.ingest.prepare_worker import PrepareWorker
@@ -107,8 +107,7 @@ class Indexer(ClusterWriter):
                  metrics: ConsumerMetrics, registry: OrganisationRegistry,
                  on_refused: Callable[[dict[str, dict[str, object]]], None] | None = None) -> None:
         super().__init__(index, events, settings, metrics, registry, on_refused)
-        self.preparer = ListingPreparer(geo, registry, InvalidShareGuard(settings.invalid_window,
-                                                                         settings.max_invalid_share))
+        self.preparer = ListingPreparer.configured(settings, registry, geo)
 
     def handle(self, messages: Sequence[Message]) -> list[Rejection]:
         return self.finish(self.preparer.prepare(messages))

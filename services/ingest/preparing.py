@@ -36,9 +36,11 @@ class ListingPreparer:
         self.geo, self.registry, self.guard = geo, registry, guard
 
     @classmethod
-    def configured(cls, settings: IngestSettings, registry: OrganisationRegistry) -> ListingPreparer:
+    def configured(cls, settings: IngestSettings, registry: OrganisationRegistry,
+                   geo: GeoChain | None = None) -> ListingPreparer:
+        """With the settings' guard, and their geocoding chain unless `geo` is given."""
         guard = InvalidShareGuard(settings.invalid_window, settings.max_invalid_share)
-        return cls(geo_chain(settings), registry, guard)
+        return cls(geo if geo is not None else geo_chain(settings), registry, guard)
 
     def prepare(self, messages: Sequence[Message]) -> PreparedListings:
         """Raises InvalidShareExceeded (before touching the registry) when the guard trips."""
