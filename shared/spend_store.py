@@ -146,6 +146,11 @@ class SqliteSpendStore:
             for name, kind in _ADDED_COLUMNS:
                 if name not in present:
                     conn.execute(f"ALTER TABLE spend ADD COLUMN {name} {kind}")
+            # Rows written before link statuses existed: `linked` alone said whether they counted.
+            conn.execute(
+                "UPDATE spend SET link_status = CASE WHEN json_extract(record, '$.supplier_id') IS NOT NULL"
+                " THEN 'id' WHEN linked THEN 'number' ELSE 'unlinked' END WHERE link_status IS NULL"
+            )
 
     def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
         rows = []
@@ -194,7 +199,7 @@ class SqliteSpendStore:
 
     def awaiting_link(self, after: str, limit: int) -> list[StoredSpend]:
         return self._select(
-            f"s.key > ? AND d.key IS NULL AND {_STATUS} IN ('unlinked', 'unconfirmed')",
+            "s.key > ? AND d.key IS NULL AND s.link_status IN ('unlinked', 'unconfirmed')",
             (after,), order="s.key", limit=limit,
         )
 
@@ -231,16 +236,9 @@ class SqliteSpendStore:
         self._conns.close_all()
 
 
-# A row's link status in SQL; rows written before link statuses existed have none, and `linked`
-# alone said whether they counted (as `_stored` reads them).
-_STATUS = ("coalesce(s.link_status, CASE WHEN json_extract(s.record, '$.supplier_id') IS NOT NULL THEN 'id'"
-           " WHEN s.linked THEN 'number' ELSE 'unlinked' END)")
-
-
 def _stored(row: tuple[Any, ...]) -> StoredSpend:
     record = SpendRecord.model_validate_json(row[0])
-    # Rows written before link statuses existed: `linked` alone said whether they counted.
-    status: LinkStatus = row[3] or ("id" if record.supplier_id else "number" if row[2] else "unlinked")
+    status: LinkStatus = row[3]  # set for every row: older rows gain theirs when the store opens
     link = SupplierLink(row[1], status, tuple(Candidate(**c) for c in json.loads(row[4] or "[]")))
     decision = LinkDecision(row[5], row[6], row[7], row[8]) if row[5] is not None else None
     linked, resolved = resolve(link, decision)

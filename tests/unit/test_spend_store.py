@@ -28,9 +28,11 @@ def test_waiting_means_unlinked_or_suggested_and_undecided_in_key_order(tmp_path
                                                                                       suggestion.candidates)
 
 
-def test_rows_from_before_link_statuses_wait_when_they_were_unlinked(tmp_path: Path) -> None:
+def test_rows_from_before_link_statuses_gain_them_and_wait_when_unlinked(tmp_path: Path) -> None:
     store = SqliteSpendStore(tmp_path / "spend.db")
     store.upsert([(record("A", supplier_id="t:9"), None), (record("B"), "t:2"), (record("C"), None)])
-    conn = store._conns.get()
-    conn.execute("UPDATE spend SET link_status = NULL, candidates = NULL")
-    assert [e.record.reference for e in store.awaiting_link("", 10)] == ["C"]
+    store._conns.get().execute("UPDATE spend SET link_status = NULL, candidates = NULL")
+    store.close()
+    reopened = SqliteSpendStore(tmp_path / "spend.db")
+    assert [e.record.reference for e in reopened.awaiting_link("", 10)] == ["C"]
+    assert [e.link_status for e in reopened.entries("org")] == ["id", "number", "unlinked"]
