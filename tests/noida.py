@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.process_groups import live_members
+
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 HOST = "127.0.0.1"
@@ -60,21 +62,12 @@ class NoidaServer:
         except ProcessLookupError:
             return
         deadline = time.monotonic() + STOP_TIMEOUT_S
-        while _group_alive(group, self.process):
+        while live_members(group):
             if time.monotonic() > deadline:
                 os.killpg(group, signal.SIGKILL)
                 deadline = float("inf")
             time.sleep(0.05)
         self.process.wait()
-
-
-def _group_alive(group: int, leader: subprocess.Popen[bytes]) -> bool:
-    leader.poll()  # reap the wrapper, so that only live processes keep the group
-    try:
-        os.killpg(group, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def start_noida(data_dir: Path) -> NoidaServer:

@@ -13,7 +13,6 @@ import random
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from shared.events.factory import open_event_log
 from shared.search.factory import open_search_index
 from shared.search.port import SearchQuery
 from tests.e2e.processes import Stack
+from tests.process_groups import live_members
 
 pytestmark = pytest.mark.slow
 
@@ -70,25 +70,12 @@ def indexed(stack: Stack) -> dict[str, str]:
         index.close()
 
 
-def group_alive(pgid: int) -> list[int]:
-    """Processes of a process group that have not exited (zombies waiting to be reaped excluded)."""
-    alive = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            alive.append(int(stat.parent.name))
-    return alive
-
-
 def kill_consumer_alone(proc: Any) -> None:
     """SIGKILL the consumer's process only, then wait for the rest of its group to follow."""
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 10
-    while (left := group_alive(proc.pid)) and time.monotonic() < deadline:
+    while (left := live_members(proc.pid)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not left, f"processes outlived the killed consumer: {left}"
 
