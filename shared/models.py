@@ -17,10 +17,13 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 
+ORG_ID_PATTERN = r"^[A-Z]{2}-[A-Z]{2,6}-[A-Za-z0-9]{1,40}$"
+"""An org-id.guide identifier: country, register, the register's own number."""
 CPV_PATTERN = re.compile(r"^(\d{8})(?:-\d)?$")
 
 
@@ -144,6 +147,11 @@ class Listing(BaseModel):
     company_number: str | None = Field(default=None, max_length=20)
     charity_number: str | None = Field(default=None, max_length=20)
     society_number: str | None = Field(default=None, max_length=20)
+    org_ids: list[Annotated[str, StringConstraints(pattern=ORG_ID_PATTERN, max_length=60)]] = Field(
+        default_factory=list,
+        description="org-id.guide identifiers (GB-CHC-1000003, GB-SC-SC012345, GB-NIC-100016, GB-COH-05533834), "
+        "so records from registers, grant files and benchmarks can name this organisation",
+    )
     description: str = Field(default="", max_length=20_000)
     services: list[str] = Field(default_factory=list)
     cpv_codes: CpvCodes = Field(default_factory=list)

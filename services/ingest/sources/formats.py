@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import coopsuk, threesixtygiving, workerscoop
+from . import coopsuk, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
 
@@ -134,10 +134,12 @@ FORMATS: dict[str, Reader] = {
     "csv": lambda path, mapping: mapped_csv(path, (mapping or own_schema_mapping()).to_listing),
     "coopsuk": lambda path, _: mapped_csv(path, coopsuk.record),
     "workerscoop": lambda path, _: mapped_csv(path, workerscoop.record),
+    "ukcat": lambda path, _: mapped_csv(path, ukcat.record),
     "360giving": grant_records,
 }
 """`load --format NAME`: the project's JSONL and CSV (or CSV with a steward's mapping file),
-Co-operatives UK open data, the Workers.coop directory, and 360Giving grant files."""
+Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, and 360Giving
+grant files."""
 
 
 def guess_format(path: Path) -> str:
