@@ -13,7 +13,6 @@ with a usable postcode.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 from collections import defaultdict
@@ -104,7 +103,7 @@ def directory_listings() -> list[Listing]:
         listing = Listing.model_validate_json(line)
         found[listing.id] = listing
     gazetteer = default_gazetteer()
-    for path in UKCAT_FILES if not os.environ.get("SAMPLE_ONLY") else ():
+    for path in UKCAT_FILES:
         for record in mapped_csv(path, lambda row: ukcat.to_listing(row, gazetteer)):
             if record.listing is None or record.listing.get("location") is None:
                 continue
@@ -198,7 +197,9 @@ def table(rows: Mapping[str, Scores]) -> str:
     for name, s in rows.items():
         ok, of = s.success
         hn, hof = s.honest_none
-        strong = "-" if s.strong_precision is None else f"{s.strong_precision:.2f} ({s.strong_relevant}/{s.strong_judged})"
+        strong = "-"
+        if s.strong_precision is not None:
+            strong = f"{s.strong_precision:.2f} ({s.strong_relevant}/{s.strong_judged})"
         lines.append(
             f"{name:22} {s.p_at_10:6.3f} {s.unjudged_share:9.0%} {f'{ok}/{of} {ok / of:.2f}':>12} "
             f"{strong:>14} {f'{hn}/{hof} {hn / hof:.2f}':>12}"

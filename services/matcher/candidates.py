@@ -17,16 +17,16 @@ re-ranking needs the plausible suppliers, not every supplier in the area.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from services.matcher.places import Place
+from services.matcher.features import LotContext
+from services.matcher.places import Place, regions_within
 from services.matcher.supplier import Supplier, supplier
-from services.matcher.text import LotWords, WordStatistics, rarest
-from shared.models import Lot
+from services.matcher.text import WordStatistics
 from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
-TEXT_TERMS = 2
+TEXT_TERMS = 5
 MAX_SHARE = 0.03
 
 
@@ -40,38 +40,42 @@ class Recall:
     pool: int
 
 
-def area_query(place: Place, radius_km: float, legal_forms: Sequence[str], limit: int) -> SearchQuery:
-    """The area every recall query shares: a radius round the point, else the region, else the UK.
+def area_query(
+    place: Place, radius_km: float, legal_forms: Sequence[str], limit: int, remote: bool = False
+) -> SearchQuery:
+    """The area every recall query shares: a radius round the point, else the region, else the UK;
+    for remote work the whole UK, nearest first when the lot has a point.
 
     Required legal forms are pushed into the index so the pool is not spent on excluded suppliers.
     """
     filters: dict[str, Sequence[str]] = {}
     if legal_forms:
         filters["legal_form"] = list(legal_forms)
+    if remote:
+        near = None if place.point is None else Near(lat=place.point[0], lon=place.point[1])
+        return SearchQuery(filters=filters, near=near, sort="distance" if near else "name", limit=limit)
     if place.point is not None:
         near = Near(lat=place.point[0], lon=place.point[1], radius_km=radius_km)
         return SearchQuery(filters=filters, near=near, sort="distance", limit=limit)
     if not place.national and place.region is not None:
-        filters["region"] = [place.region]
+        filters["region"] = list(regions_within(place.region))
     return SearchQuery(filters=filters, sort="name", limit=limit)
 
 
 def fetch_candidates(
     index: SearchIndex,
     stats: WordStatistics,
-    lot: Lot,
-    lot_words: LotWords,
-    place: Place,
-    radius_km: float,
+    ctx: LotContext,
     pool: int,
     wanted: int,
 ) -> list[tuple[Supplier, float | None]]:
     """Suppliers (with distance when the lot has a point) from the capability queries, each once,
     topped up with the nearest suppliers when those found fewer than twice the `wanted` results."""
-    base = area_query(place, radius_km, [f.value for f in lot.required_legal_forms], pool)
+    lot = ctx.lot
+    base = area_query(ctx.place, ctx.radius_km, [f.value for f in lot.required_legal_forms], pool, ctx.remote)
     recall = Recall(index, stats, base, pool)
     found: dict[str, tuple[Supplier, float | None]] = {}
-    _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, lot_words)])
+    _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, ctx.vector)])
     if len(found) < 2 * wanted:
         _add(found, nearest(recall))
     return list(found.values())
@@ -91,19 +95,31 @@ def nearest(recall: Recall) -> list[Hit]:
 
 def by_cpv(recall: Recall, codes: Sequence[str]) -> list[Hit]:
     """The nearest suppliers with a code in one of the lot's CPV groups (its division for a
-    division-level code)."""
-    prefixes = sorted({code[: min(3, max(2, len(code.rstrip("0"))))] for code in codes})
+    division-level code), or with the group's or division's own code: many registers only say
+    "architectural activities", which becomes the division code 71000000."""
+    prefixes: set[str] = set()
+    for code in codes:
+        prefixes.add(code[: min(3, max(2, len(code.rstrip("0"))))])
+        prefixes.update({code[:2] + "000000", code[:3] + "00000"})
     if not prefixes:
         return []
-    return recall.index.search(replace(recall.base, filters={**recall.base.filters, "cpv": prefixes})).hits
+    cpv_filter = {**recall.base.filters, "cpv": sorted(prefixes)}
+    return recall.index.search(replace(recall.base, filters=cpv_filter)).hits
 
 
-def by_text(recall: Recall, lot: LotWords) -> list[Hit]:
-    """The nearest suppliers mentioning each of the lot's `TEXT_TERMS` rarest specific words,
-    from its title and CPV labels first, then from the opening of its description."""
-    terms = rarest(recall.index, recall.stats, lot.head, MAX_SHARE, TEXT_TERMS)
-    if len(terms) < TEXT_TERMS:
-        opening = [w for w in lot.opening if w not in terms]
-        terms += rarest(recall.index, recall.stats, opening, MAX_SHARE, TEXT_TERMS - len(terms))
+def by_text(recall: Recall, vector: Mapping[str, float]) -> list[Hit]:
+    """The suppliers mentioning each of the lot's `TEXT_TERMS` weightiest words (rare, about the
+    work rather than the notice, from the title first), best BM25 first within the area.
+
+    Words in more than `MAX_SHARE` of the directory are not specific (and costly to search for);
+    the lot's place names are not in the vector at all."""
+    total = max(recall.stats.total(recall.index), 1)
+    terms = []
+    for word in sorted(vector, key=lambda w: (-vector[w], w)):
+        if 0 < recall.stats.word_count(recall.index, word) <= MAX_SHARE * total:
+            terms.append(word)
+        if len(terms) == TEXT_TERMS:
+            break
     limit = max(recall.pool // 3, 10)  # a word's hits are plausible, not certain: a third of a pool each
-    return [hit for term in terms for hit in recall.index.search(replace(recall.base, text=term, limit=limit)).hits]
+    query = replace(recall.base, sort="relevance", limit=limit)
+    return [hit for term in terms for hit in recall.index.search(replace(query, text=term)).hits]

@@ -14,6 +14,7 @@ from functools import lru_cache
 from services.matcher.places import Place
 from services.matcher.supplier import Supplier
 from services.matcher.text import cosine
+from services.matcher.work import REMOTE_DISTANCE_SCALE_KM
 from shared import cpv
 from shared.models import Lot
 
@@ -27,6 +28,8 @@ class LotContext:
     radius_km: float
     vector: Mapping[str, float] = field(default_factory=dict)
     """The lot's unit word vector (`text.query_vector`), set once the index is at hand."""
+    remote: bool = False
+    """Work delivered from the supplier's own office (`work.is_remote`): searched UK-wide."""
 
     @property
     def priorities(self) -> frozenset[str]:
@@ -81,14 +84,16 @@ def cpv_pair_value(lot_code: str, supplier_code: str) -> float:
 
 def distance(ctx: LotContext, cand: Candidate) -> float:
     """Closeness to the delivery place: exp(-distance / (radius / 2)), so 1 on the doorstep and
-    about 0.14 at the edge of the search radius. When either side has no point (a lot given only
-    as a region, or a supplier without a location), 0.5 if the supplier is in the lot's region,
-    else 0."""
+    about 0.14 at the edge of the search radius; for remote work (consultancy, research, IT,
+    design) exp(-distance / 400 km), as such work is delivered from anywhere. When either side
+    has no point (a lot given only as a region, or a supplier without a location), 0.5 if the
+    supplier is in the lot's region, else 0."""
     if cand.distance_km is not None:
-        return math.exp(-cand.distance_km / (ctx.radius_km / 2))
+        scale = REMOTE_DISTANCE_SCALE_KM if ctx.remote else ctx.radius_km / 2
+        return math.exp(-cand.distance_km / scale)
     if ctx.place.national:
         return 0.5
-    return 0.5 if ctx.place.region is not None and ctx.place.region == cand.supplier.region else 0.0
+    return 0.5 if ctx.place.covers_region(cand.supplier.region) else 0.0
 
 
 def service_area(ctx: LotContext, cand: Candidate) -> float:
@@ -100,7 +105,7 @@ def service_area(ctx: LotContext, cand: Candidate) -> float:
         return 1.0
     if not sup.declares_service_area:
         return 0.5
-    if ctx.place.region is not None and ctx.place.region in sup.service_regions:
+    if any(ctx.place.covers_region(region) for region in sup.service_regions):
         return 1.0
     reach = sup.service_radius_km
     return 1.0 if reach is not None and cand.distance_km is not None and cand.distance_km <= reach else 0.0

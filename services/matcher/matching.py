@@ -1,8 +1,10 @@
-"""One lot, start to finish: check and locate it, recall candidates, re-rank. No web imports."""
+"""One lot, start to finish: check and locate it, recall candidates, re-rank, and say how well
+anything fits. No web imports. `Matcher` is the entry point every answer goes through."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 from services.matcher.candidates import fetch_candidates
 from services.matcher.features import LotContext
@@ -11,20 +13,22 @@ from services.matcher.places import LotError, resolve_place
 from services.matcher.scoring import Match, rank
 from services.matcher.supplier import Supplier
 from services.matcher.text import LotWords, WordStatistics, query_vector
+from services.matcher.work import is_remote
 from shared.models import IMPACT_AREAS, Lot
 from shared.search.port import SearchIndex
 
 
-def prepare(lot: Lot, default_radius_km: float) -> LotContext:
+def prepare(lot: Lot, default_radius_km: float, place_source: str | None = None) -> LotContext:
     """Validate what the Lot model cannot (place, priorities) and resolve the lot for scoring.
 
     Raises LotError naming the field, so OCDS callers can map it back to a JSON path.
     """
     lot = lot.model_copy(update={"social_value_priorities": _priorities(lot.social_value_priorities)})
-    lot, place = resolve_place(lot)
+    lot, place = resolve_place(lot, place_source)
     # Only a radius the buyer sent overrides the service's default; the model's own default does not.
     radius = lot.radius_km if "radius_km" in lot.model_fields_set else default_radius_km
-    return LotContext(lot=lot.model_copy(update={"radius_km": radius}), place=place, radius_km=radius)
+    lot = lot.model_copy(update={"radius_km": radius})
+    return LotContext(lot=lot, place=place, radius_km=radius, remote=is_remote(lot))
 
 
 def _priorities(raw: list[str]) -> list[str]:
@@ -45,7 +49,7 @@ def recall(
     """The lot with its word vector, and the candidates to re-rank; `stats` is the process's cache."""
     lot_words = LotWords.of(ctx.lot)
     ctx = replace(ctx, vector=query_vector(index, stats, lot_words))
-    return ctx, fetch_candidates(index, stats, ctx.lot, lot_words, ctx.place, ctx.radius_km, pool, limit)
+    return ctx, fetch_candidates(index, stats, ctx, pool, limit)
 
 
 def match(
@@ -54,3 +58,72 @@ def match(
     """Recall candidates from the index, then re-rank them."""
     ctx, candidates = recall(index, stats, ctx, pool, limit)
     return rank(ctx, candidates, model, limit)
+
+
+BEYOND_FACTOR = 4.0
+"""When nothing strong is within the radius, the nearest strong suppliers up to this many times
+the radius (at most `BEYOND_MAX_KM`) are offered instead, with their distance."""
+BEYOND_MAX_KM = 400.0
+BEYOND_COUNT = 3
+
+
+@dataclass(frozen=True)
+class LotAnswer:
+    """What a buyer is told about one lot: the ranked suppliers with their fit, how many are
+    strong, in words what that means, and when none is strong the nearest strong ones beyond."""
+
+    ctx: LotContext
+    results: list[Match]
+    strong_matches: int
+    beyond: list[Match]
+    summary: str
+
+
+class Matcher:
+    """The one way into matching, shared by `/match`, partners, consortia and Buy Social: it owns
+    the index, the process's word statistics, the model and the matcher's settings."""
+
+    def __init__(
+        self, index: SearchIndex, stats: WordStatistics, model: ScoringModel, pool: int, default_radius_km: float
+    ) -> None:
+        self.index, self.stats, self.model = index, stats, model
+        self.pool, self.default_radius_km = pool, default_radius_km
+
+    def prepare(self, lot: Lot, place_source: str | None = None) -> LotContext:
+        """The lot checked and placed; raises LotError naming the field."""
+        return prepare(lot, self.default_radius_km, place_source)
+
+    def ranked(self, ctx: LotContext, limit: int, index: SearchIndex | None = None) -> list[Match]:
+        """The best `limit` suppliers for the lot, each with its fit (no padding is removed here)."""
+        return match(index or self.index, self.stats, ctx, self.model, self.pool, limit)
+
+    def answer(self, ctx: LotContext, limit: int) -> LotAnswer:
+        """Ranked suppliers, and an honest word when none of them clearly fits."""
+        results = self.ranked(ctx, limit)
+        strong = sum(m.fit == "strong" for m in results)
+        beyond = [] if strong else self._beyond(ctx)
+        return LotAnswer(ctx, results, strong, beyond, summary(ctx, strong, beyond))
+
+    def _beyond(self, ctx: LotContext) -> list[Match]:
+        if ctx.place.point is None or ctx.remote or ctx.radius_km >= BEYOND_MAX_KM:
+            return []
+        wider_km = min(ctx.radius_km * BEYOND_FACTOR, BEYOND_MAX_KM)
+        wider = replace(ctx, radius_km=wider_km, lot=ctx.lot.model_copy(update={"radius_km": wider_km}))
+        found = self.ranked(wider, BEYOND_COUNT * 3)
+        far = [m for m in found if m.fit == "strong" and (m.distance_km or 0) > ctx.radius_km]
+        return sorted(far, key=lambda m: (m.distance_km or 0, m.supplier.id))[:BEYOND_COUNT]
+
+
+def summary(ctx: LotContext, strong: int, beyond: Sequence[Match]) -> str:
+    """The answer in one sentence a buyer can act on."""
+    where = "anywhere in the UK" if ctx.remote or ctx.place.national else (
+        f"within {ctx.radius_km:.0f} km" if ctx.place.point is not None else f"in {ctx.place.region}"
+    )
+    if strong:
+        who = f"{strong} organisations in the directory clearly do" if strong > 1 else "1 organisation in the directory clearly does"
+        return f"{who} this {where}."
+    line = f"No organisation in the directory clearly does this {where}"
+    if beyond:
+        nearest = "; ".join(f"{m.supplier.name}, {m.distance_km:.0f} km away" for m in beyond)
+        return f"{line}; the nearest that do are {nearest}."
+    return f"{line}; the suppliers below are the closest fits, to check before approaching them."

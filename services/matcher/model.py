@@ -6,10 +6,30 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from services.matcher.features import FEATURES
 
 DEFAULT_MODEL_FILE = Path(__file__).resolve().parent / "model.json"
+
+
+FitLevel = Literal["strong", "possible", "weak"]
+
+
+@dataclass(frozen=True)
+class FitThresholds:
+    """Score thresholds that turn a score into words buyers can act on: `strong` (a supplier that
+    clearly does this work within reach), `possible` (worth a call), else `weak`. Set on the
+    judged benchmark of real lots (`python -m bench.match_quality`), where a strong result is
+    meant to be one a procurement officer judges relevant."""
+
+    strong: float = 0.42
+    possible: float = 0.2
+
+    def level(self, score: float) -> FitLevel:
+        if score >= self.strong:
+            return "strong"
+        return "possible" if score >= self.possible else "weak"
 
 
 @dataclass(frozen=True)
@@ -18,6 +38,7 @@ class ScoringModel:
 
     version: str
     weights: Mapping[str, float]
+    fit: FitThresholds = FitThresholds()
 
     def __post_init__(self) -> None:
         if set(self.weights) != set(FEATURES):
@@ -31,9 +52,16 @@ class ScoringModel:
         data = json.loads(path.read_text(encoding="utf-8"))
         if sorted(data["features"]) != sorted(FEATURES):
             raise ValueError(f"{path} was saved for features {data['features']}, not {sorted(FEATURES)}")
-        return cls(version=str(data["version"]), weights={k: float(v) for k, v in data["weights"].items()})
+        fit = FitThresholds(**{k: float(v) for k, v in data.get("fit", {}).items()})
+        return cls(version=str(data["version"]), weights={k: float(v) for k, v in data["weights"].items()}, fit=fit)
 
     def save(self, path: Path, notes: Mapping[str, object]) -> None:
         """Write the model with its feature list (in the code's order) and how it was made."""
-        data = {"version": self.version, "features": list(FEATURES), "weights": dict(self.weights), **notes}
+        data = {
+            "version": self.version,
+            "features": list(FEATURES),
+            "weights": dict(self.weights),
+            "fit": {"strong": self.fit.strong, "possible": self.fit.possible},
+            **notes,
+        }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -57,6 +57,11 @@ _NOT_PLACES = frozenset(
         "locations", "location", "wales", "scotland", "england", "ireland", "kingdom", "united",
         "great", "little", "upper", "lower", "high", "middle", "hope", "march", "deal", "sale",
         "wells", "bath", "reading", "ash", "box", "cross", "mile", "end", "well", "marsh", "bay",
+        "fleet", "pool", "stone", "ford", "forest", "water", "moss", "heath", "field", "bridge",
+        "grange", "church", "chapel", "castle", "hill", "dale", "rock", "orchard", "garden", "mill",
+        "farm", "port", "island", "islands", "valley", "vale", "lake", "beach", "quay",
+        "dock", "docks", "airport", "link", "hub", "gate", "court", "hall", "tower", "towers",
+        "market", "cliff", "brook", "oak", "elm", "ashford", "parc", "lodge", "crescent",
     }
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’\-]*")
@@ -204,3 +209,8 @@ def nuts_area(code: str) -> NutsArea | None:
             return areas[code]
         code = code[:-1]
     return None
+
+
+def is_place_name(name: str) -> bool:
+    """Whether the gazetteers know `name` as a UK place (any nation)."""
+    return " ".join(name.split()).casefold() in _names()[0]

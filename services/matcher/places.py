@@ -30,17 +30,27 @@ NUTS1_REGIONS: dict[str, str] = {
     "UKM": "Scotland",
     "UKN": "Northern Ireland",
 }
-_NUTS = re.compile(r"^UK(?:[C-N][0-9A-Z]{0,2})?$")
-_BY_NAME = {name.casefold(): name for name in (*NUTS1_REGIONS.values(), NATIONAL)}
+ENGLAND = "England"
+ENGLISH_REGIONS: tuple[str, ...] = tuple(NUTS1_REGIONS[f"UK{letter}"] for letter in "CDEFGHIJK")
+_NUTS = re.compile(r"^(?:UK|TL)(?:[C-N][0-9A-Z]{0,2})?$")
+_BY_NAME = {name.casefold(): name for name in (*NUTS1_REGIONS.values(), NATIONAL, ENGLAND)} | {
+    alias: NATIONAL for alias in ("uk", "gb", "great britain", "britain", "the united kingdom")
+} | {"yorkshire and the humber": "Yorkshire and The Humber", "east": "East of England"}
 
 
 def region_name(value: str) -> str | None:
-    """A UK region name from a NUTS code (`UKM93`, `UK`) or a region name in any case; else None."""
+    """A UK region name from a NUTS or ITL code (`UKM93`, `TLM93`, `UK`), a region or nation name
+    in any case ("England", "United Kingdom"); else None."""
     text = value.strip()
     upper = text.upper()
     if _NUTS.match(upper):
-        return NUTS1_REGIONS.get(upper[:3], NATIONAL)
-    return _BY_NAME.get(text.casefold())
+        return NUTS1_REGIONS.get("UK" + upper[2:3], NATIONAL)
+    return _BY_NAME.get(" ".join(text.casefold().split()))
+
+
+def regions_within(region: str) -> tuple[str, ...]:
+    """The listings' region names a lot's region covers: England is its nine regions."""
+    return ENGLISH_REGIONS if region == ENGLAND else (region,)
 
 
 class LotError(Exception):
@@ -54,18 +64,25 @@ class LotError(Exception):
 
 @dataclass(frozen=True)
 class Place:
-    """A resolved delivery place: `point` when known, `region` when known, `national` for UK-wide."""
+    """A resolved delivery place: `point` when known, `region` when known, `national` for UK-wide;
+    `source` says in words where it came from, for the buyer to check."""
 
     point: tuple[float, float] | None
     region: str | None
+    source: str = ""
 
     @property
     def national(self) -> bool:
         return self.point is None and self.region == NATIONAL
 
+    def covers_region(self, region: str | None) -> bool:
+        """Whether a supplier based in `region` is in the lot's region (or nation)."""
+        return region is not None and self.region is not None and region in regions_within(self.region)
 
-def resolve_place(lot: Lot) -> tuple[Lot, Place]:
-    """Locate the lot (given point, then postcode, then region) and return it normalised.
+
+def resolve_place(lot: Lot, source: str | None = None) -> tuple[Lot, Place]:
+    """Locate the lot (given point, then postcode, then region) and return it normalised;
+    `source` is where the caller found the place (an OCDS field), else it is said from the lot.
 
     A postcode that is given but unknown is an error even when a region is also given: the buyer
     asked for that place, and silently widening the search would hide their mistake.
@@ -77,7 +94,15 @@ def resolve_place(lot: Lot) -> tuple[Lot, Place]:
         if region is None:
             raise LotError("region", "region not recognised; use a UK region name or a NUTS code like UKM93")
     # Lot's own validator guarantees a postcode, location or region, so one of them is set here.
-    return lot.model_copy(update={"region": region}), Place(point, region)
+    return lot.model_copy(update={"region": region}), Place(point, region, source or _said(lot, point, region))
+
+
+def _said(lot: Lot, point: tuple[float, float] | None, region: str | None) -> str:
+    if lot.postcode is not None:
+        return f"postcode {lot.postcode}"
+    if point is not None:
+        return "location given"
+    return "the whole UK" if region == NATIONAL else f"region {region}"
 
 
 def _point(lot: Lot) -> tuple[Lot, tuple[float, float] | None]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.matcher.features import FEATURES, Candidate, LotContext, cpv_pair_value, passes_hard_filters
-from services.matcher.model import ScoringModel
+from services.matcher.model import FitLevel, ScoringModel
 from services.matcher.supplier import Supplier
 from shared import cpv
 
@@ -29,6 +29,7 @@ class Match:
     distance_km: float | None
     features: dict[str, FeatureScore]
     reason: str
+    fit: FitLevel = "weak"
 
 
 def rank(
@@ -48,15 +49,17 @@ def rank(
             total = round(sum(v * w for v, w in zip(values, weights, strict=True)), 4)
             scored.append((-total, sup.id, cand, values))
     scored.sort(key=lambda row: (row[0], row[1]))
-    return [_explain(ctx, cand, values, weights, -neg) for neg, _, cand, values in scored[:limit]]
+    return [_explain(ctx, cand, values, weights, -neg, model) for neg, _, cand, values in scored[:limit]]
 
 
-def _explain(ctx: LotContext, cand: Candidate, values: list[float], weights: list[float], total: float) -> Match:
+def _explain(
+    ctx: LotContext, cand: Candidate, values: list[float], weights: list[float], total: float, model: ScoringModel
+) -> Match:
     features = {
         name: FeatureScore(round(value, 4), weight, round(value * weight, 4))
         for name, value, weight in zip(FEATURES, values, weights, strict=True)
     }
-    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand))
+    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), model.fit.level(total))
 
 
 def reason(ctx: LotContext, cand: Candidate) -> str:

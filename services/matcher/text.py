@@ -26,14 +26,225 @@ from typing import Protocol
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from services.matcher.place_names import is_place_name
 from shared import cpv
 from shared.models import Lot
 from shared.search.port import SearchQuery
 
 CHECK_EVERY_S = 60.0
 MAX_CACHED_WORDS = 200_000
-DESCRIPTION_WORDS = 30
+DESCRIPTION_WORDS = 60
+HEAD_WEIGHT = 2.0
+"""A title or CPV-label word counts twice a description word: titles say what the lot is."""
+BOILERPLATE_WEIGHT = 0.1
 _WORD = re.compile(r"[^\W\d_]{2,}")
+_CAPITALISED = re.compile(r"\b[A-Z][a-z'’]+(?:\s+(?:and\s+|of\s+)?[A-Z][a-z'’]+)*")
+
+# Words of the notice rather than of the work: procedure, award, frameworks, the buyer's kind of
+# body. Real notices are full of them ("please refer to the tender documents", "the Council
+# intends to award a framework agreement"), and in a supplier's text they say nothing about what
+# it does, so they weigh a tenth of a word about the work.
+BOILERPLATE = frozenset(
+    [
+        "tender",
+        "tenders",
+        "tendering",
+        "tenderer",
+        "tenderers",
+        "contract",
+        "contracts",
+        "contractor",
+        "contractors",
+        "contracting",
+        "framework",
+        "frameworks",
+        "agreement",
+        "agreements",
+        "lot",
+        "lots",
+        "procurement",
+        "procure",
+        "procuring",
+        "purchase",
+        "purchasing",
+        "award",
+        "awarded",
+        "awarding",
+        "bidder",
+        "bidders",
+        "bid",
+        "bids",
+        "bidding",
+        "supplier",
+        "suppliers",
+        "supply",
+        "provision",
+        "provide",
+        "provided",
+        "providing",
+        "provider",
+        "providers",
+        "service",
+        "services",
+        "deliver",
+        "delivery",
+        "requirement",
+        "requirements",
+        "required",
+        "require",
+        "specification",
+        "specifications",
+        "documents",
+        "document",
+        "notice",
+        "notices",
+        "please",
+        "refer",
+        "referred",
+        "regulation",
+        "regulations",
+        "regulated",
+        "public",
+        "authority",
+        "authorities",
+        "council",
+        "councils",
+        "county",
+        "borough",
+        "city",
+        "government",
+        "scottish",
+        "welsh",
+        "scotland",
+        "wales",
+        "england",
+        "uk",
+        "united",
+        "kingdom",
+        "national",
+        "participating",
+        "member",
+        "members",
+        "body",
+        "bodies",
+        "organisation",
+        "organisations",
+        "operator",
+        "operators",
+        "economic",
+        "candidates",
+        "candidate",
+        "criteria",
+        "evaluation",
+        "evaluated",
+        "quality",
+        "price",
+        "value",
+        "period",
+        "duration",
+        "year",
+        "years",
+        "month",
+        "months",
+        "option",
+        "options",
+        "extension",
+        "renewal",
+        "estimated",
+        "total",
+        "approximately",
+        "approx",
+        "maximum",
+        "minimum",
+        "including",
+        "include",
+        "includes",
+        "various",
+        "within",
+        "across",
+        "throughout",
+        "area",
+        "areas",
+        "location",
+        "locations",
+        "site",
+        "sites",
+        "premises",
+        "number",
+        "basis",
+        "term",
+        "terms",
+        "ongoing",
+        "new",
+        "current",
+        "existing",
+        "successful",
+        "appointed",
+        "appoint",
+        "invite",
+        "invited",
+        "invites",
+        "intends",
+        "intention",
+        "seek",
+        "seeks",
+        "seeking",
+        "opportunity",
+        "opportunities",
+        "division",
+        "section",
+        "stage",
+        "process",
+        "procedure",
+        "open",
+        "restricted",
+        "competitive",
+        "dialogue",
+        "negotiated",
+        "espd",
+        "pqq",
+        "itt",
+        "rfq",
+        "prior",
+        "information",
+        "ojeu",
+        "ted",
+        "pcs",
+        "sell2wales",
+        "portal",
+        "website",
+        "web",
+        "online",
+        "electronic",
+        "submission",
+        "submit",
+        "submitted",
+        "further",
+        "details",
+        "detail",
+        "associated",
+        "related",
+        "relating",
+        "general",
+        "range",
+        "wide",
+        "various",
+        "type",
+        "types",
+        "university",
+        "college",
+        "hospital",
+        "nhs",
+        "board",
+        "trust",
+        "health",
+        "partnership",
+        "group",
+        "limited",
+        "ltd",
+        "plc",
+    ]
+)
 
 
 def words(text: str) -> list[str]:
@@ -51,15 +262,46 @@ class Counts(Protocol):
 class LotWords:
     """A lot's words: `head` from its title and CPV labels, `opening` from the start of its
     description. Descriptions say what the lot is first; procedure and boilerplate (TUPE, lots,
-    deadlines) follow and would only dilute the vector and cost look-ups."""
+    deadlines) follow and would only dilute the vector and cost look-ups.
+
+    Place names the lot's text writes as proper nouns ("Edinburgh", "South Lanarkshire") are left
+    out: they say where the work is, which the distance feature already weighs, and matched as
+    words they rank the buyer's own city's charities above anyone who does the work."""
 
     head: list[str]
     opening: list[str]
 
     @classmethod
     def of(cls, lot: Lot) -> LotWords:
-        labels = [cpv.label(code) or "" for code in lot.cpv_codes]
-        return cls(words(" ".join([lot.title, *labels])), words(lot.description)[:DESCRIPTION_WORDS])
+        labels = [cpv.label(code) or "" for code in lot.cpv_codes[:MAX_LABELLED_CODES]]
+        places = place_words(f"{lot.title} {lot.description}")
+        head = [w for w in words(" ".join([lot.title, *labels])) if w not in places]
+        opening = [w for w in words(lot.description) if w not in places][:DESCRIPTION_WORDS]
+        return cls(head, opening)
+
+
+MAX_LABELLED_CODES = 12
+"""Only the first codes' labels join the lot's words: a framework listing 70 codes would otherwise
+be about everything (publishers list the main code first)."""
+
+
+def place_words(text: str) -> frozenset[str]:
+    """The lower-cased words of the capitalised place names in `text` (known to the gazetteer)."""
+    found: set[str] = set()
+    for match in _CAPITALISED.finditer(text):
+        phrase = match.group(0)
+        parts = phrase.split()
+        for size in range(len(parts), 0, -1):
+            for start in range(len(parts) - size + 1):
+                name = " ".join(parts[start : start + size])
+                if is_place_name(name):
+                    found.update(w.lower() for w in _WORD.findall(name))
+    return frozenset(found)
+
+
+def weight(word: str) -> float:
+    """How much a lot's word counts before its rarity: a tenth for the notice's own boilerplate."""
+    return BOILERPLATE_WEIGHT if word in BOILERPLATE else 1.0
 
 
 class WordStatistics:
@@ -100,9 +342,14 @@ class WordStatistics:
 
 
 def query_vector(index: Counts, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
-    """The lot's unit vector: (1 + log tf) * idf per word."""
+    """The lot's unit vector: (1 + log tf) * idf per word, title words counting `HEAD_WEIGHT`
+    times and the notice's boilerplate a tenth."""
     counts = Counter([*lot.head, *lot.opening])
-    raw = {w: (1 + math.log(tf)) * stats.idf(index, w) for w, tf in counts.items()}
+    head = set(lot.head)
+    raw = {
+        w: (1 + math.log(tf)) * stats.idf(index, w) * weight(w) * (HEAD_WEIGHT if w in head else 1.0)
+        for w, tf in counts.items()
+    }
     norm = math.sqrt(sum(v * v for v in raw.values()))
     return {w: v / norm for w, v in raw.items()} if norm else {}
 
