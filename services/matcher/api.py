@@ -10,15 +10,16 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from services.matcher.current import matcher
 from services.matcher.features import FEATURES, LotContext, passes_hard_filters
-from services.matcher.matching import match, prepare
-from services.matcher.model import ScoringModel
+from services.matcher.model import FitThresholds, ScoringModel
 from services.matcher.ocds import OcdsLot, is_ocds, parse_ocds
 from services.matcher.places import LotError
 from services.matcher.scoring import Match
+from services.matcher.work import is_remote
 from shared.errors import FieldError, InvalidInput
 from shared.models import Lot
-from shared.web import json_object, search_index, settings, validated_body
+from shared.web import json_object, settings, validated_body
 
 bp = Blueprint("matcher", __name__)
 
@@ -33,23 +34,34 @@ def match_route() -> Any:
         return jsonify({"lots": _match_ocds(parse_ocds(body, settings().max_lots), limit)})
     lot = validated_body(Lot)
     try:
-        ctx = prepare(lot, settings().default_radius_km)
+        ctx = matcher().prepare(lot)
     except LotError as exc:
         raise _unmatchable([FieldError(exc.field, exc.message)]) from exc
     return jsonify(_lot_result(ctx, limit))
 
 
 def _match_ocds(lots: list[OcdsLot], limit: int) -> list[dict[str, Any]]:
-    """Resolve every lot before matching any, so a bad one fails the request cheaply."""
-    contexts, errors = [], []
+    """Every lot that can be matched is; each one that cannot carries its own errors. The
+    request fails (422) only when no lot at all can be matched."""
+    contexts: list[tuple[OcdsLot, LotContext | list[FieldError]]] = []
     for entry in lots:
+        if entry.lot is None:
+            contexts.append((entry, list(entry.errors)))
+            continue
         try:
-            contexts.append((entry.path, prepare(entry.lot, settings().default_radius_km)))
+            contexts.append((entry, matcher().prepare(entry.lot, entry.place_source)))
         except LotError as exc:
-            errors.append(FieldError(entry.source(exc.field), exc.message))
-    if errors:
-        raise _unmatchable(errors)
-    return [{"path": path, **_lot_result(ctx, limit)} for path, ctx in contexts]
+            contexts.append((entry, [FieldError(entry.source(exc.field), exc.message)]))
+    if not any(isinstance(found, LotContext) for _, found in contexts):
+        raise _unmatchable([e for _, found in contexts if isinstance(found, list) for e in found])
+    out = []
+    for entry, found in contexts:
+        head = {"path": entry.path, "key": entry.key}
+        if isinstance(found, LotContext):
+            out.append({**head, **_lot_result(found, limit)})
+        else:
+            out.append({**head, "errors": [{"field": e.field, "message": e.message} for e in found]})
+    return out
 
 
 def _unmatchable(errors: list[FieldError]) -> InvalidInput:
@@ -57,16 +69,25 @@ def _unmatchable(errors: list[FieldError]) -> InvalidInput:
 
 
 def _lot_result(ctx: LotContext, limit: int) -> dict[str, Any]:
-    stats = current_app.extensions["matcher_word_stats"]
-    matches = match(search_index(), stats, ctx, _model(), settings().candidate_pool, limit)
-    return {"lot": ctx.lot.model_dump(mode="json"), "results": [_match_json(m) for m in matches]}
+    answer = matcher().answer(ctx, limit)
+    return {
+        "lot": ctx.lot.model_dump(mode="json"),
+        "place_source": ctx.place.source,
+        "remote_work": ctx.remote,
+        "strong_matches": answer.strong_matches,
+        "summary": answer.summary,
+        "results": [match_json(m) for m in answer.results],
+        "nearest_strong_beyond_radius": [match_json(m) for m in answer.beyond],
+    }
 
 
-def _match_json(m: Match) -> dict[str, Any]:
+def match_json(m: Match) -> dict[str, Any]:
+    """One ranked supplier as every matching answer shows it."""
     return {
         "listing_id": m.supplier.id,
         "name": m.supplier.name,
         "score": m.score,
+        "fit": m.fit,
         "distance_km": None if m.distance_km is None else round(m.distance_km, 2),
         "features": {
             name: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
@@ -102,6 +123,12 @@ def algorithms() -> Any:
                 for name, feature in FEATURES.items()
             ],
             "hard_filters": [{"name": "required", "description": _doc(passes_hard_filters)}],
+            "fit": {
+                "strong": model.fit.strong,
+                "possible": model.fit.possible,
+                "description": _doc(FitThresholds),
+                "remote_work": _doc(is_remote),
+            },
         }
     )
 

@@ -165,7 +165,9 @@ def find_partners(request: PartnerRequest, match_lot: MatchLot) -> list[Partner]
     """
     if "third" not in request.seeks.sectors:
         return []
-    partners = [_partner(request.organisation, found) for found in match_lot(seeking_lot(request), request.limit * 3)]
+    # No padding: a supplier whose match is weak is not a partner, so fewer than asked may come back.
+    found = [m for m in match_lot(seeking_lot(request), request.limit * 3) if m.fit != "weak"]
+    partners = [_partner(request.organisation, m) for m in found]
     partners.sort(key=lambda p: (-p.score, p.match.supplier.id))
     return partners[: request.limit]
 
@@ -173,7 +175,8 @@ def find_partners(request: PartnerRequest, match_lot: MatchLot) -> list[Partner]
 def _partner(seeker: SeekerIn, found: Match) -> Partner:
     adds = complement(seeker, found.supplier.impact_areas, found.supplier.cpv_codes)
     offered = len(set(found.supplier.impact_areas)) + len(_divisions(found.supplier.cpv_codes))
-    complementarity = (len(adds["impact_areas"]) + len(adds["capabilities"])) / offered if offered else 0.0
+    # A partner that states no impact areas or codes adds what nobody knows: neutral, not nothing.
+    complementarity = (len(adds["impact_areas"]) + len(adds["capabilities"])) / offered if offered else 0.5
     score = (1 - COMPLEMENT_WEIGHT) * found.score + COMPLEMENT_WEIGHT * complementarity
     return Partner(found, round(score, 4), round(complementarity, 4), adds)
 

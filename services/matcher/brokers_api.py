@@ -4,10 +4,9 @@ lots are the requirements)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from services.matcher.brokers import (
     ConsortiumRequest,
@@ -17,9 +16,10 @@ from services.matcher.brokers import (
     find_partners,
     proposal_json,
 )
+from services.matcher.current import matcher
 from services.matcher.features import LotContext
-from services.matcher.matching import match, prepare
-from services.matcher.ocds import is_ocds, parse_ocds
+from services.matcher.matching import Matcher
+from services.matcher.ocds import is_ocds, parse_ocds, unusable
 from services.matcher.places import LotError
 from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match
@@ -50,13 +50,12 @@ def _partner_field(field: str) -> str:
 
 
 def _match_in(index: SearchIndex, ctx: LotContext, limit: int) -> list[Match]:
-    ext = current_app.extensions
-    return match(index, ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool, limit)
+    return matcher().ranked(ctx, limit, index)
 
 
 def _prepare(lot: Lot, field_path: Callable[[str], str] = lambda field: f"lot.{field}") -> LotContext:
     try:
-        return prepare(lot, settings().default_radius_km)
+        return matcher().prepare(lot)
     except LotError as exc:
         raise InvalidInput(
             "the lot cannot be matched as given", [FieldError(field_path(exc.field), exc.message)], status=422
@@ -108,7 +107,7 @@ def consortia() -> Any:
     shared = RecallCache(search_index())
     answer = build_consortia(
         req.model_copy(update={"lot": ctx.lot}),
-        lambda part, limit: _match_in(shared.as_index(), replace(ctx, lot=part), limit),
+        lambda part, limit: _match_in(shared.as_index(), Matcher.part_of(ctx, part), limit),
         shared.location,
         ctx.place.point,
     )
@@ -124,12 +123,14 @@ def consortia() -> Any:
 
 def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
     """Each OCDS lot is one requirement; the first lot's place and the lots' total value stand for all."""
-    lots = parse_ocds(body, settings().max_lots)
+    lots = [lot for lot in parse_ocds(body, settings().max_lots) if lot.lot is not None]
+    if not lots:
+        raise unusable(parse_ocds(body, settings().max_lots))
     first = lots[0].lot
     total = sum(o.lot.value_pence or 0 for o in lots) or None
     requirements = [
         RequirementIn(
-            id=(o.lot.id or f"r{i + 1}")[:100],
+            id=o.key[:100],
             label=o.lot.title[:300],
             description=o.lot.description[:5000],
             cpv_codes=o.lot.cpv_codes,

@@ -93,6 +93,11 @@ class Matcher:
         """The lot checked and placed; raises LotError naming the field."""
         return prepare(lot, self.default_radius_km, place_source)
 
+    @staticmethod
+    def part_of(ctx: LotContext, part: Lot) -> LotContext:
+        """A requirement of the lot, delivered at the lot's place: remote or not by its own work."""
+        return replace(ctx, lot=part, remote=is_remote(part))
+
     def ranked(self, ctx: LotContext, limit: int, index: SearchIndex | None = None) -> list[Match]:
         """The best `limit` suppliers for the lot, each with its fit (no padding is removed here)."""
         return match(index or self.index, self.stats, ctx, self.model, self.pool, limit)
@@ -120,7 +125,8 @@ def summary(ctx: LotContext, strong: int, beyond: Sequence[Match]) -> str:
         f"within {ctx.radius_km:.0f} km" if ctx.place.point is not None else f"in {ctx.place.region}"
     )
     if strong:
-        who = f"{strong} organisations in the directory clearly do" if strong > 1 else "1 organisation in the directory clearly does"
+        who = f"{strong} organisations in the directory clearly do" if strong > 1 else None
+        who = who or "1 organisation in the directory clearly does"
         return f"{who} this {where}."
     line = f"No organisation in the directory clearly does this {where}"
     if beyond:

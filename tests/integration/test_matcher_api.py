@@ -23,7 +23,7 @@ from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 OCDS = Path(__file__).resolve().parents[2] / "data" / "ocds"
 OCDS_SAMPLES = sorted(OCDS.glob("*.json"))
-PATH = re.compile(r"^(releases\[\d+\]\.)?tender(\.[A-Za-z]+(\[\d+\])?)*$")
+PATH = re.compile(r"^(releases\[\d+\]\.)?(tender|parties\[\d+\])(\.[A-Za-z]+(\[\d+\])?)*$")
 UPDATED = datetime(2024, 5, 1, tzinfo=UTC)
 
 
@@ -197,7 +197,35 @@ def test_ocds_release_matches_each_lot(client: FlaskClient) -> None:
         [entry] = resp.json["lots"]
         assert entry["path"].endswith("tender.lots[0]")
         assert entry["lot"]["region"] == "Scotland"
+        assert entry["place_source"] == "delivery description 'North Glasgow': Glasgow"
         assert _ids(entry)[0] == "test:glasgow-sparks"
+        assert {r["fit"] for r in entry["results"]} <= {"strong", "possible", "weak"}
+        assert entry["strong_matches"] == sum(r["fit"] == "strong" for r in entry["results"])
+        assert entry["summary"]
+
+
+def test_a_package_answers_each_usable_lot_and_names_the_faults_of_the_others(client: FlaskClient) -> None:
+    """One unusable release no longer rejects the package: its lot carries its own errors."""
+    good = json.loads((OCDS / "pcs_scotland_tender_releases_2019.json").read_text())["releases"][0]
+    bad = {"ocid": "ocds-bad", "tender": {"title": "Somewhere", "items": [{"deliveryAddresses": [{"region": "Mars"}]}]}}
+    resp = client.post("/match", json={"releases": [good, bad]})
+    assert resp.status_code == 200, resp.json
+    first, second = resp.json["lots"]
+    assert first["key"] == "ocds-r6ebe6-0000581860#1" and first["results"]
+    assert second["key"] == "ocds-bad#1"
+    assert second["errors"] == [
+        {"field": "releases[1].tender.items[0].deliveryAddresses[0].region",
+         "message": "region not recognised; use a NUTS code like UKM93 or a UK region name"}
+    ]
+    assert client.post("/match", json={"releases": [bad]}).status_code == 422
+
+
+def test_nothing_strong_is_said_in_words(client: FlaskClient) -> None:
+    resp = client.post("/match", json={"title": "Nuclear submarine reactor decommissioning", "postcode": "LS1 1UN"})
+    assert resp.status_code == 200
+    assert resp.json["strong_matches"] == 0
+    assert resp.json["summary"].startswith("No organisation in the directory clearly does this within 50 km")
+    assert all(r["fit"] != "strong" for r in resp.json["results"])
 
 
 @pytest.mark.parametrize("sample", OCDS_SAMPLES, ids=lambda p: p.name)

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import BaseModel
 
-from services.matcher.matching import match, prepare
+from services.matcher.current import matcher
 from services.matcher.places import LotError
 from services.matcher.spend import links, reports
 from services.matcher.spend.service import Ledger, build_ledger, cumulative, recommendations, target_progress
@@ -238,9 +238,8 @@ def recommend_route(organisation_id: str, target_id: str) -> Any:
 def _best_match(package: PackageBody) -> tuple[str | None, float]:
     """The matcher's best social enterprise for a package's lot, exactly as `/match` ranks them."""
     try:
-        ctx = prepare(package.lot, settings().default_radius_km)
+        ctx = matcher().prepare(package.lot)
     except LotError:
         return None, 0.0
-    ext = current_app.extensions
-    found = match(search_index(), ext["matcher_word_stats"], ctx, ext["matcher_model"], settings().candidate_pool, 1)
+    found = matcher().ranked(ctx, 1)
     return (found[0].supplier.id, found[0].score) if found else (None, 0.0)
