@@ -123,19 +123,17 @@ def consortia() -> Any:
 
 def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
     """Each OCDS lot is one requirement; the first lot's place and the lots' total value stand for all."""
-    lots = [lot for lot in parse_ocds(body, settings().max_lots) if lot.lot is not None]
+    parsed = parse_ocds(body, settings().max_lots)
+    lots = [(entry.key, entry.lot) for entry in parsed if entry.lot is not None]
     if not lots:
-        raise unusable(parse_ocds(body, settings().max_lots))
-    first = lots[0].lot
-    total = sum(o.lot.value_pence or 0 for o in lots) or None
+        raise unusable(parsed)
+    first = lots[0][1]
+    total = sum(lot.value_pence or 0 for _, lot in lots) or None
     requirements = [
         RequirementIn(
-            id=o.key[:100],
-            label=o.lot.title[:300],
-            description=o.lot.description[:5000],
-            cpv_codes=o.lot.cpv_codes,
+            id=key[:100], label=lot.title[:300], description=lot.description[:5000], cpv_codes=lot.cpv_codes
         )
-        for i, o in enumerate(lots[:10])
+        for key, lot in lots[:10]
     ]
     k = request.args.get("max_members", "3")
     if not k.isdigit() or not 1 <= int(k) <= 6:

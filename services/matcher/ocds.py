@@ -274,7 +274,7 @@ def _buyer_address(release: dict[str, Any], path: str) -> tuple[str, str] | None
     for i, party in enumerate(parties):
         if not isinstance(party, dict):
             continue
-        roles = party.get("roles") if isinstance(party.get("roles"), list) else []
+        roles: list[Any] = party["roles"] if isinstance(party.get("roles"), list) else []
         if (buyer_id is not None and party.get("id") == buyer_id) or "buyer" in roles:
             address = party.get("address")
             postcode = address.get("postalCode") if isinstance(address, dict) else None
@@ -340,7 +340,7 @@ def _tender(lot_path: str) -> str:
     return lot_path.split(".lots[")[0]
 
 
-def _texts(reader: _Reader, source: _LotSource) -> dict[str, str]:
+def _texts(reader: _Reader, source: _LotSource) -> dict[str, Any]:
     """Title and description, falling back to the tender's: many publishers leave lot titles empty."""
     lot, tender, path = source.lot, source.tender, source.path
     tpath = _tender(path)
