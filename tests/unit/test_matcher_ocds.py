@@ -66,7 +66,8 @@ def test_every_uk_tender_matches(name: str) -> None:
 
 @pytest.mark.parametrize("name", SAMPLES[:2])
 def test_every_uk_lot_is_placed_below_its_nation_or_says_why_not(name: str) -> None:
-    """Scottish and Welsh lots give NUTS3 codes and places in words: most are placed at a point, every one says where from."""
+    """Scottish and Welsh lots give NUTS3 codes and places in words: most are placed at a point;
+    every one says where its place came from."""
     lots = [lot for release in _releases(name) for lot in parse_ocds(release, max_lots=100)]
     assert all(lot.lot is not None and lot.place_source for lot in lots)
     placed = [lot for lot in lots if lot.lot is not None and lot.lot.location is not None]
