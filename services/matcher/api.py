@@ -89,6 +89,7 @@ def match_json(m: Match) -> dict[str, Any]:
         "score": m.score,
         "fit": m.fit,
         "distance_km": None if m.distance_km is None else round(m.distance_km, 2),
+        "within_radius": m.near,
         "features": {
             name: {"value": f.value, "weight": f.weight, "contribution": f.contribution}
             for name, f in m.features.items()
@@ -124,7 +125,8 @@ def algorithms() -> Any:
             ],
             "hard_filters": [{"name": "required", "description": _doc(passes_hard_filters)}],
             "fit": {
-                "strong": model.fit.strong,
+                "strong_text": model.fit.strong_text,
+                "strong_codes": model.fit.strong_codes,
                 "possible": model.fit.possible,
                 "description": _doc(FitThresholds),
                 "remote_work": _doc(is_remote),

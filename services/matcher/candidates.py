@@ -72,7 +72,8 @@ def fetch_candidates(
     """Suppliers (with distance when the lot has a point) from the capability queries, each once,
     topped up with the nearest suppliers when those found fewer than twice the `wanted` results."""
     lot = ctx.lot
-    base = area_query(ctx.place, ctx.radius_km, [f.value for f in lot.required_legal_forms], pool, ctx.remote)
+    legal_forms = [f.value for f in lot.required_legal_forms]
+    base = area_query(ctx.place, ctx.search_radius_km, legal_forms, pool, ctx.remote)
     recall = Recall(index, stats, base, pool)
     found: dict[str, tuple[Supplier, float | None]] = {}
     _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, ctx.vector)])

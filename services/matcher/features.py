@@ -30,6 +30,13 @@ class LotContext:
     """The lot's unit word vector (`text.query_vector`), set once the index is at hand."""
     remote: bool = False
     """Work delivered from the supplier's own office (`work.is_remote`): searched UK-wide."""
+    recall_radius_km: float | None = None
+    """How far recall looks when the radius is the matcher's, not the buyer's: beyond `radius_km`
+    the right work "somewhat far" still beats the wrong work next door, ranked down by distance."""
+
+    @property
+    def search_radius_km(self) -> float:
+        return self.recall_radius_km or self.radius_km
 
     @property
     def priorities(self) -> frozenset[str]:
@@ -64,20 +71,30 @@ _CPV_LEVEL_VALUE: dict[str, float] = {
 
 
 def cpv_overlap(ctx: LotContext, cand: Candidate) -> float:
-    """How close the supplier's CPV codes come to the lot's: 1 for the lot's code or a more specific
-    code under it (the lot asks for cleaning services, the supplier does office cleaning);
-    otherwise by the deepest level they share: category 0.8, class 0.6, group 0.4, division 0.2;
-    else 0 (the best pair counts)."""
-    return max(
-        (cpv_pair_value(a, b) for a in ctx.lot.cpv_codes for b in cand.supplier.cpv_codes),
-        default=0.0,
-    )
+    """How close the supplier's CPV codes come to the lot's, by how specific the shared work is.
+    A supplier code equal to or under the lot's code counts by the lot code's own depth: 1 for a
+    category or finer (the lot asks for office cleaning, the supplier does it), 0.85 for a class,
+    0.7 for a group, 0.5 for a division (both only "education"). Otherwise by the deepest level
+    they share: category 0.8, class 0.6, group 0.4, division 0.2; else 0. The lot's first code
+    (its main classification) counts in full, its other codes four fifths: frameworks list dozens
+    of codes, and a match on the fortieth says less than one on the first."""
+    codes = ctx.lot.cpv_codes
+    if not codes or not cand.supplier.cpv_codes:
+        return 0.0
+    main = max(cpv_pair_value(codes[0], b) for b in cand.supplier.cpv_codes)
+    others = max((cpv_pair_value(a, b) for a in codes[1:] for b in cand.supplier.cpv_codes), default=0.0)
+    return max(main, ADDITIONAL_CODE_SHARE * others)
+
+
+ADDITIONAL_CODE_SHARE = 0.8
+_LOT_DEPTH_VALUE = {2: 0.5, 3: 0.7, 4: 0.85}
 
 
 @lru_cache(maxsize=65536)
 def cpv_pair_value(lot_code: str, supplier_code: str) -> float:
-    if supplier_code.startswith(lot_code[: max(2, len(lot_code.rstrip("0")))]):  # a division keeps 2 digits
-        return 1.0
+    depth = max(2, len(lot_code.rstrip("0")))  # a division keeps 2 digits
+    if supplier_code.startswith(lot_code[:depth]):
+        return _LOT_DEPTH_VALUE.get(depth, 1.0)
     shared = cpv.shared_level(lot_code, supplier_code)
     return _CPV_LEVEL_VALUE[shared] if shared else 0.0
 

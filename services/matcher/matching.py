@@ -26,9 +26,18 @@ def prepare(lot: Lot, default_radius_km: float, place_source: str | None = None)
     lot = lot.model_copy(update={"social_value_priorities": _priorities(lot.social_value_priorities)})
     lot, place = resolve_place(lot, place_source)
     # Only a radius the buyer sent overrides the service's default; the model's own default does not.
+    buyers_radius = "radius_km" in lot.model_fields_set and place_source is None
     radius = lot.radius_km if "radius_km" in lot.model_fields_set else default_radius_km
     lot = lot.model_copy(update={"radius_km": radius})
-    return LotContext(lot=lot, place=place, radius_km=radius, remote=is_remote(lot))
+    recall = None if buyers_radius else min(radius * WIDER_RECALL_FACTOR, WIDER_RECALL_MAX_KM)
+    return LotContext(lot=lot, place=place, radius_km=radius, remote=is_remote(lot), recall_radius_km=recall)
+
+
+WIDER_RECALL_FACTOR = 3.0
+"""A radius the buyer did not set (the service's default, or an OCDS lot's approximate place)
+bounds what is near, not what is shown: recall looks this many times as far, at most
+`WIDER_RECALL_MAX_KM`, and the distance feature ranks the far ones down."""
+WIDER_RECALL_MAX_KM = 250.0
 
 
 def _priorities(raw: list[str]) -> list[str]:

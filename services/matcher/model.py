@@ -18,16 +18,21 @@ FitLevel = Literal["strong", "possible", "weak"]
 
 @dataclass(frozen=True)
 class FitThresholds:
-    """Score thresholds that turn a score into words buyers can act on: `strong` (a supplier that
-    clearly does this work within reach), `possible` (worth a call), else `weak`. Set on the
-    judged benchmark of real lots (`python -m bench.match_quality`), where a strong result is
-    meant to be one a procurement officer judges relevant."""
+    """How a result's fit is said in words buyers can act on. `strong`: the supplier's own words
+    and its CPV codes both show it does this work (text similarity at least `strong_text`, CPV
+    closeness at least `strong_codes`: the lot's category, or its class), and it is within the
+    lot's radius (any distance for remote work). `possible`: worth a call (score at least
+    `possible`). Otherwise `weak`. Set on the judged benchmark of real lots
+    (`python -m bench.match_quality` prints the precision they give): the score alone never
+    separated credible bidders from the rest, because a shared code or shared words alone are
+    common; both together, near enough, were mostly judged relevant."""
 
-    strong: float = 0.42
-    possible: float = 0.2
+    strong_text: float = 0.15
+    strong_codes: float = 0.85
+    possible: float = 0.17
 
-    def level(self, score: float) -> FitLevel:
-        if score >= self.strong:
+    def level(self, score: float, text: float, codes: float, near: bool) -> FitLevel:
+        if near and text >= self.strong_text and codes >= self.strong_codes:
             return "strong"
         return "possible" if score >= self.possible else "weak"
 
@@ -61,7 +66,11 @@ class ScoringModel:
             "version": self.version,
             "features": list(FEATURES),
             "weights": dict(self.weights),
-            "fit": {"strong": self.fit.strong, "possible": self.fit.possible},
+            "fit": {
+                "strong_text": self.fit.strong_text,
+                "strong_codes": self.fit.strong_codes,
+                "possible": self.fit.possible,
+            },
             **notes,
         }
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

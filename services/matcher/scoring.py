@@ -30,6 +30,9 @@ class Match:
     features: dict[str, FeatureScore]
     reason: str
     fit: FitLevel = "weak"
+    near: bool = True
+    """Within the lot's radius (or remote work, or no distance known); beyond it when recall
+    looked further than a radius the buyer did not set."""
 
 
 def rank(
@@ -59,7 +62,10 @@ def _explain(
         name: FeatureScore(round(value, 4), weight, round(value * weight, 4))
         for name, value, weight in zip(FEATURES, values, weights, strict=True)
     }
-    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), model.fit.level(total))
+    near = ctx.remote or cand.distance_km is None or cand.distance_km <= ctx.radius_km
+    values_by_name = dict(zip(FEATURES, values, strict=True))
+    fit = model.fit.level(total, values_by_name["capability_text"], values_by_name["cpv_overlap"], near)
+    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), fit, near)
 
 
 def reason(ctx: LotContext, cand: Candidate) -> str:

@@ -132,7 +132,12 @@ def test_plain_lot_ranks_the_local_cleaner_first(client: FlaskClient) -> None:
     assert body["lot"]["region"] == "Yorkshire and The Humber"
     assert body["lot"]["cpv_codes"] == ["90910000"]
     assert _ids(body)[:2] == ["test:leeds-clean-start", "test:bradford-cleaning-coop"]
-    assert "test:manchester-cleaners" not in _ids(body)  # beyond the 50 km default radius
+    # Beyond the 50 km default radius the right work still shows, below the local ones, marked so.
+    far = {r["listing_id"]: r for r in body["results"]}["test:manchester-cleaners"]
+    assert far["within_radius"] is False and far["fit"] != "strong"
+    # A radius the buyer sets is a condition: nothing beyond it comes back.
+    strict = client.post("/match", json={**lot, "radius_km": 50}).json
+    assert "test:manchester-cleaners" not in _ids(strict)
     top = body["results"][0]
     assert top["distance_km"] < 5
     assert set(top["features"]) == {
