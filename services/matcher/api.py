@@ -128,6 +128,8 @@ def algorithms() -> Any:
                 "strong_text": model.fit.strong_text,
                 "strong_codes": model.fit.strong_codes,
                 "possible": model.fit.possible,
+                "possible_text": model.fit.possible_text,
+                "possible_codes": model.fit.possible_codes,
                 "description": _doc(FitThresholds),
                 "remote_work": _doc(is_remote),
             },

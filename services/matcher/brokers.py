@@ -8,7 +8,7 @@ search (`consortia.py`) then combines them. No web imports: the API module parse
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -54,6 +54,8 @@ class ConsortiumAnswer:
     proposals: list[Proposal]
     matches: dict[tuple[str, str], Match]  # (requirement id, listing id) -> the member's match
     method: Literal["exact", "beam"]
+    best: dict[str, Match] = field(default_factory=dict)
+    """Each requirement's best match, weak ones included, to say how close the nearest miss came."""
 
 
 def requirements_of(request: ConsortiumRequest) -> list[RequirementIn]:
@@ -74,11 +76,15 @@ def build_consortia(
     search = SearchSettings(**{**base.__dict__, "max_members": request.max_members, "proposals": request.proposals})
     reqs = [(Requirement(r.id or f"r{i + 1}", r.label), r) for i, r in enumerate(requirements_of(request))]
     matches: dict[tuple[str, str], Match] = {}
+    best: dict[str, Match] = {}
     for requirement, spec in reqs:
         part = request.lot.model_copy(update={"title": spec.label, "description": spec.description,
                                               "cpv_codes": spec.cpv_codes or request.lot.cpv_codes})
         for found in match_lot(part, search.per_requirement * 2):
-            matches[(requirement.id, found.supplier.id)] = found
+            if requirement.id not in best or found.score > best[requirement.id].score:
+                best[requirement.id] = found
+            if found.fit != "weak":  # a weak match covers nothing, however near
+                matches[(requirement.id, found.supplier.id)] = found
     candidates = _candidates(matches, locate)
     plain = [r for r, _ in reqs]
     return ConsortiumAnswer(
@@ -87,6 +93,7 @@ def build_consortia(
         proposals=propose(plain, candidates, place, request.lot.value_pence, search),
         matches=matches,
         method="exact" if search.max_members <= 3 else "beam",
+        best=best,
     )
 
 
@@ -195,6 +202,37 @@ def _divisions(codes: Sequence[str]) -> set[str]:
     return {code[:2] + "000000" for code in codes}
 
 
+def near_misses(answer: ConsortiumAnswer, min_match: float) -> dict[str, dict[str, Any]]:
+    """For each requirement no supplier covers, the best supplier that came closest and why it
+    falls short: its match is under the cut-off, or it does the work but beyond the radius."""
+    out: dict[str, dict[str, Any]] = {}
+    for req_id in answer.uncoverable:
+        best = answer.best.get(req_id)
+        if best is None:
+            out[req_id] = {"why": "no supplier in the area does anything like it"}
+            continue
+        if best.fit != "weak" and not best.near:
+            why = f"it does this work but is {best.distance_km:.0f} km away, beyond the radius"
+            reason = "distance"
+        elif best.fit == "weak" and best.score >= min_match:
+            why = "nothing in what it says shows it does this work"
+            reason = "match"
+        else:
+            why = f"its match {best.score:.2f} is under the {min_match:.2f} a member needs"
+            reason = "match"
+        out[req_id] = {
+            "listing_id": best.supplier.id,
+            "name": best.supplier.name,
+            "score": best.score,
+            "fit": best.fit,
+            "distance_km": None if best.distance_km is None else round(best.distance_km, 2),
+            "reason": best.reason,
+            "short_because": reason,
+            "why": why,
+        }
+    return out
+
+
 def proposal_json(answer: ConsortiumAnswer, proposal: Proposal) -> dict[str, Any]:
     covers: dict[str, list[str]] = {}
     for req_id, listing_id in proposal.assignment.items():
@@ -216,6 +254,6 @@ def _member_json(answer: ConsortiumAnswer, listing_id: str, name: str, covers: l
         "listing_id": listing_id,
         "name": name,
         "distance_km": None if distance is None else round(distance, 2),
-        "covers": [{"requirement": r, "score": f.score, "reason": f.reason}
+        "covers": [{"requirement": r, "score": f.score, "fit": f.fit, "reason": f.reason}
                    for r, f in zip(covers, found, strict=True)],
     }

@@ -14,8 +14,10 @@ from services.matcher.brokers import (
     RequirementIn,
     build_consortia,
     find_partners,
+    near_misses,
     proposal_json,
 )
+from services.matcher.consortia import SearchSettings
 from services.matcher.current import matcher
 from services.matcher.features import LotContext
 from services.matcher.matching import Matcher
@@ -74,6 +76,7 @@ def partners() -> Any:
                     "listing_id": p.match.supplier.id,
                     "name": p.match.supplier.name,
                     "score": p.score,
+                    "fit": p.match.fit,
                     "distance_km": None if p.match.distance_km is None else round(p.match.distance_km, 2),
                     "features": {
                         **{
@@ -105,16 +108,21 @@ def consortia() -> Any:
     # share the area's recall (`RecallCache`); each requirement is then matched as `/match` would.
     ctx = _prepare(req.lot)
     shared = RecallCache(search_index())
+    # A member covers a requirement when it is at least a possible fit for it, as /match says.
+    cut_off = matcher().model.fit.possible
     answer = build_consortia(
         req.model_copy(update={"lot": ctx.lot}),
         lambda part, limit: _match_in(shared.as_index(), Matcher.part_of(ctx, part), limit),
         shared.location,
         ctx.place.point,
+        SearchSettings(min_match=cut_off),
     )
     return jsonify(
         {
             "requirements": [{"id": r.id, "label": r.label} for r, _ in answer.requirements],
+            "min_match": cut_off,
             "uncoverable": answer.uncoverable,
+            "near_misses": near_misses(answer, cut_off),
             "method": answer.method,
             "proposals": [proposal_json(answer, p) for p in answer.proposals],
         }

@@ -22,7 +22,9 @@ class FitThresholds:
     and its CPV codes both show it does this work (text similarity at least `strong_text`, CPV
     closeness at least `strong_codes`: the lot's category, or its class), and it is within the
     lot's radius (any distance for remote work). `possible`: worth a call (score at least
-    `possible`). Otherwise `weak`. Set on the judged benchmark of real lots
+    `possible`, and some sign of the work itself: text similarity at least `possible_text`
+    or CPV codes sharing at least a group, so nearness alone never makes a fit). Otherwise
+    `weak`. Set on the judged benchmark of real lots
     (`python -m bench.match_quality` prints the precision they give): the score alone never
     separated credible bidders from the rest, because a shared code or shared words alone are
     common; both together, near enough, were mostly judged relevant."""
@@ -30,11 +32,14 @@ class FitThresholds:
     strong_text: float = 0.15
     strong_codes: float = 0.85
     possible: float = 0.17
+    possible_text: float = 0.05
+    possible_codes: float = 0.4
 
     def level(self, score: float, text: float, codes: float, near: bool) -> FitLevel:
         if near and text >= self.strong_text and codes >= self.strong_codes:
             return "strong"
-        return "possible" if score >= self.possible else "weak"
+        evidence = text >= self.possible_text or codes >= self.possible_codes
+        return "possible" if score >= self.possible and evidence else "weak"
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,8 @@ class ScoringModel:
                 "strong_text": self.fit.strong_text,
                 "strong_codes": self.fit.strong_codes,
                 "possible": self.fit.possible,
+                "possible_text": self.fit.possible_text,
+                "possible_codes": self.fit.possible_codes,
             },
             **notes,
         }

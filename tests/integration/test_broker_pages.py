@@ -132,10 +132,14 @@ def test_consortia_page_names_who_covers_what_and_what_nobody_covers(client: Fla
     status, html = page(client, "/consortia", **CONSORTIUM)
     assert status == 200, html
     assert "Proposal 1:" in html and "covers 3 of 4" in html
-    assert "No local supplier covers Legal advice" in html and "Not covered:</strong> Legal advice" in html
+    assert "No supplier in the directory covers Legal advice" in html and "Not covered:</strong> Legal advice" in html
+    assert "a match of 0.17 or more" in html  # the cut-off is shown
+    assert "nothing in what it says shows it does this work" in html  # the near miss, and why
+    assert "Try a wider distance" not in html  # distance is not why legal advice is uncovered
     for listing in ("t:clean-leeds", "t:cater-leeds"):
         assert f'href="/suppliers/{listing}"' in html
-    assert "<strong>Office cleaning</strong> (match" in html and "km away" in html  # the member's reason
+    assert "<strong>Office cleaning</strong> (<strong class=\"govuk-tag govuk-tag--green\">Strong fit</strong>" in html
+    assert "km away" in html  # the member's reason
     assert "Office cleaning 90910000\nGrounds maintenance" in html  # the textarea keeps the lines
 
 

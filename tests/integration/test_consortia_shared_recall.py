@@ -12,7 +12,8 @@ import pytest
 from flask import Flask, current_app
 
 from services.matcher.app import create_app
-from services.matcher.brokers import ConsortiumRequest, build_consortia, proposal_json
+from services.matcher.brokers import ConsortiumRequest, build_consortia, near_misses, proposal_json
+from services.matcher.consortia import SearchSettings
 from services.matcher.matching import match, prepare
 from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match
@@ -143,10 +144,14 @@ def one_match_per_requirement(body: dict[str, Any]) -> dict[str, Any]:
         point = (search_index().get(listing_id) or {}).get("location")
         return (point["lat"], point["lon"]) if point else None
 
-    answer = build_consortia(req, match_lot, locate, prepare(req.lot, settings().default_radius_km).place.point)
+    cut_off = ext["matcher_model"].fit.possible
+    place = prepare(req.lot, settings().default_radius_km).place.point
+    answer = build_consortia(req, match_lot, locate, place, SearchSettings(min_match=cut_off))
     out = {
         "requirements": [{"id": r.id, "label": r.label} for r, _ in answer.requirements],
+        "min_match": cut_off,
         "uncoverable": answer.uncoverable,
+        "near_misses": near_misses(answer, cut_off),
         "method": answer.method,
         "proposals": [proposal_json(answer, p) for p in answer.proposals],
     }
