@@ -26,7 +26,7 @@ from services.matcher.supplier import Supplier, supplier
 from services.matcher.text import WordStatistics
 from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
-TEXT_TERMS = 5
+TEXT_TERMS = 4
 MAX_SHARE = 0.03
 
 
@@ -82,6 +82,34 @@ def fetch_candidates(
     return list(found.values())
 
 
+STRONG_CODE_DIGITS = 4
+"""A strong fit shares the lot's main CPV code down to its class (4 digits) or deeper."""
+
+
+def same_class_beyond(
+    index: SearchIndex, stats: WordStatistics, ctx: LotContext, wider_km: float, limit: int
+) -> list[tuple[Supplier, float | None]]:
+    """The nearest suppliers coded under the lot's main CPV class or deeper, beyond its search
+    radius and within `wider_km`: the only suppliers a strong fit there can be. Few suppliers
+    share a class, so they are asked UK-wide nearest first and cut, which reads far less than the
+    wide area would."""
+    main = ctx.lot.cpv_codes[0] if ctx.lot.cpv_codes else ""
+    digits = len(main.rstrip("0"))
+    if ctx.place.point is None or digits < STRONG_CODE_DIGITS:
+        return []
+    legal_forms = [f.value for f in ctx.lot.required_legal_forms]
+    filters: dict[str, Sequence[str]] = {"cpv": [main[:digits]]}
+    if legal_forms:
+        filters["legal_form"] = legal_forms
+    query = SearchQuery(
+        filters=filters, near=Near(lat=ctx.place.point[0], lon=ctx.place.point[1]), sort="distance", limit=limit
+    )
+    found: dict[str, tuple[Supplier, float | None]] = {}
+    hits = index.search(query).hits
+    _add(found, [h for h in hits if h.distance_km is not None and ctx.search_radius_km < h.distance_km <= wider_km])
+    return list(found.values())
+
+
 def _add(found: dict[str, tuple[Supplier, float | None]], hits: list[Hit]) -> None:
     for hit in hits:
         if hit.id not in found:
@@ -122,5 +150,8 @@ def by_text(recall: Recall, vector: Mapping[str, float]) -> list[Hit]:
         if len(terms) == TEXT_TERMS:
             break
     limit = max(recall.pool // 3, 10)  # a word's hits are plausible, not certain: a third of a pool each
-    query = replace(recall.base, sort="relevance", limit=limit)
+    # Within an area the nearest mentions (a word is rare: few hundred listings at most), UK-wide
+    # the best by BM25.
+    in_area = recall.base.near is not None and recall.base.near.radius_km is not None
+    query = replace(recall.base, sort="distance" if in_area else "relevance", limit=limit)
     return [hit for term in terms for hit in recall.index.search(replace(query, text=term)).hits]

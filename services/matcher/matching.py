@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from services.matcher.candidates import fetch_candidates
+from services.matcher.candidates import fetch_candidates, same_class_beyond
 from services.matcher.features import LotContext
 from services.matcher.model import ScoringModel
 from services.matcher.places import LotError, resolve_place
+from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match, rank
 from services.matcher.supplier import Supplier
 from services.matcher.text import LotWords, WordStatistics, query_vector
@@ -113,18 +114,22 @@ class Matcher:
 
     def answer(self, ctx: LotContext, limit: int) -> LotAnswer:
         """Ranked suppliers, and an honest word when none of them clearly fits."""
-        results = self.ranked(ctx, limit)
+        # The lot's recall queries share one area: `RecallCache` reads it as few times as it can.
+        ctx, candidates = recall(RecallCache(self.index).as_index(), self.stats, ctx, self.pool, limit)
+        results = rank(ctx, candidates, self.model, limit)
         strong = sum(m.fit == "strong" for m in results)
         beyond = [] if strong else self._beyond(ctx)
         return LotAnswer(ctx, results, strong, beyond, summary(ctx, strong, beyond))
 
     def _beyond(self, ctx: LotContext) -> list[Match]:
-        if ctx.place.point is None or ctx.remote or ctx.radius_km >= BEYOND_MAX_KM:
+        """The nearest strong fits beyond the area searched (`candidates.same_class_beyond`)."""
+        if ctx.remote:
             return []
-        wider_km = min(ctx.radius_km * BEYOND_FACTOR, BEYOND_MAX_KM)
-        wider = replace(ctx, radius_km=wider_km, lot=ctx.lot.model_copy(update={"radius_km": wider_km}))
-        found = self.ranked(wider, BEYOND_COUNT * 3)
-        far = [m for m in found if m.fit == "strong" and (m.distance_km or 0) > ctx.radius_km]
+        wider_km = min(ctx.search_radius_km * BEYOND_FACTOR, BEYOND_MAX_KM)
+        within = same_class_beyond(self.index, self.stats, ctx, wider_km, BEYOND_COUNT * 5)
+        wider = replace(ctx, radius_km=wider_km, recall_radius_km=None)
+        found = rank(wider, within, self.model, len(within))
+        far = [m for m in found if m.fit == "strong"]
         return sorted(far, key=lambda m: (m.distance_km or 0, m.supplier.id))[:BEYOND_COUNT]
 
 
