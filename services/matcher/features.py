@@ -49,6 +49,8 @@ class Candidate:
 
     supplier: Supplier
     distance_km: float | None
+    shows_work: bool = True
+    """Whether its words or codes show any sign of the lot's work (`scoring.rank` sets it)."""
 
 
 Feature = Callable[[LotContext, Candidate], float]
@@ -158,6 +160,11 @@ def size_fit(ctx: LotContext, cand: Candidate) -> float:
         return 1.0
     return min(1.0, _BAND_CAPACITY_PENCE[band] / value)
 
+
+CAPABILITY_FEATURES = ("capability_text", "cpv_overlap")
+"""What the supplier does. Every other feature (closeness, service area, social value, size) is
+0 for a supplier that shows no sign of the lot's work in these: a pub next door is not a better
+cleaning supplier than a cleaning co-operative down the road, whatever else it brings."""
 
 FEATURES: dict[str, Feature] = {
     "capability_text": capability_text,

@@ -23,7 +23,7 @@ class FitThresholds:
     closeness at least `strong_codes`: the lot's category, or its class), and it is within the
     lot's radius (any distance for remote work). `possible`: worth a call (score at least
     `possible`, and some sign of the work itself: text similarity at least `possible_text`
-    or CPV codes sharing at least a group, so nearness alone never makes a fit). Otherwise
+    or CPV codes sharing at least a division, so nearness alone never makes a fit). Otherwise
     `weak`. Set on the judged benchmark of real lots
     (`python -m bench.match_quality` prints the precision they give): the score alone never
     separated credible bidders from the rest, because a shared code or shared words alone are
@@ -32,14 +32,17 @@ class FitThresholds:
     strong_text: float = 0.15
     strong_codes: float = 0.85
     possible: float = 0.17
-    possible_text: float = 0.05
-    possible_codes: float = 0.4
+    possible_text: float = 0.02
+    possible_codes: float = 0.2
 
     def level(self, score: float, text: float, codes: float, near: bool) -> FitLevel:
         if near and text >= self.strong_text and codes >= self.strong_codes:
             return "strong"
-        evidence = text >= self.possible_text or codes >= self.possible_codes
-        return "possible" if score >= self.possible and evidence else "weak"
+        return "possible" if score >= self.possible and self.shows_work(text, codes) else "weak"
+
+    def shows_work(self, text: float, codes: float) -> bool:
+        """Some sign of the lot's work in the supplier's words or codes."""
+        return text >= self.possible_text or codes >= self.possible_codes
 
 
 @dataclass(frozen=True)

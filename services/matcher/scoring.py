@@ -7,9 +7,16 @@ contributed; the reason line says the same in words.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from services.matcher.features import FEATURES, Candidate, LotContext, cpv_pair_value, passes_hard_filters
+from services.matcher.features import (
+    CAPABILITY_FEATURES,
+    FEATURES,
+    Candidate,
+    LotContext,
+    cpv_pair_value,
+    passes_hard_filters,
+)
 from services.matcher.model import FitLevel, ScoringModel
 from services.matcher.supplier import Supplier
 from shared import cpv
@@ -47,12 +54,23 @@ def rank(
     scored = []
     for sup, km in pool:
         if passes_hard_filters(ctx.lot, sup):
-            cand = Candidate(sup, km)
-            values = [feature(ctx, cand) for feature in FEATURES.values()]
+            cand, values = _values(ctx, Candidate(sup, km), model)
             total = round(sum(v * w for v, w in zip(values, weights, strict=True)), 4)
             scored.append((-total, sup.id, cand, values))
     scored.sort(key=lambda row: (row[0], row[1]))
     return [_explain(ctx, cand, values, weights, -neg, model) for neg, _, cand, values in scored[:limit]]
+
+
+def _values(ctx: LotContext, cand: Candidate, model: ScoringModel) -> tuple[Candidate, list[float]]:
+    """Every feature's value, the capability features first: the others count only for a
+    supplier that shows some sign of the work (`features.CAPABILITY_FEATURES`)."""
+    found = {name: FEATURES[name](ctx, cand) for name in CAPABILITY_FEATURES}
+    shows = model.fit.shows_work(found["capability_text"], found["cpv_overlap"])
+    cand = replace(cand, shows_work=shows)
+    for name, feature in FEATURES.items():
+        if name not in found:
+            found[name] = feature(ctx, cand) if shows else 0.0
+    return cand, [found[name] for name in FEATURES]
 
 
 def _explain(

@@ -134,7 +134,7 @@ def test_consortia_page_names_who_covers_what_and_what_nobody_covers(client: Fla
     assert "Proposal 1:" in html and "covers 3 of 4" in html
     assert "No supplier in the directory covers Legal advice" in html and "Not covered:</strong> Legal advice" in html
     assert "a match of 0.17 or more" in html  # the cut-off is shown
-    assert "nothing in what it says shows it does this work" in html  # the near miss, and why
+    assert "is under the 0.17 a member needs" in html  # the near miss, and why
     assert "Try a wider distance" not in html  # distance is not why legal advice is uncovered
     for listing in ("t:clean-leeds", "t:cater-leeds"):
         assert f'href="/suppliers/{listing}"' in html
