@@ -23,8 +23,14 @@ SIC_PREFIX_TO_CPV: dict[str, tuple[str, ...]] = {
     "41": ("45000000",),  # building construction -> construction work
     "42": ("45000000",),  # civil engineering -> construction work
     "43": ("45000000",),  # specialised construction -> construction work
+    "4631": ("03220000",),  # wholesale of fruit and vegetables -> vegetables, fruit and nuts
+    "4721": ("03220000",),  # fruit and vegetable shops -> vegetables, fruit and nuts
+    "4724": ("15810000",),  # bakers' shops -> bread products, fresh pastry goods and cakes
+    "4932": ("60120000",),  # taxi operation -> taxi services
+    "4939": ("60100000",),  # other passenger land transport -> road transport services
     "4941": ("60000000",),  # road freight -> transport services
     "53": ("64100000",),  # postal and courier -> post and courier services
+    "551": ("55100000",),  # hotels -> hotel services
     "5610": ("55300000",),  # restaurants and cafes -> restaurant and food-serving services
     "562": ("55520000",),  # event and contract catering -> catering services
     "5630": ("55400000",),  # bars and pubs -> beverage-serving services
@@ -36,11 +42,14 @@ SIC_PREFIX_TO_CPV: dict[str, tuple[str, ...]] = {
     "692": ("79200000",),  # accounting -> accounting services
     "702": ("79400000",),  # management consultancy -> business and management consultancy
     "711": ("71000000",),  # architecture and engineering -> architectural and engineering services
+    "721": ("73100000",),  # research in natural sciences and engineering -> research and development
+    "722": ("79315000",),  # research in social sciences and humanities -> social research services
     "731": ("79340000",),  # advertising -> advertising and marketing services
     "732": ("79300000",),  # market research -> market research
     "741": ("79930000",),  # specialised design -> specialty design services
     "742": ("79961000",),  # photography -> photographic services
     "743": ("79530000",),  # translation and interpretation -> translation services
+    "74901": ("90713000",),  # environmental consulting -> environmental issues consultancy
     "78": ("79600000",),  # employment placement -> recruitment services
     "812": ("90910000",),  # cleaning activities -> cleaning services
     "8122": ("90911000",),  # building and window cleaning -> building and window cleaning
