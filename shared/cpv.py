@@ -10,6 +10,7 @@ group, 90910000 class, 90911000 category, 90911200 subcategory). Labels come fro
 from __future__ import annotations
 
 import csv
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -73,3 +74,44 @@ def shared_level(a: str, b: str) -> CpvLevel | None:
     if depth < 2:
         return None
     return _LEVEL_BY_DIGITS.get(depth, "subcategory")
+
+
+# Words every services label ends with, or that join two things in one label: they say nothing
+# about which work a text names.
+_LABEL_FILLER = frozenset({"services", "service", "and", "of", "for", "the", "related", "other", "work", "works"})
+_LABEL_WORD = re.compile(r"[a-z]{3,}")
+
+
+def _stem(word: str) -> str:
+    """Plural and -ing forms folded, enough to meet a label's words in a notice's title."""
+    for suffix in ("ies", "es", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+@lru_cache(maxsize=1)
+def _label_words() -> list[tuple[frozenset[str], str]]:
+    """Each code's label as a set of folded content words, most specific codes first."""
+    out = []
+    for code, text in _labels().items():
+        found = frozenset(_stem(w) for w in _LABEL_WORD.findall(text.lower()) if w not in _LABEL_FILLER)
+        if found:
+            out.append((found, code))
+    out.sort(key=lambda pair: (-_significant(pair[1]), pair[1]))
+    return out
+
+
+def codes_named_by(text: str, limit: int = 2) -> list[str]:
+    """CPV codes whose every label word the text uses ("Office cleaning" -> 90919200 Office
+    cleaning services), the labels with most words first: for a lot that gives no code.
+
+    A one-word label only counts when nothing longer matched, so "cleaning" alone still finds
+    cleaning services but "office cleaning" is not also filed under office furniture."""
+    words = {_stem(w) for w in _LABEL_WORD.findall(text.lower())}
+    matches = [(len(label_words), code) for label_words, code in _label_words() if label_words <= words]
+    if not matches:
+        return []
+    longest = max(size for size, _ in matches)
+    best = [code for size, code in sorted(matches, key=lambda m: (-m[0], -_significant(m[1]), m[1])) if size == longest]
+    return best[:limit]

@@ -73,6 +73,7 @@ def _lot_result(ctx: LotContext, limit: int) -> dict[str, Any]:
     return {
         "lot": ctx.lot.model_dump(mode="json"),
         "place_source": ctx.place.source,
+        "cpv_source": ctx.cpv_source,
         "remote_work": ctx.remote,
         "strong_matches": answer.strong_matches,
         "summary": answer.summary,

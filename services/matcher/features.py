@@ -34,6 +34,10 @@ class LotContext:
     """How far recall looks when the radius is the matcher's, not the buyer's: beyond `radius_km`
     the right work "somewhat far" still beats the wrong work next door, ranked down by distance."""
 
+    cpv_source: str = "given"
+    """Where the lot's CPV codes came from: "given", "read from the title" (`cpv.codes_named_by`)
+    or "none"."""
+
     @property
     def search_radius_km(self) -> float:
         return self.recall_radius_km or self.radius_km

@@ -15,6 +15,7 @@ from services.matcher.scoring import Match, rank
 from services.matcher.supplier import Supplier
 from services.matcher.text import LotWords, WordStatistics, query_vector
 from services.matcher.work import is_remote
+from shared import cpv
 from shared.models import IMPACT_AREAS, Lot
 from shared.search.port import SearchIndex
 
@@ -27,11 +28,18 @@ def prepare(lot: Lot, default_radius_km: float, place_source: str | None = None)
     lot = lot.model_copy(update={"social_value_priorities": _priorities(lot.social_value_priorities)})
     lot, place = resolve_place(lot, place_source)
     # Only a radius the buyer sent overrides the service's default; the model's own default does not.
+    cpv_source = "given" if lot.cpv_codes else "none"
+    if not lot.cpv_codes:  # CPV from the lot's words when it gives none
+        named = cpv.codes_named_by(lot.title)
+        if named:
+            lot, cpv_source = lot.model_copy(update={"cpv_codes": named}), "read from the title"
     buyers_radius = "radius_km" in lot.model_fields_set and place_source is None
     radius = lot.radius_km if "radius_km" in lot.model_fields_set else default_radius_km
     lot = lot.model_copy(update={"radius_km": radius})
     recall = None if buyers_radius else min(radius * WIDER_RECALL_FACTOR, WIDER_RECALL_MAX_KM)
-    return LotContext(lot=lot, place=place, radius_km=radius, remote=is_remote(lot), recall_radius_km=recall)
+    return LotContext(
+        lot=lot, place=place, radius_km=radius, remote=is_remote(lot), recall_radius_km=recall, cpv_source=cpv_source
+    )
 
 
 WIDER_RECALL_FACTOR = 3.0

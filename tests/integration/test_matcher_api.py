@@ -272,3 +272,15 @@ def test_openapi_conformance(case: schemathesis.Case) -> None:
     # A schema-valid lot may still name a postcode that does not exist, so valid data can be
     # refused with 422. Every other check (no 5xx, documented statuses and bodies) applies.
     case.call_and_validate(excluded_checks=[positive_data_acceptance])
+
+
+def test_a_lot_without_codes_is_matched_on_codes_read_from_its_title(client: FlaskClient) -> None:
+    resp = client.post("/match", json={"title": "Office cleaning", "postcode": "LS1 4AP"})
+    assert resp.status_code == 200, resp.json
+    assert resp.json["lot"]["cpv_codes"] == ["90919200"] and resp.json["cpv_source"] == "read from the title"
+
+
+def test_algorithms_document_the_fit_thresholds(client: FlaskClient) -> None:
+    fit = client.get("/algorithms").json["fit"]
+    assert {"strong_text", "strong_codes", "possible", "description", "remote_work"} <= set(fit)
+    assert "both" in fit["description"]
