@@ -59,6 +59,9 @@ def test_a_requirement_nobody_local_covers_is_named(client: FlaskClient) -> None
     answer = client.post("/consortia", json=body).json
     assert answer["uncoverable"] == ["legal"]
     assert answer["proposals"][0]["uncovered"] == ["legal"]
+    assert answer["min_match"] > 0  # the cut-off is part of the answer
+    miss = answer["near_misses"]["legal"]
+    assert miss["why"] and miss["short_because"] in {"match", "distance"} or set(miss) == {"why"}
 
 
 def test_requirements_default_to_the_lots_cpv_codes(client: FlaskClient) -> None:
@@ -101,6 +104,14 @@ def test_partners_complement_the_seeker(client: FlaskClient) -> None:
     assert "Agricultural, forestry, horticultural, aquacultural and apicultural services" in top["adds"]["capabilities"]
     assert "employment" not in top["adds"]["impact_areas"]
     assert top["features"]["complementarity"]["value"] > 0 and top["reason"]
+
+
+def test_partners_are_not_padded_with_weak_matches(client: FlaskClient) -> None:
+    """Fewer than asked come back when fewer fit: nearness alone makes nobody a partner."""
+    body = {"organisation": {"name": "Council", "sector": "public", "postcode": "LS1 1UN"},
+            "seeks": {"capabilities": "nuclear reactor decommissioning", "radius_km": 60}, "limit": 10}
+    results = client.post("/partners", json=body).json["results"]
+    assert len(results) < 10 and all(r["fit"] in {"strong", "possible"} for r in results)
 
 
 def test_partners_in_sectors_the_directory_does_not_hold_are_none(client: FlaskClient) -> None:
