@@ -10,7 +10,6 @@ from services.matcher.candidates import fetch_candidates, same_class_beyond
 from services.matcher.features import LotContext
 from services.matcher.model import ScoringModel
 from services.matcher.places import LotError, resolve_place
-from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match, rank
 from services.matcher.supplier import Supplier
 from services.matcher.text import LotWords, WordStatistics, query_vector
@@ -122,8 +121,7 @@ class Matcher:
 
     def answer(self, ctx: LotContext, limit: int) -> LotAnswer:
         """Ranked suppliers, and an honest word when none of them clearly fits."""
-        # The lot's recall queries share one area: `RecallCache` reads it as few times as it can.
-        ctx, candidates = recall(RecallCache(self.index).as_index(), self.stats, ctx, self.pool, limit)
+        ctx, candidates = recall(self.index, self.stats, ctx, self.pool, limit)
         results = rank(ctx, candidates, self.model, limit)
         strong = sum(m.fit == "strong" for m in results)
         beyond = [] if strong else self._beyond(ctx)

@@ -33,7 +33,7 @@ from shared.search.port import SearchQuery
 
 CHECK_EVERY_S = 60.0
 MAX_CACHED_WORDS = 200_000
-DESCRIPTION_WORDS = 60
+DESCRIPTION_WORDS = 30
 HEAD_WEIGHT = 2.0
 """A title or CPV-label word counts twice a description word: titles say what the lot is."""
 BOILERPLATE_WEIGHT = 0.1

@@ -155,10 +155,13 @@ class _Matches:
 
     def all(self, leave_out: str | None = None) -> BoolArray:
         """The base set narrowed by every filter but those on field `leave_out`."""
-        mask = self.base
-        for field, filter_mask in self.filters.items():
-            if field != leave_out:
-                mask = mask & filter_mask
+        return self.narrowed(self.base, {f: m for f, m in self.filters.items() if f != leave_out})
+
+    @staticmethod
+    def narrowed(base: BoolArray, filters: dict[str, BoolArray]) -> BoolArray:
+        mask = base
+        for filter_mask in filters.values():
+            mask = mask & filter_mask
         return mask
 
 
@@ -588,8 +591,13 @@ class EmbeddedSearchIndex:
                 return None
             base, score = self._score_text(conn, snapshot, groups)
             match = self._snippet_match(query.text or "", groups, fuzzy)
-        base, dist = self._near(conn, snapshot, query.near, base)
         filters = self._filter_masks(snapshot, query)
+        if query.near is not None and query.near.radius_km is None:
+            # Only hits need a distance, and a hit passes every filter: measuring the rest of the
+            # base would cost a haversine per document in the directory.
+            dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
+        else:
+            base, dist = self._near(conn, snapshot, query.near, base)
         terms = tuple(term for group in groups for term in group)
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy)
 
