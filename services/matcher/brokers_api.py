@@ -110,8 +110,10 @@ def consortia() -> Any:
     shared = RecallCache(search_index())
     # A member covers a requirement when it is at least a possible fit for it, as /match says.
     cut_off = matcher().model.fit.possible
+    # Requirements inherit only codes the buyer gave; one without its own is read from its label.
+    placed = ctx.lot.model_copy(update={"cpv_codes": req.lot.cpv_codes})
     answer = build_consortia(
-        req.model_copy(update={"lot": ctx.lot}),
+        req.model_copy(update={"lot": placed}),
         lambda part, limit: _match_in(shared.as_index(), Matcher.part_of(ctx, part), limit),
         shared.location,
         ctx.place.point,

@@ -27,11 +27,7 @@ def prepare(lot: Lot, default_radius_km: float, place_source: str | None = None)
     lot = lot.model_copy(update={"social_value_priorities": _priorities(lot.social_value_priorities)})
     lot, place = resolve_place(lot, place_source)
     # Only a radius the buyer sent overrides the service's default; the model's own default does not.
-    cpv_source = "given" if lot.cpv_codes else "none"
-    if not lot.cpv_codes:  # CPV from the lot's words when it gives none
-        named = cpv.codes_named_by(lot.title)
-        if named:
-            lot, cpv_source = lot.model_copy(update={"cpv_codes": named}), "read from the title"
+    lot, cpv_source = with_codes(lot)
     buyers_radius = "radius_km" in lot.model_fields_set and place_source is None
     radius = lot.radius_km if "radius_km" in lot.model_fields_set else default_radius_km
     lot = lot.model_copy(update={"radius_km": radius})
@@ -46,6 +42,14 @@ WIDER_RECALL_FACTOR = 3.0
 bounds what is near, not what is shown: recall looks this many times as far, at most
 `WIDER_RECALL_MAX_KM`, and the distance feature ranks the far ones down."""
 WIDER_RECALL_MAX_KM = 250.0
+
+
+def with_codes(lot: Lot) -> tuple[Lot, str]:
+    """The lot with CPV codes read from its title when it gives none, and where they came from."""
+    if lot.cpv_codes:
+        return lot, "given"
+    named = cpv.codes_named_by(lot.title)
+    return (lot.model_copy(update={"cpv_codes": named}), "read from the title") if named else (lot, "none")
 
 
 def _priorities(raw: list[str]) -> list[str]:
@@ -112,8 +116,10 @@ class Matcher:
 
     @staticmethod
     def part_of(ctx: LotContext, part: Lot) -> LotContext:
-        """A requirement of the lot, delivered at the lot's place: remote or not by its own work."""
-        return replace(ctx, lot=part, remote=is_remote(part))
+        """A requirement of the lot, delivered at the lot's place, read as `prepare` reads a lot:
+        codes from its title when it gives none, remote or not by its own work."""
+        part, cpv_source = with_codes(part)
+        return replace(ctx, lot=part, remote=is_remote(part), cpv_source=cpv_source)
 
     def ranked(self, ctx: LotContext, limit: int, index: SearchIndex | None = None) -> list[Match]:
         """The best `limit` suppliers for the lot, each with its fit (no padding is removed here)."""

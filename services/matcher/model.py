@@ -23,7 +23,7 @@ class FitThresholds:
     closeness at least `strong_codes`: the lot's category, or its class), and it is within the
     lot's radius (any distance for remote work). `possible`: worth a call (score at least
     `possible`, and some sign of the work itself: text similarity at least `possible_text`
-    or CPV codes sharing at least a division, so nearness alone never makes a fit). Otherwise
+    or CPV codes sharing at least a group, so nearness alone never makes a fit). Otherwise
     `weak`. Set on the judged benchmark of real lots
     (`python -m bench.match_quality` prints the precision they give): the score alone never
     separated credible bidders from the rest, because a shared code or shared words alone are
@@ -33,7 +33,7 @@ class FitThresholds:
     strong_codes: float = 0.85
     possible: float = 0.17
     possible_text: float = 0.02
-    possible_codes: float = 0.2
+    possible_codes: float = 0.4
 
     def level(self, score: float, text: float, codes: float, near: bool) -> FitLevel:
         if near and text >= self.strong_text and codes >= self.strong_codes:
