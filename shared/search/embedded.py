@@ -592,6 +592,7 @@ class EmbeddedSearchIndex:
             base, score = self._score_text(conn, snapshot, groups)
             match = self._snippet_match(query.text or "", groups, fuzzy)
         filters = self._filter_masks(snapshot, query)
+        dist: FloatArray | None
         if query.near is not None and query.near.radius_km is None:
             # Only hits need a distance, and a hit passes every filter: measuring the rest of the
             # base would cost a haversine per document in the directory.
