@@ -250,7 +250,7 @@ def test_build_a_consortium_form_without_javascript(site: str, browser: WebDrive
     browser.find_element(By.ID, "value").send_keys("150000")
     submit(browser, "Build consortia")
     assert "Proposal 1: 2 members, covers 2 of 3" in browser.page_source
-    assert "No local supplier covers Legal advice" in browser.page_source
+    assert "No supplier in the directory covers Legal advice" in browser.page_source
     members = [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#main-content table a")]
     assert {"Sparkle Cleaning CIC", "Green Spaces Training"} <= set(members)
     assert axe_violations(browser) == []
