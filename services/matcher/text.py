@@ -120,11 +120,6 @@ def place_words(text: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def weight(word: str) -> float:
-    """How much a lot's word counts before its rarity: a tenth for the notice's own boilerplate."""
-    return BOILERPLATE_WEIGHT if word in BOILERPLATE else 1.0
-
-
 class WordStatistics:
     """Document frequencies of words in the directory, cached per process.
 
@@ -164,15 +159,20 @@ class WordStatistics:
 
 def query_vector(index: Counts, stats: WordStatistics, lot: LotWords) -> dict[str, float]:
     """The lot's unit vector: (1 + log tf) * idf per word, title words counting `HEAD_WEIGHT`
-    times and the notice's boilerplate a tenth."""
+    times. The notice's boilerplate weighs a tenth of the commonest word (idf 1) and is never
+    looked up: it would only cost index counts."""
     counts = Counter([*lot.head, *lot.opening])
     head = set(lot.head)
     raw = {
-        w: (1 + math.log(tf)) * stats.idf(index, w) * weight(w) * (HEAD_WEIGHT if w in head else 1.0)
+        w: (1 + math.log(tf)) * _rarity(index, stats, w) * (HEAD_WEIGHT if w in head else 1.0)
         for w, tf in counts.items()
     }
     norm = math.sqrt(sum(v * v for v in raw.values()))
     return {w: v / norm for w, v in raw.items()} if norm else {}
+
+
+def _rarity(index: Counts, stats: WordStatistics, word: str) -> float:
+    return BOILERPLATE_WEIGHT if word in BOILERPLATE else stats.idf(index, word)
 
 
 def cosine(query: Mapping[str, float], text: str) -> float:

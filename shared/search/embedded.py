@@ -431,7 +431,7 @@ class EmbeddedSearchIndex:
         with self._reading() as (conn, snapshot):
             if query is None:
                 return int(snapshot.alive.sum())
-            matches = self._matches(conn, snapshot, query, fuzzy=False)
+            matches = self._matches(conn, snapshot, query, fuzzy=False, scored=False)
             return 0 if matches is None else int(matches.all().sum())
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -581,15 +581,16 @@ class EmbeddedSearchIndex:
     # -- query evaluation ----------------------------------------------------------------------
 
     def _matches(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool
+        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool, scored: bool = True
     ) -> _Matches | None:
-        """Evaluate text, radius and filters; None when the text leaves nothing to match."""
+        """Evaluate text, radius and filters; None when the text leaves nothing to match. A count
+        needs no BM25 (`scored=False`): the matcher counts every word of a lot it has not met."""
         base, score, match, groups = snapshot.alive, None, None, []
         if _has_text(query):
             groups = self._text_groups(conn, snapshot, query.text or "", fuzzy)
             if not groups:
                 return None
-            base, score = self._score_text(conn, snapshot, groups)
+            base, score = self._score_text(conn, snapshot, groups, scored)
             match = self._snippet_match(query.text or "", groups, fuzzy)
         filters = self._filter_masks(snapshot, query)
         dist: FloatArray | None
@@ -658,10 +659,10 @@ class EmbeddedSearchIndex:
         return found
 
     def _score_text(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[list[str]]
+        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[list[str]], scored: bool = True
     ) -> tuple[BoolArray, FloatArray]:
         """Documents holding a term of every group, and their BM25: the sum over the matched
-        terms, as FTS5's bm25() sums over a query's phrases."""
+        terms, as FTS5's bm25() sums over a query's phrases (zeros when not `scored`)."""
         base = snapshot.alive.copy()
         score = np.zeros(snapshot.size)
         for group in groups:
@@ -669,7 +670,8 @@ class EmbeddedSearchIndex:
             for term in group:
                 postings = self._postings(conn, snapshot, term)
                 present[postings.docs] = True
-                score[postings.docs] += text.bm25(postings, snapshot)
+                if scored:
+                    score[postings.docs] += text.bm25(postings, snapshot)
             base &= present
         return base, score
 
