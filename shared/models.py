@@ -7,6 +7,7 @@ so that data stewards and other systems can validate files before sending them.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -225,7 +226,11 @@ class Lot(BaseModel):
 
 
 class SpendRecord(BaseModel):
-    """One payment to a supplier. A repeated `reference` within an organisation is the same record.
+    """One payment to a supplier, or a credit note (a negative amount) that nets off against it.
+
+    A record is identified by its organisation, its supplier and its reference (`key`): supplier
+    invoice numbers collide between suppliers in real ledgers, so two suppliers' `INV-1001` are
+    two records, and the same supplier's `INV-1001` sent again is the same record, updated.
 
     The supplier is named by directory id when the payer knows it, else by name (and a registry
     number when known) so that ingest can link it to a listing later.
@@ -241,13 +246,27 @@ class SpendRecord(BaseModel):
     supplier_postcode: str | None = Field(
         default=None, max_length=10, description="Where the supplier is, when known: it corroborates a link by name."
     )
-    amount_pence: int = Field(gt=0)
+    amount_pence: int = Field(
+        description="Whole pence; negative for a credit note, which nets off against the supplier's spend."
+    )
     currency: Literal["GBP"] = "GBP"
     date: date
     category: str | None = None
     cpv_code: str | None = None
     reference: str = Field(min_length=1, max_length=200)
+    spend_type: Literal["direct", "indirect"] | None = Field(
+        default=None,
+        description="Direct: the organisation bought it itself; indirect: a supply-chain partner did (reported"
+        " apart, as PPN 001 and the Buy Social Corporate Challenge ask).",
+    )
     updated_at: datetime | None = None
+
+    @field_validator("amount_pence")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("an amount of nothing is not a payment; a credit note is negative")
+        return value
 
     @field_validator("cpv_code")
     @classmethod
@@ -261,5 +280,19 @@ class SpendRecord(BaseModel):
         return self
 
     @property
+    def supplier_key(self) -> str:
+        """The supplier as the record names it: its directory id, else its name in one spelling
+        (case and spacing aside), so a re-sent record finds itself."""
+        if self.supplier_id is not None:
+            return f"id:{self.supplier_id}"
+        return "name:" + " ".join((self.supplier_name or "").casefold().split())
+
+    @property
     def key(self) -> str:
-        return f"{self.organisation}:{self.reference}"
+        """Organisation, supplier and reference, as one string no two records share."""
+        return json.dumps([self.organisation, self.supplier_key, self.reference], ensure_ascii=False,
+                          separators=(",", ":"))
+
+    @property
+    def is_credit(self) -> bool:
+        return self.amount_pence < 0

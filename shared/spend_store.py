@@ -5,6 +5,10 @@ A port (`SpendStore`) with one adapter, SQLite, for every deployment for now: sp
 key, not full-text search. A search-index-backed adapter can replace it behind the same port
 when spend needs searching. The file is `SPEND_URL` (see `BackendSettings.spend_path`).
 
+A record's key is its organisation, supplier and reference (`SpendRecord.key`), so two suppliers'
+invoices with one number are two records. A store written when the key was organisation and
+reference alone is re-keyed once, when it opens.
+
 Each record keeps how its supplier was linked (`LinkStatus`). A link by name that is not near
 certain is stored as a suggestion ("unconfirmed", with its candidates) and counts as addressable
 spend only, until a member of the organisation confirms or rejects it. Those decisions live in
@@ -14,6 +18,7 @@ their own table, keyed by record, so a re-sent record (which rewrites its row) n
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -91,9 +96,13 @@ class SpendStore(Protocol):
     def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
         """Store (record, link) pairs by key; a repeated key replaces (decisions stay). Returns written."""
 
-    def get(self, organisation: str, reference: str) -> dict[str, Any] | None: ...
+    def records(self, keys: Sequence[str]) -> dict[str, SpendRecord]:
+        """The stored records among `keys`: what a new upload is compared with."""
 
-    def entry(self, organisation: str, reference: str) -> StoredSpend | None: ...
+    def entry(self, key: str) -> StoredSpend | None: ...
+
+    def with_reference(self, organisation: str, reference: str) -> list[StoredSpend]:
+        """An organisation's records with this reference: one per supplier that used it."""
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         """An organisation's records, optionally within [start, end], ordered by date then reference."""
@@ -102,8 +111,11 @@ class SpendStore(Protocol):
         """Records whose supplier is unlinked or only suggested and that no person has decided on,
         in key order after the key `after`: what may link once the directory changes."""
 
-    def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
+    def decide(self, key: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
         """Remember a person's decision on a record's link by name; the latest one stands."""
+
+    def undecide(self, key: str) -> bool:
+        """Forget the decision on a record (undo), so its link is ingest's again. False: none was made."""
 
     def total_pence(self, organisation: str) -> int: ...
 
@@ -151,6 +163,7 @@ class SqliteSpendStore:
                 "UPDATE spend SET link_status = CASE WHEN json_extract(record, '$.supplier_id') IS NOT NULL"
                 " THEN 'id' WHEN linked THEN 'number' ELSE 'unlinked' END WHERE link_status IS NULL"
             )
+            _rekey(conn)
 
     def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
         rows = []
@@ -177,19 +190,25 @@ class SqliteSpendStore:
             )
         return len(records)
 
-    def get(self, organisation: str, reference: str) -> dict[str, Any] | None:
-        found = self.entry(organisation, reference)
-        if found is None:
-            return None
-        return {
-            **found.record.model_dump(mode="json"),
-            "linked_supplier_id": found.linked_supplier_id,
-            "link_status": found.link_status,
-        }
+    def records(self, keys: Sequence[str]) -> dict[str, SpendRecord]:
+        found: dict[str, SpendRecord] = {}
+        conn = self._conns.get()
+        for start in range(0, len(keys), 500):  # SQLite's limit on bound parameters
+            chunk = list(keys[start:start + 500])
+            rows = conn.execute(
+                f"SELECT key, record FROM spend WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            found.update((key, SpendRecord.model_validate_json(record)) for key, record in rows)
+        return found
 
-    def entry(self, organisation: str, reference: str) -> StoredSpend | None:
-        rows = self._select("s.key = ?", (f"{organisation}:{reference}",))
+    def entry(self, key: str) -> StoredSpend | None:
+        rows = self._select("s.key = ?", (key,))
         return rows[0] if rows else None
+
+    def with_reference(self, organisation: str, reference: str) -> list[StoredSpend]:
+        return self._select(
+            "s.organisation = ? AND json_extract(s.record, '$.reference') = ?", (organisation, reference)
+        )
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         return self._select(
@@ -214,17 +233,20 @@ class SqliteSpendStore:
         ).fetchall()
         return [_stored(row) for row in rows]
 
-    def decide(self, organisation: str, reference: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
+    def decide(self, key: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
         self._conns.get().execute(
             "INSERT OR REPLACE INTO link_decisions VALUES (?, ?, ?, ?, ?)",
             (
-                f"{organisation}:{reference}",
+                key,
                 supplier_id,
                 decision,
                 decided_by,
                 datetime.now(UTC).isoformat(timespec="seconds"),
             ),
         )
+
+    def undecide(self, key: str) -> bool:
+        return self._conns.get().execute("DELETE FROM link_decisions WHERE key = ?", (key,)).rowcount == 1
 
     def total_pence(self, organisation: str) -> int:
         row = self._conns.get().execute(
@@ -234,6 +256,17 @@ class SqliteSpendStore:
 
     def close(self) -> None:
         self._conns.close_all()
+
+
+def _rekey(conn: sqlite3.Connection) -> None:
+    """Rows keyed `organisation:reference` (before the supplier was part of the key) take the
+    record's own key, and so do their decisions. Old keys were unique per reference, so no two
+    rows can collide on the new ones."""
+    old = conn.execute("SELECT key, record FROM spend WHERE key NOT LIKE '[%'").fetchall()
+    for key, record in old:
+        new = SpendRecord.model_validate_json(record).key
+        conn.execute("UPDATE spend SET key = ? WHERE key = ?", (new, key))
+        conn.execute("UPDATE link_decisions SET key = ? WHERE key = ?", (new, key))
 
 
 def _stored(row: tuple[Any, ...]) -> StoredSpend:

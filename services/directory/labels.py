@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from shared import cpv
+from shared.listing_labels import LEGAL_FORMS
 
 FACET_TITLES: dict[str, str] = {
     "region": "Region",
@@ -12,13 +13,6 @@ FACET_TITLES: dict[str, str] = {
     "certification": "Certification",
     "size_band": "Size",
     "cpv": "Type of work (CPV)",
-}
-LEGAL_FORMS: dict[str, str] = {
-    "cic": "Community interest company (CIC)",
-    "charity": "Charity or CIO",
-    "cooperative": "Co-operative or community benefit society",
-    "company_limited_by_guarantee": "Company limited by guarantee",
-    "other": "Other",
 }
 SIZE_BANDS: dict[str, str] = {
     "micro": "Micro (fewer than 10 staff)",

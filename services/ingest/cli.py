@@ -26,11 +26,15 @@ from services.ingest.publishing import publish_listings
 from services.ingest.reindex import cleanup, reindex
 from services.ingest.sources.formats import FORMATS, guess_format
 from services.ingest.sources.mapping import CsvMapping
+from services.ingest.spend_loading import load_spend_csv
+from shared.accounts import AccountStore
+from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, dead_letter_topic
-from shared.search.factory import open_search_index
+from shared.search.factory import open_search_index, sqlite_path
 from shared.search.port import RebuildInProgress
+from shared.spend_store import SqliteSpendStore
 
 
 @contextmanager
@@ -53,14 +57,17 @@ def cli() -> None:
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON column mapping for --format csv (see services/ingest/sources/mapping.py).")
 @click.option("--batch", default=500, show_default=True, help="Records published per write.")
-@click.option("--spend", is_flag=True, help="PATH holds spend records (JSONL, or CSV with --mapping).")
-def load(path: Path, fmt: str | None, mapping: Path | None, batch: int, spend: bool) -> None:
+@click.option("--spend", is_flag=True, help="PATH holds spend records (JSONL, or a CSV as POST /spend takes it).")
+@click.option("--organisation", default=None,
+              help="With --spend and a CSV: the organisation ID the records belong to.")
+def load(path: Path, fmt: str | None, mapping: Path | None, batch: int, spend: bool, organisation: str | None) -> None:
     """Publish every listing (or spend record) in PATH to its topic, then print a summary."""
     settings = IngestSettings()
     fmt = fmt or guess_format(path)
-    if spend and fmt == "csv" and mapping is None:
-        raise click.UsageError("a spend CSV needs --mapping (the built-in CSV columns are listing fields)")
     topic = settings.topic(settings.spend_topic if spend else settings.listings_topic)
+    if spend and fmt == "csv" and mapping is None:
+        _load_spend_csv(settings, topic, path, organisation, batch)
+        return
     with _log(settings) as events:
         events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
@@ -68,6 +75,37 @@ def load(path: Path, fmt: str | None, mapping: Path | None, batch: int, spend: b
                                 batch, bar.update)
     for line in summary.lines():
         click.echo(line)
+
+
+def _load_spend_csv(settings: IngestSettings, topic: str, path: Path, organisation: str | None, batch: int) -> None:
+    """A spend CSV in the `POST /spend` format, checked whole, then published in batches."""
+    if not organisation:
+        raise click.UsageError("a spend CSV needs --organisation ID (or --mapping for a JSON column mapping)")
+    accounts = AccountStore(sqlite_path(settings.accounts_url))
+    try:
+        if accounts.organisation(organisation) is None:
+            raise click.UsageError(f"no organisation {organisation!r} in {settings.accounts_url}")
+    finally:
+        accounts.close()
+    store = SqliteSpendStore(settings.spend_path())
+    try:
+        with _log(settings) as events:
+            events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
+            with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
+                result, encoding = load_spend_csv(events, topic, store, path, organisation, batch, bar.update)
+    except InvalidInput as exc:
+        click.echo(f"{path.name}: {exc.detail}", err=True)
+        for error in exc.errors:
+            click.echo(f"  {error.field}: {error.message}", err=True)
+        raise SystemExit(1) from exc
+    finally:
+        store.close()
+    click.echo(f"read {path.name} as {encoding}: stored {result.stored}, updated {result.updated},"
+               f" unchanged {result.unchanged}")
+    for change in result.changes:
+        if change["change"] == "updated":
+            fields = ", ".join(f"{name} {c['from']} -> {c['to']}" for name, c in change["fields"].items())
+            click.echo(f"  updated {change['where']} {change['reference']} ({change['supplier']}): {fields}")
 
 
 @cli.group("dead-letters")

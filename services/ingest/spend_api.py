@@ -1,36 +1,43 @@
-"""`POST /spend`: an organisation's invoices or purchase orders, as JSON or as a CSV upload.
+"""`POST /spend`: an organisation's invoices, purchase orders and credit notes, as JSON or CSV.
 
 Only a member key may send spend, and always for its own organisation: the organisation comes
-from the key, never from the body. The whole request is validated first and is all-or-nothing
-(422 naming `[row].field`), then published to the `spend` topic keyed `organisation:reference`.
+from the key, never from the body. The whole request is checked first and is all-or-nothing: a
+422 names every problem at once (a JSON item's `[row].field`; a CSV's `line N: column`, in the
+file's own line numbers and column names), including two items that are the same record. Then
+it is published to the `spend` topic, and the reply counts what it will do to the ledger:
+records `stored` (new), `updated` (each change listed, field by field) and `unchanged`.
 
-The CSV format (header row, UTF-8): `reference,date,amount,supplier_id,supplier_name,
-supplier_company_number,supplier_charity_number,supplier_postcode,category,cpv_code` where `date` is YYYY-MM-DD
-and `amount` is pounds with up to two decimals (`1234.50`); use `amount_pence` instead for whole
-pence. Unknown columns are refused, so a typo never drops a field silently.
+A record is its organisation, supplier and reference (`SpendRecord.key`), so two suppliers'
+invoices that share a number are two records. The CSV format, encodings and amount forms are in
+`spend_csv`. Limits: `INGEST_MAX_BATCH_ITEMS` records (1,000) and `INGEST_MAX_BODY_BYTES` (16 MB)
+per request; larger files go through the CLI (`load FILE --spend --organisation ID`), which
+checks the whole file the same way and publishes it in batches.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, jsonify, request
-from pydantic import ValidationError
+from flask import Blueprint, current_app, jsonify, request
 
+from services.ingest import spend_changes, spend_csv
 from services.ingest.publishing import publish_listings
 from shared.accounts import Role
-from shared.errors import FieldError, Forbidden, InvalidInput, field_errors
+from shared.errors import FieldError, Forbidden, InvalidInput
 from shared.events.envelope import with_provenance
-from shared.models import SpendRecord
+from shared.spend_store import SqliteSpendStore
 from shared.web import event_log, principal, settings
 
 bp = Blueprint("spend_intake", __name__)
-CSV_COLUMNS = {"reference", "date", "amount", "amount_pence", "supplier_id", "supplier_name",
-               "supplier_company_number", "supplier_charity_number", "supplier_postcode", "category", "cpv_code"}
+
+
+def spend_store() -> SqliteSpendStore:
+    """The ledger the consumer writes, read here to tell an upload what it changes."""
+    ext = current_app.extensions
+    if "spend_store" not in ext:
+        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
+    return ext["spend_store"]  # type: ignore[no-any-return]
 
 
 @bp.post("/spend")
@@ -38,24 +45,36 @@ def post_spend() -> Any:
     caller = principal()
     if caller.role is not Role.member or caller.organisation_id is None:
         raise Forbidden("spend is sent with an organisation member's key")
-    rows = _csv_rows() if request.mimetype == "text/csv" else _json_rows()
-    if len(rows) > settings().max_batch_items:
-        raise InvalidInput(f"at most {settings().max_batch_items} records per request",
-                           [FieldError("body", "too many records")], status=413)
-    records, errors = [], []
-    for i, row in enumerate(rows):
-        try:
-            records.append(SpendRecord.model_validate({**row, "organisation": caller.organisation_id}))
-        except ValidationError as exc:
-            errors += field_errors(exc, f"[{i}]")
-    if errors:
-        raise InvalidInput("some spend records are invalid; nothing was published", errors, status=422)
+    encoding = None
+    if request.mimetype == "text/csv":
+        text, encoding = spend_csv.decode(request.get_data(), request.mimetype_params.get("charset"))
+        rows = spend_csv.read_rows(text)
+        _within_limit(len(rows))
+        items = spend_changes.from_csv(rows, caller.organisation_id)
+    else:
+        raw = _json_rows()
+        _within_limit(len(raw))
+        items = spend_changes.from_json(raw, caller.organisation_id)
+    spend_changes.refuse_duplicates(items)
+    result = spend_changes.outcome(spend_store(), items)
     request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:100]
-    payloads = [with_provenance(r.model_dump(mode="json", exclude_none=True), {"request_id": request_id, "item": i})
-                for i, r in enumerate(records)]
+    payloads = [with_provenance(item.record.model_dump(mode="json", exclude_none=True),
+                                {"request_id": request_id, "item": i})
+                for i, item in enumerate(items)]
     publish_listings(event_log(), settings().topic(settings().spend_topic), payloads)
-    return jsonify({"accepted": len(records), "references": [r.reference for r in records],
-                    "request_id": request_id}), 202
+    body = {"accepted": len(items), **result.as_json(), "references": [i.record.reference for i in items],
+            "request_id": request_id}
+    if encoding:
+        body["encoding"] = encoding
+    return jsonify(body), 202
+
+
+def _within_limit(count: int) -> None:
+    limit = settings().max_batch_items
+    if count > limit:
+        raise InvalidInput(f"at most {limit:,} records per request ({count:,} sent); send more in several"
+                           " requests, or load the file with the CLI: load FILE --spend --organisation ID",
+                           [FieldError("body", "too many records")], status=413)
 
 
 def _json_rows() -> list[dict[str, Any]]:
@@ -69,31 +88,3 @@ def _json_rows() -> list[dict[str, Any]]:
             raise InvalidInput("the organisation comes from your key", [FieldError("organisation", "not allowed")],
                                status=422)
     return rows
-
-
-def _csv_rows() -> list[dict[str, Any]]:
-    try:
-        text = request.get_data().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput("the CSV is not UTF-8", [FieldError("body", str(exc))]) from exc
-    reader = csv.DictReader(io.StringIO(text))
-    unknown = set(reader.fieldnames or ()) - CSV_COLUMNS
-    if not reader.fieldnames or unknown:
-        raise InvalidInput("the CSV header names unknown columns",
-                           [FieldError("header", f"unknown: {sorted(unknown)}")])
-    return [_csv_row(i, row) for i, row in enumerate(reader)]
-
-
-def _csv_row(i: int, row: dict[str, str | None]) -> dict[str, Any]:
-    out: dict[str, Any] = {k: v.strip() for k, v in row.items() if k and v and v.strip()}
-    if "amount" in out:
-        try:
-            pence = Decimal(out.pop("amount").replace(",", "").lstrip("£")) * 100
-        except InvalidOperation as exc:
-            raise InvalidInput("amount must be pounds, e.g. 1234.50", [FieldError(f"[{i}].amount", "not a number")],
-                               status=422) from exc
-        if pence != pence.to_integral_value():
-            raise InvalidInput("amount has fractions of a penny", [FieldError(f"[{i}].amount", "too precise")],
-                               status=422)
-        out["amount_pence"] = int(pence)
-    return out

@@ -73,8 +73,11 @@ def call(world: World, method: str, path: str, key: str | None, json: object = N
 
 
 ORG_ROUTES = [
+    ("GET", "/organisations/{org}", None),
     ("GET", "/organisations/{org}/spend", None),
     ("PUT", "/organisations/{org}/targets/fy25", TARGET),
+    ("GET", "/organisations/{org}/targets/fy25", None),
+    ("GET", "/organisations/{org}/pipeline/p1", None),
     ("GET", "/organisations/{org}/targets", None),
     ("PUT", "/organisations/{org}/pipeline/p1", PACKAGE),
     ("GET", "/organisations/{org}/pipeline", None),
@@ -129,9 +132,14 @@ def test_progress_report_and_exports(world: World) -> None:
     assert progress["by_supplier"] == {"t:clean-leeds": 100_000}
     assert report["unlinked_references"] == ["INV-2"]
     csv_text = call(world, "GET", "/organisations/{org}/targets/fy25/report.csv", world.member).data.decode()
-    assert csv_text.splitlines()[0].startswith("reference,") and "INV-2" in csv_text and "SECRET" not in csv_text
+    assert csv_text.splitlines()[0].startswith("Date paid,Reference,") and "INV-2" in csv_text
+    assert "SECRET" not in csv_text
     xlsx = call(world, "GET", "/organisations/{org}/targets/fy25/report.xlsx", world.member).data
-    assert load_workbook(io.BytesIO(xlsx)).sheetnames[0] == "Summary"
+    book = load_workbook(io.BytesIO(xlsx))
+    assert book.sheetnames[0] == "Summary"
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(min_row=2, values_only=True)}
+    assert summary["Organisation"] == "Builder plc" and summary["Target (£)"] == 5000.0
+    assert summary["Spent with social enterprises (£)"] == 1000.0 and summary["Target achieved"] == 0.2
     svg = call(world, "GET", "/organisations/{org}/targets/fy25/chart.svg?as_of=2025-06-30", world.member)
     assert svg.mimetype == "image/svg+xml" and b"<polyline" in svg.data and b"<title" in svg.data
 
@@ -144,6 +152,31 @@ def test_recommendation_places_a_pipeline_package_with_a_matched_supplier(world:
     assert result["gap_pence"] > 0
     assert result["placements"][0]["package_id"] == "p1"
     assert result["placements"][0]["supplier_id"] == "t:clean-leeds"
+    placement = result["placements"][0]
+    assert placement["supplier_name"] and placement["reason"] and placement["distance_km"] is not None
+
+
+def test_only_the_share_of_a_package_inside_the_period_counts(world: World) -> None:
+    call(world, "PUT", "/organisations/{org}/targets/fy25", world.member, TARGET)
+    # Two years from 1 February 2026: 59 of its 730 days fall before the target's period ends.
+    two_years = {**PACKAGE, "expected_on": "2026-02-01", "ends_on": "2028-01-31", "value_pence": 7_300_000}
+    call(world, "PUT", "/organisations/{org}/pipeline/p2", world.member, two_years)
+    result = call(world, "GET", "/organisations/{org}/targets/fy25/recommendations?as_of=2025-06-30",
+                  world.member).json
+    [placement] = result["placements"]
+    assert placement["value_pence"] == 7_300_000 and placement["value_in_period_pence"] == 590_000
+    assert result["covered_pence"] == min(590_000, result["gap_pence"])
+
+
+def test_documented_reads_answer(world: World) -> None:
+    assert call(world, "GET", "/organisations/{org}", world.member).json == {"id": world.org, "name": "Builder plc"}
+    call(world, "PUT", "/organisations/{org}/targets/fy25", world.member, TARGET)
+    call(world, "PUT", "/organisations/{org}/pipeline/p1", world.member, PACKAGE)
+    assert call(world, "GET", "/organisations/{org}/targets/fy25", world.member).json["name"] == TARGET["name"]
+    assert call(world, "GET", "/organisations/{org}/pipeline/p1", world.member).json["value_pence"] == 400_000
+    assert call(world, "GET", "/organisations/{org}/targets/nope", world.member).status_code == 404
+    assert call(world, "GET", "/organisations/{org}/pipeline/nope", world.member).status_code == 404
+    assert call(world, "GET", "/organisations/{org}/targets/fy25", world.other).status_code == 404
 
 
 def test_admin_creates_an_organisation_and_a_member_key_that_works(world: World) -> None:

@@ -49,6 +49,11 @@ def test_lot_needs_a_delivery_place() -> None:
 def test_spend_record_key_and_amount() -> None:
     record = SpendRecord.model_validate({"organisation": "o", "supplier_id": "coop:R1", "amount_pence": 1250,
                                          "date": "2025-04-01", "reference": "INV-1"})
-    assert record.key == "o:INV-1"
+    assert record.key == '["o","id:coop:R1","INV-1"]'
+    travis = SpendRecord.model_validate(
+        {**record.model_dump(), "supplier_id": None, "supplier_name": "Travis  Perkins"})
+    assert travis.key != record.key and travis.supplier_key == "name:travis perkins"
     with pytest.raises(ValidationError):
         SpendRecord.model_validate({**record.model_dump(), "amount_pence": 0})
+    credit = SpendRecord.model_validate({**record.model_dump(), "amount_pence": -450_000})
+    assert credit.is_credit

@@ -109,9 +109,10 @@ def test_links_through_the_index_and_a_decision_survives_a_resent_record(tmp_pat
             "C": ("unlinked", None),
             "D": ("name", "t:garden-leeds"),
         }
-        store.decide("o", "B", "t:clean-leeds", "confirm", "k1")
+        [b] = store.with_reference("o", "B")
+        store.decide(b.record.key, "t:clean-leeds", "confirm", "k1")
         store.upsert(link_all(records, None, DirectoryNames(index)))  # the same file, sent again
-        again = store.entry("o", "B")
+        again = store.entry(b.record.key)
         assert again is not None and (again.link_status, again.linked_supplier_id) == ("confirmed", "t:clean-leeds")
     finally:
         store.close()

@@ -17,8 +17,17 @@ from pydantic import BaseModel
 
 from services.matcher.current import matcher
 from services.matcher.places import LotError
-from services.matcher.spend import links, reports
-from services.matcher.spend.service import Ledger, build_ledger, cumulative, recommendations, target_progress
+from services.matcher.spend import chart as charts
+from services.matcher.spend import links, report_files, reports
+from services.matcher.spend.recommend import SupplierFit
+from services.matcher.spend.service import (
+    BestSupplier,
+    Ledger,
+    build_ledger,
+    cumulative,
+    recommendations,
+    target_progress,
+)
 from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
 from shared.accounts import Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
@@ -112,6 +121,16 @@ def revoke_key(key_id: str) -> Any:
 
 # --- an organisation's own data -------------------------------------------------------------
 
+@bp.get("/organisations/<organisation_id>")
+def get_organisation(organisation_id: str) -> Any:
+    """The organisation a member's key belongs to: its name, for pages and reports to show."""
+    require_organisation(organisation_id)
+    org = accounts().organisation(organisation_id)
+    if org is None:
+        raise NotFound("no such organisation")
+    return jsonify({"id": org.id, "name": org.name})
+
+
 @bp.get("/organisations/<organisation_id>/spend")
 def list_spend(organisation_id: str) -> Any:
     require_organisation(organisation_id)
@@ -135,11 +154,28 @@ def decide_link(organisation_id: str, reference: str) -> Any:
                                         caller.key_id))
 
 
+@bp.delete("/organisations/<organisation_id>/spend/links/<path:reference>")
+def undo_link_decision(organisation_id: str, reference: str) -> Any:
+    """Undo a confirmation or rejection (`?supplier_key=` when several suppliers share the reference)."""
+    require_organisation(organisation_id)
+    return jsonify(links.undo_decision(spend_store(), organisation_id, reference,
+                                       request.args.get("supplier_key")))
+
+
 @bp.put("/organisations/<organisation_id>/targets/<target_id>")
 def put_target(organisation_id: str, target_id: str) -> Any:
     require_organisation(organisation_id)
     body = json_body(TargetBody)
     plans().put("targets", organisation_id, _item_id(target_id, "target_id"), body)
+    return jsonify({"id": target_id, **body.model_dump(mode="json")})
+
+
+@bp.get("/organisations/<organisation_id>/targets/<target_id>")
+def get_target(organisation_id: str, target_id: str) -> Any:
+    require_organisation(organisation_id)
+    body = plans().get_target(organisation_id, target_id)
+    if body is None:
+        raise NotFound("no such target")
     return jsonify({"id": target_id, **body.model_dump(mode="json")})
 
 
@@ -163,6 +199,15 @@ def put_package(organisation_id: str, package_id: str) -> Any:
     body = json_body(PackageBody)
     plans().put("pipeline", organisation_id, _item_id(package_id, "package_id"), body)
     return jsonify({"id": package_id, **body.model_dump(mode="json")})
+
+
+@bp.get("/organisations/<organisation_id>/pipeline/<package_id>")
+def get_package(organisation_id: str, package_id: str) -> Any:
+    require_organisation(organisation_id)
+    package = plans().packages(organisation_id).get(package_id)
+    if package is None:
+        raise NotFound("no such package")
+    return jsonify({"id": package_id, **package.model_dump(mode="json")})
 
 
 @bp.get("/organisations/<organisation_id>/pipeline")
@@ -198,14 +243,16 @@ def report(organisation_id: str, target_id: str) -> Any:
 @bp.get("/organisations/<organisation_id>/targets/<target_id>/report.csv")
 def report_csv(organisation_id: str, target_id: str) -> Any:
     _, ledger = _target(organisation_id, target_id)
-    return Response(reports.report_csv(ledger), mimetype="text/csv",
+    return Response(report_files.report_csv(ledger), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{target_id}.csv"'})
 
 
 @bp.get("/organisations/<organisation_id>/targets/<target_id>/report.xlsx")
 def report_xlsx(organisation_id: str, target_id: str) -> Any:
     body, ledger = _target(organisation_id, target_id)
-    data = reports.report_xlsx(target_id, body, target_progress(ledger, body, _as_of()), ledger)
+    org = accounts().organisation(organisation_id)
+    data = report_files.report_xlsx(org.name if org else organisation_id, target_id, body,
+                                    target_progress(ledger, body, _as_of()), ledger)
     return Response(data, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": f'attachment; filename="{target_id}.xlsx"'})
 
@@ -215,8 +262,9 @@ def chart(organisation_id: str, target_id: str) -> Any:
     body, ledger = _target(organisation_id, target_id)
     as_of = _as_of()
     progress = target_progress(ledger, body, as_of)
-    return Response(reports.chart_svg(body, cumulative(ledger, body, as_of), progress.target_pence),
-                    mimetype="image/svg+xml")
+    return Response(charts.chart_svg(body, cumulative(ledger, body, as_of), progress.target_pence),
+                    mimetype="image/svg+xml",
+                    headers={"Content-Disposition": f'inline; filename="{target_id}-chart.svg"'})
 
 
 @bp.get("/organisations/<organisation_id>/targets/<target_id>/recommendations")
@@ -229,17 +277,35 @@ def recommend_route(organisation_id: str, target_id: str) -> Any:
         "gap_pence": result.gap_pence,
         "covered_pence": result.covered_pence,
         "closes_gap": result.closes_gap,
-        "placements": [{"package_id": p.package.id, "supplier_id": p.package.supplier_id,
-                        "match_score": round(p.package.match_score, 4), "value_pence": p.package.value_pence,
-                        "closes_pence": p.closes_pence} for p in result.placements],
+        "placements": [_placement(p.package, p.closes_pence) for p in result.placements],
     })
 
 
-def _best_match(package: PackageBody) -> tuple[str | None, float]:
+def _placement(package: Any, closes_pence: int) -> dict[str, Any]:
+    shown = package.supplier
+    return {
+        "package_id": package.id,
+        "supplier_id": package.supplier_id,
+        "supplier_name": shown.name if shown else None,
+        "distance_km": shown.distance_km if shown else None,
+        "fit": shown.fit if shown else None,
+        "reason": shown.reason if shown else None,
+        "match_score": round(package.match_score, 4),
+        "value_pence": package.total_value_pence or package.value_pence,
+        "value_in_period_pence": package.value_pence,
+        "closes_pence": closes_pence,
+    }
+
+
+def _best_match(package: PackageBody) -> BestSupplier | None:
     """The matcher's best social enterprise for a package's lot, exactly as `/match` ranks them."""
     try:
         ctx = matcher().prepare(package.lot)
     except LotError:
-        return None, 0.0
+        return None
     found = matcher().ranked(ctx, 1)
-    return (found[0].supplier.id, found[0].score) if found else (None, 0.0)
+    if not found:
+        return None
+    best = found[0]
+    distance = None if best.distance_km is None else round(best.distance_km, 1)
+    return BestSupplier(best.supplier.id, best.score, SupplierFit(best.supplier.name, distance, best.reason, best.fit))

@@ -1,9 +1,10 @@
 """Progress against a Buy Social target, with breakdowns whose parts always add up to the total.
 
-Amounts are integer pence throughout: a report that says £5,000,000.01 must add up to exactly
-that. Spend with suppliers that are not social enterprises is kept as addressable spend, so a
-percentage target ("5% of addressable spend") can be computed. Spend whose link to a listing by
-name awaits a person's confirmation is addressable spend only, and is reported as such.
+Amounts are integer pence throughout, negative for credit notes, which net off in every sum: a
+report that says £5,000,000.01 must add up to exactly that. Spend with suppliers that are not
+social enterprises is kept as addressable spend, so a percentage target ("5% of addressable
+spend") can be computed. Spend whose link to a listing by name awaits a person's confirmation is
+addressable spend only, and is reported as such.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class LedgerEntry:
     region: str | None = None
     impact_areas: tuple[str, ...] = ()
     awaiting_confirmation: bool = False  # a suggested link by name: counted once a person confirms it
+    spend_type: str | None = None  # "direct" or "indirect" when the record says which
 
 
 @dataclass(frozen=True)
@@ -66,14 +68,14 @@ class Progress:
     by_category: dict[str, int]
     by_region: dict[str, int]
     by_impact_area: dict[str, int]
+    by_spend_type: dict[str, int]  # direct, indirect, unspecified: social-enterprise spend
+    addressable_by_spend_type: dict[str, int]
+    credit_pence: int  # credit notes with social enterprises, already netted off in social_pence
 
-
-def deduplicate(entries: Iterable[LedgerEntry]) -> list[LedgerEntry]:
-    """One entry per reference: a repeated reference is the same record, and the last one read wins."""
-    latest: dict[str, LedgerEntry] = {}
-    for entry in entries:
-        latest[entry.reference] = entry
-    return sorted(latest.values(), key=lambda e: e.reference)
+    @property
+    def achieved_percentage(self) -> float | None:
+        """How much of the target the spend so far reaches (may pass 100)."""
+        return round(100 * self.social_pence / self.target_pence, 2) if self.target_pence else None
 
 
 def progress(entries: Iterable[LedgerEntry], target: Target, as_of: date) -> Progress:
@@ -84,7 +86,7 @@ def progress(entries: Iterable[LedgerEntry], target: Target, as_of: date) -> Pro
     target, that share of the forecast addressable spend; with both kinds, the larger.
     """
     as_of = min(max(as_of, target.start), target.end)
-    in_period = [e for e in deduplicate(entries) if target.start <= e.paid_on <= as_of]
+    in_period = [e for e in entries if target.start <= e.paid_on <= as_of]
     social = [e for e in in_period if e.social_enterprise]
     social_pence = sum(e.amount_pence for e in social)
     addressable_pence = sum(e.amount_pence for e in in_period)
@@ -106,6 +108,9 @@ def progress(entries: Iterable[LedgerEntry], target: Target, as_of: date) -> Pro
         by_category=_sum_by(social, lambda e: [e.category or UNSPECIFIED]),
         by_region=_sum_by(social, lambda e: [e.region or UNSPECIFIED]),
         by_impact_area=_sum_by(social, lambda e: list(e.impact_areas) or [UNSPECIFIED]),
+        by_spend_type=_sum_by(social, lambda e: [e.spend_type or UNSPECIFIED]),
+        addressable_by_spend_type=_sum_by(in_period, lambda e: [e.spend_type or UNSPECIFIED]),
+        credit_pence=sum(e.amount_pence for e in social if e.amount_pence < 0),
     )
 
 

@@ -27,12 +27,17 @@ class LinkDecisionBody(BaseModel):
 
     supplier_id: str = Field(min_length=1, max_length=200)
     decision: Literal["confirm", "reject"]
+    supplier_key: str | None = Field(
+        default=None, max_length=600,
+        description="Which record, when several suppliers' records share the reference (from the links list).",
+    )
 
 
 def link_json(stored: StoredSpend) -> dict[str, Any]:
     record = stored.record
     return {
         "reference": record.reference,
+        "supplier_key": record.supplier_key,
         "date": record.date.isoformat(),
         "amount_pence": record.amount_pence,
         "supplier_name": record.supplier_name,
@@ -68,9 +73,7 @@ def apply_decision(
     422 when a confirmed listing is not in the directory, or a rejected one is not the listing
     on the table.
     """
-    stored = store.entry(organisation_id, reference)
-    if stored is None:
-        raise NotFound("no such spend record")
+    stored = find(store, organisation_id, reference, body.supplier_key)
     if stored.link_status not in DECIDABLE:
         raise InvalidInput(
             "this record names its supplier by directory id or registry number; send the record again to change it",
@@ -87,5 +90,31 @@ def apply_decision(
             [FieldError("supplier_id", "not the suggested or linked listing")],
             status=422,
         )
-    store.decide(organisation_id, reference, body.supplier_id, body.decision, decided_by)
-    return link_json(store.entry(organisation_id, reference) or stored)
+    store.decide(stored.record.key, body.supplier_id, body.decision, decided_by)
+    return link_json(store.entry(stored.record.key) or stored)
+
+
+def undo_decision(store: SpendStore, organisation_id: str, reference: str, supplier_key: str | None) -> dict[str, Any]:
+    """Forget a person's decision, so the record's link is ingest's suggestion again (404 when
+    nobody decided on it)."""
+    stored = find(store, organisation_id, reference, supplier_key)
+    if not store.undecide(stored.record.key):
+        raise NotFound("nobody has decided on this record's supplier")
+    return link_json(store.entry(stored.record.key) or stored)
+
+
+def find(store: SpendStore, organisation_id: str, reference: str, supplier_key: str | None) -> StoredSpend:
+    """The one record a decision is about: by reference, and by supplier when several suppliers'
+    records share it (409 listing them, rather than guessing which)."""
+    found = store.with_reference(organisation_id, reference)
+    if supplier_key is not None:
+        found = [s for s in found if s.record.supplier_key == supplier_key]
+    if not found:
+        raise NotFound("no such spend record")
+    if len(found) > 1:
+        raise InvalidInput(
+            f"{len(found)} suppliers' records have the reference {reference!r}; name one with supplier_key",
+            [FieldError("supplier_key", f"one of {', '.join(repr(s.record.supplier_key) for s in found)}")],
+            status=409,
+        )
+    return found[0]

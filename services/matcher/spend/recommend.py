@@ -22,13 +22,28 @@ MAX_UNITS = 20_000
 
 
 @dataclass(frozen=True)
+class SupplierFit:
+    """How the matcher's best supplier for a package is shown to a person."""
+
+    name: str
+    distance_km: float | None
+    reason: str
+    fit: str | None = None  # strong / possible / weak, when the matcher grades its results
+
+
+@dataclass(frozen=True)
 class Package:
-    """An upcoming package of work and the best social enterprise match the matcher found for it."""
+    """An upcoming package of work and the best social enterprise match the matcher found for it.
+
+    `value_pence` is what counts against the gap: the share of the package's value that falls
+    inside the target's period (all of it for a package delivered within the period)."""
 
     id: str
     value_pence: int
     match_score: float  # 0..1, the best supplier's score for this package
     supplier_id: str | None
+    total_value_pence: int | None = None
+    supplier: SupplierFit | None = None
 
 
 @dataclass(frozen=True)

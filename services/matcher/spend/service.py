@@ -14,20 +14,44 @@ from datetime import date, timedelta
 from typing import Any
 
 from services.matcher.spend.ledger import LedgerEntry, Progress, Target, progress
-from services.matcher.spend.recommend import Package, Recommendation, recommend
+from services.matcher.spend.recommend import Package, Recommendation, SupplierFit, recommend
 from services.matcher.spend.store import PackageBody, TargetBody
 from shared.search.port import SearchIndex
 from shared.spend_store import SpendStore, StoredSpend
 
-# Scores one package's lot: (best supplier id, its score 0..1), or (None, 0) when nobody fits.
-BestMatch = Callable[[PackageBody], tuple[str | None, float]]
+
+@dataclass(frozen=True)
+class BestSupplier:
+    """The matcher's best social enterprise for one package's lot."""
+
+    supplier_id: str
+    score: float  # 0..1
+    shown: SupplierFit
+
+
+# The best supplier for a package's lot, or None when nobody fits.
+BestMatch = Callable[[PackageBody], BestSupplier | None]
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One record in a target's ledger: its arithmetic, the record as sent, and the directory's
+    listing for its supplier (None: not a listed social enterprise), for reports to show."""
+
+    entry: LedgerEntry
+    stored: StoredSpend
+    listing: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
 class Ledger:
-    entries: list[LedgerEntry]
+    lines: list[LedgerLine]
     unlinked_references: list[str]
     unconfirmed_references: list[str] = field(default_factory=list)
+
+    @property
+    def entries(self) -> list[LedgerEntry]:
+        return [line.entry for line in self.lines]
 
 
 def as_target(body: TargetBody) -> Target:
@@ -36,7 +60,7 @@ def as_target(body: TargetBody) -> Target:
 
 def build_ledger(spend: SpendStore, index: SearchIndex, organisation_id: str, body: TargetBody) -> Ledger:
     listings: dict[str, dict[str, Any] | None] = {}
-    entries, unlinked, unconfirmed = [], [], []
+    lines, unlinked, unconfirmed = [], [], []
     for stored in spend.entries(organisation_id, body.start, body.end):
         if stored.link_status == "unconfirmed":
             unconfirmed.append(stored.record.reference)
@@ -45,8 +69,8 @@ def build_ledger(spend: SpendStore, index: SearchIndex, organisation_id: str, bo
         listing = _listing(index, listings, stored.linked_supplier_id)
         entry = _entry(stored, listing)
         if _in_split(entry, body):
-            entries.append(entry)
-    return Ledger(entries, unlinked, unconfirmed)
+            lines.append(LedgerLine(entry, stored, listing))
+    return Ledger(lines, unlinked, unconfirmed)
 
 
 def _listing(index: SearchIndex, cache: dict[str, dict[str, Any] | None], listing_id: str | None) -> Any:
@@ -70,6 +94,7 @@ def _entry(stored: StoredSpend, listing: dict[str, Any] | None) -> LedgerEntry:
         region=(listing or {}).get("region"),
         impact_areas=tuple((listing or {}).get("impact_areas") or ()),
         awaiting_confirmation=stored.link_status == "unconfirmed",
+        spend_type=record.spend_type,
     )
 
 
@@ -102,10 +127,14 @@ def cumulative(ledger: Ledger, body: TargetBody, as_of: date) -> list[tuple[date
 def recommendations(
     packages: dict[str, PackageBody], gap_pence: int, as_of: date, body: TargetBody, best_match: BestMatch
 ) -> Recommendation:
-    """Packages expected between `as_of` and the period's end, placed to close the forecast gap."""
+    """Packages expected between `as_of` and the period's end, placed to close the forecast gap;
+    each counts only for the share of its value paid within the period."""
     candidates = []
     for package_id, package in packages.items():
         if as_of <= package.expected_on <= body.end:
-            supplier, score = best_match(package)
-            candidates.append(Package(package_id, package.value_pence, score, supplier))
+            best = best_match(package)
+            candidates.append(Package(
+                package_id, package.value_within(body.start, body.end), best.score if best else 0.0,
+                best.supplier_id if best else None, package.value_pence, best.shown if best else None,
+            ))
     return recommend(candidates, gap_pence)

@@ -50,13 +50,30 @@ class TargetBody(BaseModel):
 
 
 class PackageBody(BaseModel):
-    """An upcoming package of work: a lot the organisation will place, with its value and date."""
+    """An upcoming package of work: a lot the organisation will place, with its value and dates.
+
+    A package delivered over a time (`ends_on`) is paid for evenly over it, so only the share of
+    its value that falls inside a target's period counts towards that target."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     lot: Lot
     value_pence: int = Field(gt=0)
-    expected_on: date
+    expected_on: date = Field(description="When the package is placed and its delivery starts.")
+    ends_on: date | None = Field(default=None, description="When its delivery ends (default: the day it starts).")
+
+    @model_validator(mode="after")
+    def _sound(self) -> PackageBody:
+        if self.ends_on is not None and self.ends_on < self.expected_on:
+            raise ValueError("ends_on is before expected_on")
+        return self
+
+    def value_within(self, start: date, end: date) -> int:
+        """The share of the value paid between start and end (inclusive), by days, in whole pence."""
+        last = self.ends_on or self.expected_on
+        days = (last - self.expected_on).days + 1
+        overlap = (min(last, end) - max(self.expected_on, start)).days + 1
+        return self.value_pence * max(overlap, 0) // days
 
 
 class OrganisationPlans:
