@@ -55,7 +55,6 @@ def post_spend() -> Any:
         raw = _json_rows()
         _within_limit(len(raw))
         items = spend_changes.from_json(raw, caller.organisation_id)
-    spend_changes.refuse_duplicates(items)
     result = spend_changes.outcome(spend_store(), items)
     request_id = (request.headers.get("X-Request-ID") or uuid.uuid4().hex)[:100]
     payloads = [with_provenance(item.record.model_dump(mode="json", exclude_none=True),

@@ -47,8 +47,10 @@ class Outcome:
 
 
 def from_csv(rows: Sequence[CsvRow], organisation: str) -> list[Item]:
-    """The CSV's rows as records; every invalid value named by line and the file's column."""
-    items, errors = [], []
+    """The CSV's rows as records, or InvalidInput naming every invalid value (by line and the
+    file's column) and every record sent twice."""
+    items: list[Item] = []
+    errors: list[FieldError] = []
     for row in rows:
         errors += row.problems
         unread = {e.field for e in row.problems}  # a value that could not be read is not also "missing"
@@ -61,20 +63,20 @@ def from_csv(rows: Sequence[CsvRow], organisation: str) -> list[Item]:
             continue
         if not row.problems:
             items.append(Item(record, f"line {row.line}"))
-    _refuse(errors)
-    return items
+    return _accepted(items, errors)
 
 
 def from_json(rows: Sequence[dict[str, Any]], organisation: str) -> list[Item]:
-    items, errors = [], []
+    """The JSON items as records, or InvalidInput naming every invalid field and repeated record."""
+    items: list[Item] = []
+    errors: list[FieldError] = []
     for i, row in enumerate(rows):
         try:
             items.append(Item(SpendRecord.model_validate({**row, "organisation": organisation}), f"[{i}]"))
         except ValidationError as exc:
             errors += [FieldError(".".join([f"[{i}]", *map(str, err["loc"])]), _message(err))
                        for err in exc.errors(include_url=False)]
-    _refuse(errors)
-    return items
+    return _accepted(items, errors)
 
 
 def _column(loc: tuple[Any, ...], columns: dict[str, str]) -> str:
@@ -93,14 +95,17 @@ def _message(err: Any) -> str:
     return message.removeprefix("Value error, ")
 
 
-def _refuse(errors: list[FieldError]) -> None:
+def _accepted(items: list[Item], errors: list[FieldError]) -> list[Item]:
+    errors = errors + duplicates(items)
     if errors:
         raise InvalidInput(f"{len(errors)} problems in the spend records; nothing was published", errors,
                            status=422)
+    return items
 
 
-def refuse_duplicates(items: Sequence[Item]) -> None:
-    """Two items that are one record (same supplier and reference): refused, naming both places."""
+def duplicates(items: Sequence[Item]) -> list[FieldError]:
+    """Two items that are one record (same supplier and reference), naming both places: keeping
+    only the last would silently lose the other."""
     first: dict[str, Item] = {}
     errors = []
     for item in items:
@@ -110,9 +115,7 @@ def refuse_duplicates(items: Sequence[Item]) -> None:
                 f"{item.where}: reference",
                 f"{item.record.reference!r} for this supplier is also on {seen.where}: send each record once",
             ))
-    if errors:
-        raise InvalidInput(f"{len(errors)} records appear twice in this upload; nothing was published", errors,
-                           status=422)
+    return errors
 
 
 def outcome(store: SpendStore, items: Sequence[Item]) -> Outcome:

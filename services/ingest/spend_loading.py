@@ -35,7 +35,6 @@ def load_spend_csv(
     """
     text, encoding = spend_csv.decode(path.read_bytes())
     items = spend_changes.from_csv(spend_csv.read_rows(text), organisation)
-    spend_changes.refuse_duplicates(items)
     result = spend_changes.outcome(store, items)
     for chunk in chunked(items, batch):
         publish_listings(events, topic, [

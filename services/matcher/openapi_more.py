@@ -28,6 +28,8 @@ MODELS: dict[str, type[BaseModel]] = {
     "LinkDecisionBody": LinkDecisionBody,
 }
 SECURED: Schema = {"security": [{"ApiKey": []}]}
+PLACEMENT_FIELDS = ["package_id", "supplier_id", "supplier_name", "distance_km", "fit", "reason", "match_score",
+                    "value_pence", "value_in_period_pence", "closes_pence"]
 
 
 def model_schemas() -> dict[str, Schema]:
@@ -66,7 +68,8 @@ def response_schemas() -> dict[str, Schema]:
                    "properties": {"target": obj, "progress": obj, "unlinked_references": _array(TEXT),
                                   "unconfirmed_references": _array(TEXT), "monthly": _array(obj)}},
         "SpendLink": {"type": "object", "required": ["reference", "status", "candidates"], "properties": {
-            "reference": TEXT, "date": TEXT, "amount_pence": INTEGER, "supplier_name": _nullable(TEXT),
+            "reference": TEXT, "supplier_key": TEXT, "date": TEXT, "amount_pence": INTEGER,
+            "supplier_name": _nullable(TEXT),
             "supplier_postcode": _nullable(TEXT), "status": {"type": "string", "enum": list(LINK_STATUSES)},
             "counted_supplier_id": _nullable(TEXT), "suggested_supplier_id": _nullable(TEXT),
             "candidates": _array({"type": "object", "required": ["supplier_id", "name", "score"], "properties": {
@@ -74,7 +77,15 @@ def response_schemas() -> dict[str, Schema]:
             "decision": _nullable(obj)}},
         "Recommendations": {"type": "object", "required": ["gap_pence", "covered_pence", "closes_gap", "placements"],
                             "properties": {"gap_pence": INTEGER, "covered_pence": INTEGER,
-                                           "closes_gap": {"type": "boolean"}, "placements": _array(obj)}},
+                                           "closes_gap": {"type": "boolean"}, "placements": _array({
+                                               "type": "object", "required": PLACEMENT_FIELDS,
+                                               "properties": {
+                                                   "package_id": TEXT, "supplier_id": _nullable(TEXT),
+                                                   "supplier_name": _nullable(TEXT),
+                                                   "distance_km": _nullable(NUMBER), "fit": _nullable(TEXT),
+                                                   "reason": _nullable(TEXT), "match_score": NUMBER,
+                                                   "value_pence": INTEGER, "value_in_period_pence": INTEGER,
+                                                   "closes_pence": INTEGER}})}},
     }
 
 
@@ -131,6 +142,9 @@ def paths() -> Schema:
             "get": _secured("List organisations (administrators)",
                             {"200": _json(_array(_ref("Organisation")), "Organisations")}, []),
         },
+        "/organisations/{organisation_id}": {"get": _secured(
+            "The organisation a key belongs to (its members and administrators)",
+            {"200": _json(_ref("Organisation"), "The organisation")}, org)},
         "/organisations/{organisation_id}/keys": {"post": _secured(
             "Create a member key (administrators); the key is shown once",
             {"201": _json(_ref("NewKey"), "Created")}, org, "KeyBody", bad)},
@@ -143,15 +157,24 @@ def paths() -> Schema:
             " person", {"200": _json(_array(_ref("SpendLink")), "Links")},
             [*org, {"name": "status", "in": "query", "required": False,
                     "schema": {"type": "string", "enum": list(LINK_STATUSES)}}], None, ("400",))},
-        "/organisations/{organisation_id}/spend/links/{reference}": {"post": _secured(
-            "Confirm or reject a spend record's link by name; remembered when the record is sent again",
-            {"200": _json(_ref("SpendLink"), "The link as it now stands")},
-            _path_params("organisation_id", "reference"), "LinkDecisionBody", ("400", "409", "422"))},
+        "/organisations/{organisation_id}/spend/links/{reference}": {
+            "post": _secured(
+                "Confirm or reject a spend record's link by name; remembered when the record is sent again"
+                " (`supplier_key` names the record when several suppliers' records share the reference)",
+                {"200": _json(_ref("SpendLink"), "The link as it now stands")},
+                _path_params("organisation_id", "reference"), "LinkDecisionBody", ("400", "409", "422")),
+            "delete": _secured(
+                "Undo the decision on a record's link: it is ingest's suggestion (or unlinked) again",
+                {"200": _json(_ref("SpendLink"), "The link as it now stands")},
+                [*_path_params("organisation_id", "reference"),
+                 {"name": "supplier_key", "in": "query", "required": False, "schema": TEXT}], None, ("409",)),
+        },
         "/organisations/{organisation_id}/targets": {"get": _secured(
             "The organisation's targets", {"200": _json(_array({"type": "object"}), "Targets")}, org)},
         "/organisations/{organisation_id}/targets/{target_id}": {
             "put": _secured("Create or replace a target", {"200": _json({"type": "object"}, "Stored")}, target,
                             "TargetBody", bad),
+            "get": _secured("A target", {"200": _json({"type": "object"}, "The target")}, target),
             "delete": _secured("Delete a target", {"204": {"description": "Deleted"}}, target),
         },
         "/organisations/{organisation_id}/pipeline": {"get": _secured(
@@ -159,6 +182,7 @@ def paths() -> Schema:
         "/organisations/{organisation_id}/pipeline/{package_id}": {
             "put": _secured("Create or replace a package", {"200": _json({"type": "object"}, "Stored")}, package,
                             "PackageBody", bad),
+            "get": _secured("A package", {"200": _json({"type": "object"}, "The package")}, package),
             "delete": _secured("Delete a package", {"204": {"description": "Deleted"}}, package),
         },
         "/organisations/{organisation_id}/targets/{target_id}/report": {"get": _secured(

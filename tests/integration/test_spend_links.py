@@ -145,6 +145,24 @@ def test_a_rejected_suggestion_stays_addressable_spend(world: World) -> None:
     [link] = world.call("GET", "/organisations/{org}/spend/links?status=rejected", world.member).json
     assert link["reference"] == "INV-2" and link["decision"]["decision"] == "reject"
 
+    undone = world.call("DELETE", "/organisations/{org}/spend/links/INV-2", world.member)
+    assert undone.status_code == 200 and undone.json["status"] == "unconfirmed" and undone.json["decision"] is None
+    assert progress(world)["progress"]["awaiting_confirmation_pence"] == 40_000
+    assert world.call("DELETE", "/organisations/{org}/spend/links/INV-2", world.member).status_code == 404
+
+
+def test_a_reference_two_suppliers_share_is_decided_by_naming_the_supplier(world: World) -> None:
+    world.send(RECORDS[1], {**RECORDS[2], "reference": "INV-2"})
+    links = world.call("GET", "/organisations/{org}/spend/links", world.member).json
+    assert sorted(link["supplier_name"] for link in links if link["reference"] == "INV-2") == [
+        "Big Facilities Ltd", "Sparkle Cleaning Services"]
+    body = {"supplier_id": "t:clean-leeds", "decision": "confirm"}
+    ambiguous = world.call("POST", "/organisations/{org}/spend/links/INV-2", world.member, body)
+    assert ambiguous.status_code == 409 and ambiguous.json["errors"][0]["field"] == "supplier_key"
+    key = next(link["supplier_key"] for link in links if link["supplier_name"] == "Sparkle Cleaning Services")
+    decided = world.call("POST", "/organisations/{org}/spend/links/INV-2", world.member, {**body, "supplier_key": key})
+    assert decided.status_code == 200 and decided.json["supplier_name"] == "Sparkle Cleaning Services"
+
 
 @pytest.mark.parametrize(
     ("reference", "body", "status", "field"),

@@ -78,3 +78,30 @@ def test_spend_records_load_to_the_spend_topic_keyed_by_reference(env: dict[str,
     events = EmbeddedEventLog(str(tmp_path / "events.db"))
     assert [m.key for m in events.consumer("spend", "check").poll(10, 0.1)] == ["leeds-cc:INV-1"]
     events.close()
+
+
+def test_a_spend_csv_larger_than_a_request_loads_in_batches_after_a_whole_check(
+        env: dict[str, str], tmp_path: Path) -> None:
+    from shared.accounts import AccountStore
+
+    accounts = AccountStore(str(tmp_path / "accounts.db"))
+    org = accounts.create_organisation("Builder plc").id
+    accounts.close()
+    env = {**env, "ACCOUNTS_URL": f"sqlite:///{tmp_path}/accounts.db"}
+    rows = "".join(f"R{i},2025-05-01,{i + 1}.00,Supplier {i % 7}\n" for i in range(2500))
+    path = tmp_path / "spend.csv"
+    path.write_bytes(("reference,date,amount,supplier_name\n" + rows + "CN-1,2025-06-01,(£10.00),Café Co\n")
+                     .encode("cp1252"))
+    output = run(env, "load", "--spend", "--organisation", org, "--batch", "1000", str(path))
+    assert "read spend.csv as windows-1252: stored 2501, updated 0, unchanged 0" in output
+    events = EmbeddedEventLog(str(tmp_path / "events.db"))
+    assert len(events.consumer("spend", "check").poll(5000, 0.2)) == 2501
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("reference,date,amount,supplier_name\nA,2025-05-01,x,S\nB,2025-05-01,1,S\nB,2025-05-01,2,S\n"
+                   "C,someday,1,S\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["load", "--spend", "--organisation", org, str(bad)], env=env)
+    assert result.exit_code == 1
+    assert "line 2: amount" in result.output and "line 5: date" in result.output
+    assert "line 4: reference" in result.output  # B twice, in the same reply
+    assert len(events.consumer("spend", "again").poll(5000, 0.2)) == 2501  # nothing more published
