@@ -1,6 +1,7 @@
-"""The Buy Social page: a member's progress against their targets, the chart of cumulative spend
-against the target line (with its figures as a table), breakdowns, spend links awaiting
-confirmation, and CSV/XLSX downloads.
+"""The Buy Social page: a member's progress against their targets (the share of each target
+achieved first), spend links awaiting confirmation and the decisions made (with undo), the chart
+of cumulative spend against the target line (with its figures as a table), breakdowns, the
+pipeline with the recommended placements, and CSV/XLSX/SVG downloads.
 
 The page is a view over the matcher's Buy Social API, called server-side with the member's key.
 The key is typed into a POST form and travels only in request bodies and the `X-API-Key`
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("buy_social", __name__, template_folder="templates")
 register_html_errors(bp)
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
-EXPORTS = {"csv": "report.csv", "xlsx": "report.xlsx"}
+EXPORTS = {"csv": "report.csv", "xlsx": "report.xlsx", "svg": "chart.svg"}
 FIELD_LABELS = {"organisation_id": "Organisation ID", "api_key": "API key"}
 REFUSED = "The organisation ID and API key do not match. Check both, or ask your administrator for a new key."
 
@@ -88,15 +89,39 @@ def buy_social_decide() -> Any:
         return _page(form=request.form, errors=exc.errors, status=exc.status)
 
 
+@bp.post("/buy-social/links/undo")
+def buy_social_undo() -> Any:
+    """Undo a confirmation or rejection, then show the page again with the outcome."""
+    try:
+        member = _member(request.form)
+        errors, notice = _undo(member, request.form)
+        return _page(form=request.form, member=member, dashboard=_dashboard(member), errors=errors, notice=notice,
+                     status=400 if errors else 200)
+    except Refused as exc:
+        return _page(form=request.form, errors=exc.errors, status=exc.status)
+
+
 def _decide(member: Member, form: Any) -> tuple[list[dict[str, str]], str | None]:
     """The matcher's refusal to show, or the notice of what was decided."""
     body = {"supplier_id": form.get("supplier_id", ""), "decision": form.get("decision", "")}
+    if form.get("supplier_key"):
+        body["supplier_key"] = form["supplier_key"]
     try:
         decided = _call("POST", member, f"/spend/links/{quote(form.get('reference', ''), safe='')}", json=body).json()
     except Refused as exc:
         return exc.errors, None
     verb = "Confirmed" if decided["status"] == "confirmed" else "Rejected"
     return [], f"{verb} the supplier of {decided['reference']}."
+
+
+def _undo(member: Member, form: Any) -> tuple[list[dict[str, str]], str | None]:
+    params = {"supplier_key": form["supplier_key"]} if form.get("supplier_key") else {}
+    try:
+        undone = _call("DELETE", member, f"/spend/links/{quote(form.get('reference', ''), safe='')}",
+                       params=params).json()
+    except Refused as exc:
+        return exc.errors, None
+    return [], f"Undone: the supplier of {undone['reference']} is waiting for your decision again."
 
 
 @bp.post("/buy-social/export")
@@ -106,19 +131,17 @@ def buy_social_export() -> Any:
         member = _member(request.form)
         target_id, kind = request.form.get("target_id", ""), request.form.get("format", "")
         if not ID_PATTERN.match(target_id) or kind not in EXPORTS:
-            raise Refused([{"field": "", "message": "Choose a target and a format (CSV or XLSX) to download."}], 400)
+            raise Refused([{"field": "", "message": "Choose a target and a format (CSV, XLSX or SVG) to download."}],
+                          400)
         response = _call("GET", member, f"/targets/{target_id}/{EXPORTS[kind]}")
     except Refused as exc:
         return _page(form=request.form, errors=exc.errors, status=exc.status)
+    # content_type, not mimetype: the matcher's header already names its charset, once.
     return _no_store(
         Response(
             response.content,
-            mimetype=response.headers.get("content-type"),
-            headers={
-                "Content-Disposition": response.headers.get(
-                    "content-disposition", f'attachment; filename="{target_id}.{kind}"'
-                )
-            },
+            content_type=response.headers.get("content-type"),
+            headers={"Content-Disposition": f'attachment; filename="{target_id}-{EXPORTS[kind]}"'},
         )
     )
 
@@ -162,9 +185,17 @@ def _call(method: str, member: Member, path: str, **kwargs: Any) -> requests.Res
 
 
 def _dashboard(member: Member) -> dict[str, Any]:
+    organisation = _call("GET", member, "").json()
     targets = [_target(member, t["id"]) for t in _call("GET", member, "/targets").json()]
-    pending = _call("GET", member, "/spend/links", params={"status": "unconfirmed"}).json()
-    return {"targets": targets, "pending": pending}
+    links = {status: _call("GET", member, "/spend/links", params={"status": status}).json()
+             for status in ("unconfirmed", "rejected", "confirmed")}
+    pipeline = {p["id"]: p for p in _call("GET", member, "/pipeline").json()}
+    index = search_index()
+    for link in links["rejected"] + links["confirmed"]:
+        chosen = link["decision"]["supplier_id"]
+        link["decided_name"] = (index.get(chosen) or {}).get("name", chosen)
+    return {"organisation": organisation, "targets": targets, "pending": links["unconfirmed"],
+            "decided": links["rejected"] + links["confirmed"], "pipeline": pipeline}
 
 
 def _target(member: Member, target_id: str) -> dict[str, Any]:
@@ -174,8 +205,7 @@ def _target(member: Member, target_id: str) -> dict[str, Any]:
     svg = _call("GET", member, f"/targets/{quote(target_id, safe='')}/chart.svg").content
     # An <img> of a data: URI: the SVG's own ids cannot clash with the page's, and nothing in it runs.
     report["chart_uri"] = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
-    index = search_index()
-    report["supplier_names"] = {i: (index.get(i) or {}).get("name", i) for i in report["progress"]["by_supplier"]}
+    report["recommendations"] = _call("GET", member, f"/targets/{quote(target_id, safe='')}/recommendations").json()
     return report
 
 

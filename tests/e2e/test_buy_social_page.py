@@ -42,10 +42,13 @@ def test_a_member_sees_progress_chart_table_breakdowns_and_suggestions(site: tup
     page = show(site)
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     text = page.text
-    assert "Buy Social 2025/26" in text
-    assert "£1,200.00" in text  # spend with Green Spaces Training, a listed social enterprise
-    assert "£4,600.00" in text  # addressable: all three payments
+    assert "Buy Social 2025/26" in text and "Builder plc" in text  # the organisation by name
+    assert "£1,000.00" in text  # spend with Green Spaces Training, a listed social enterprise, less its credit
+    assert "£200.00 credited by social enterprises" in text
+    assert "£4,650.00" in text  # addressable: every payment, the credit note netted
     assert "£400.00" in text and "INV-3" in text  # the suggestion awaiting confirmation
+    assert "20.0%</strong> of the £5,000.00 target achieved" in text  # at the top, for each target
+    assert 'href="#pending-title">£400.00 awaiting your confirmation' in text
     assert 'src="data:image/svg+xml;base64,' in text and 'alt="Line chart: spend with social enterprises' in text
     assert "Cumulative spend against the target line, by month" in text and "2025-05-31" in text
     assert "Green Spaces Training" in text and "Sparkle Cleaning CIC" in text
@@ -105,4 +108,41 @@ def test_confirming_a_suggestion_counts_it(site: tuple[str, Members]) -> None:
     url, members = site
     page = confirm(url, members, "INV-3", "t:clean-leeds")
     assert page.status_code == 200 and "Confirmed the supplier of INV-3" in page.text
-    assert "£1,600.00" in page.text and "No spend is waiting for you to confirm its supplier" in page.text
+    assert "£1,400.00" in page.text and "No spend is waiting for you to confirm its supplier" in page.text
+
+
+def test_the_page_shows_the_target_running_now_with_its_pipeline_and_recommendation(site: tuple[str, Members]) -> None:
+    text = show(site).text
+    assert "Buy Social this year" in text and "4.0%</strong> of the £20,000.00 target achieved" in text
+    assert "£500.00 direct, £300.00 indirect" in text
+    assert "Recommended placements for Buy Social this year" in text and "Sparkle Cleaning CIC" in text
+    assert "£73,100.00" in text  # the package's whole value; only its share in the period counts
+    assert "km away" in text
+
+
+def test_a_rejected_link_is_listed_and_can_be_undone(site: tuple[str, Members]) -> None:
+    url, members = site
+    text = show(site).text
+    assert "Suppliers you decided on" in text and "INV-5" in text and "Rejected" in text
+    form = {"organisation_id": members.org, "api_key": members.key, "reference": "INV-5"}
+    page = requests.post(f"{url}/buy-social/links/undo", data=form, timeout=30)
+    assert page.status_code == 200 and "Undone: the supplier of INV-5 is waiting for your decision again" in page.text
+    assert "Sparkel Clean" in page.text  # back among the suppliers to confirm
+
+
+def test_the_chart_downloads_as_an_svg_that_stands_on_its_own(site: tuple[str, Members]) -> None:
+    url, members = site
+    form = {"organisation_id": members.org, "api_key": members.key, "target_id": "fy25", "format": "svg"}
+    chart = requests.post(f"{url}/buy-social/export", data=form, timeout=30)
+    assert chart.status_code == 200 and chart.headers["content-type"] == "image/svg+xml; charset=utf-8"
+    assert "attachment" in chart.headers["content-disposition"]
+    svg = chart.text
+    assert "Cumulative spend (£)" in svg and "Date paid" in svg and "£2k" in svg and "Target</text>" in svg
+    assert "Spend with social enterprises for Buy Social 2025/26" in svg
+
+
+def test_the_csv_download_names_its_charset_once(site: tuple[str, Members]) -> None:
+    url, members = site
+    form = {"organisation_id": members.org, "api_key": members.key, "target_id": "fy25", "format": "csv"}
+    csv_file = requests.post(f"{url}/buy-social/export", data=form, timeout=30)
+    assert csv_file.headers["content-type"] == "text/csv; charset=utf-8"
