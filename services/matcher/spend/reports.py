@@ -118,7 +118,7 @@ def summary_rows(organisation: str, body: TargetBody, progress: Progress) -> lis
 
 
 def _share(part: int, whole: int | None) -> float | None:
-    return round(part / whole, 6) if whole else None
+    return part / whole if whole else None
 
 
 def supplier_names(ledger: Ledger) -> dict[str, str]:
