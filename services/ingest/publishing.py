@@ -15,8 +15,8 @@ def listing_records(listings: Iterable[dict[str, Any]]) -> list[tuple[str | None
 
 
 def _key(raw: dict[str, Any]) -> str | None:
-    """A listing's id, or a spend record's `organisation:reference` (a repeated reference is the
-    same record, so its versions must stay in one partition, in order)."""
+    """A listing's id, or a spend record's `organisation:reference`: every version of a record
+    (whose own key adds its supplier) then stays in one partition, in order."""
     value = raw.get("id")
     if isinstance(value, str):
         return value

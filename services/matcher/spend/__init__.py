@@ -1,5 +1,7 @@
-"""Buy Social spend: the ledger, progress against targets, and gap-closing recommendations.
+"""Buy Social spend: the ledger, progress against targets, gap-closing recommendations, the
+reports and their files, and the HTTP API over them.
 
-Pure domain logic (no web, no storage), so the arithmetic that organisations report on is
-tested exhaustively on its own.
+The arithmetic (`ledger`, `recommend`) is pure, with no web and no storage, so the figures that
+organisations report on are tested exhaustively on their own; `service` joins it to the spend
+store and the directory, `reports`/`report_files`/`chart` present it, and `api` serves it.
 """
