@@ -54,7 +54,10 @@ class Member:
 
 @bp.app_template_filter("pence_to_pounds")
 def pence_to_pounds(pence: int | None) -> str:
-    return "–" if pence is None else f"£{pence / 100:,.2f}"
+    """`£1,234.50`, and `-£200.00` for a credit."""
+    if pence is None:
+        return "–"
+    return f"{'-' if pence < 0 else ''}£{abs(pence) / 100:,.2f}"
 
 
 @bp.get("/buy-social")

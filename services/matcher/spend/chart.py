@@ -16,13 +16,13 @@ FONT = 'font-family="Arial, sans-serif"'
 
 
 def short_pounds(pence: int) -> str:
-    """Axis money: £0, £250k, £1.5m."""
-    pounds = pence / 100
-    if abs(pounds) >= 1_000_000:
-        return f"£{pounds / 1_000_000:,.4g}m"
-    if abs(pounds) >= 1_000:
-        return f"£{pounds / 1_000:,.4g}k"
-    return f"£{pounds:,.0f}"
+    """Axis money: £0, £250k, £1.5m, -£5k."""
+    sign, pounds = ("-" if pence < 0 else ""), abs(pence) / 100
+    if pounds >= 1_000_000:
+        return f"{sign}£{pounds / 1_000_000:,.4g}m"
+    if pounds >= 1_000:
+        return f"{sign}£{pounds / 1_000:,.4g}k"
+    return f"{sign}£{pounds:,.0f}"
 
 
 def nice_step(top: int) -> int:
@@ -103,11 +103,11 @@ def chart_svg(body: TargetBody, series: list[tuple[date, int]], target_pence: in
 
 
 def _legend(with_target: bool) -> str:
-    left, top = WIDTH - RIGHT - 300, 56
+    left, top = WIDTH - RIGHT - 320, 56
     out = [f'<line x1="{left}" y1="{top}" x2="{left + 28}" y2="{top}" stroke="{SPEND}" stroke-width="3"/>',
            f'<text x="{left + 34}" y="{top + 4}" font-size="12" fill="{INK}">Spend with social enterprises</text>']
     if with_target:
-        out += [f'<line x1="{left + 200}" y1="{top}" x2="{left + 228}" y2="{top}" stroke="{TARGET}"'
+        out += [f'<line x1="{left + 236}" y1="{top}" x2="{left + 264}" y2="{top}" stroke="{TARGET}"'
                 ' stroke-width="2" stroke-dasharray="6 4"/>',
-                f'<text x="{left + 234}" y="{top + 4}" font-size="12" fill="{INK}">Target</text>']
+                f'<text x="{left + 270}" y="{top + 4}" font-size="12" fill="{INK}">Target</text>']
     return "".join(out)
