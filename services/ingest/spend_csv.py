@@ -76,38 +76,43 @@ def _not_readable(exc: UnicodeDecodeError, encoding: str) -> InvalidInput:
 def read_rows(text: str) -> list[CsvRow]:
     """Every data row of the file, each with the values it could not read; InvalidInput when the
     file's header or shape is wrong."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = reader.fieldnames or []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [name.strip() for name in next(reader, [])]
     unknown = [name for name in header if name not in COLUMNS]
     if not header or unknown:
         raise InvalidInput(f"the CSV header names unknown columns; the columns are {', '.join(COLUMNS)}",
                            [FieldError(f"line 1: {name}", "unknown column") for name in unknown]
                            or [FieldError("line 1", "no header row")])
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise InvalidInput("the CSV header names a column twice",
+                           [FieldError(f"line 1: {name}", "named twice") for name in twice])
     if "amount" in header and "amount_pence" in header:
         raise InvalidInput("give the amount in pounds or in pence, not both",
                            [FieldError("line 1: amount_pence", "remove it, or the amount column")])
-    rows = [_row(line, raw) for line, raw in _numbered(reader)]
+    rows = [_row(line, header, values) for line, values in _numbered(reader)]
     if not rows:
         raise InvalidInput("the CSV has a header but no records", [FieldError("line 2", "no records")])
     return rows
 
 
-def _numbered(reader: csv.DictReader[str]) -> Iterator[tuple[int, dict[str | Any, Any]]]:
+def _numbered(reader: Any) -> Iterator[tuple[int, list[str]]]:
     """Rows with the line each starts on (a quoted value may span lines), blank lines skipped."""
     start = reader.line_num + 1
-    for raw in reader:
-        yield start, raw
+    for values in reader:
+        if any(v.strip() for v in values):
+            yield start, values
         start = reader.line_num + 1
 
 
-def _row(line: int, raw: dict[str | Any, Any]) -> CsvRow:
+def _row(line: int, header: list[str], cells: list[str]) -> CsvRow:
     values: dict[str, Any] = {}
     columns: dict[str, str] = {}
     errors: list[FieldError] = []
-    if raw.get(None):  # DictReader keeps values beyond the header under None
-        errors.append(FieldError(f"line {line}", f"{len(raw[None])} more values than the header has columns"))
-    for column, value in raw.items():
-        if column is None or value is None or not value.strip():
+    if len(cells) > len(header):
+        errors.append(FieldError(f"line {line}", f"{len(cells) - len(header)} more values than the header has columns"))
+    for column, value in zip(header, cells, strict=False):
+        if not value.strip():
             continue
         field, parsed, problem = _parse(column, value.strip())
         columns[field] = column
