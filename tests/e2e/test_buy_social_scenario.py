@@ -245,5 +245,6 @@ def check_recommendations(scenario: Scenario) -> None:
     # The two-year package counts for the 121 of its 730 days that fall before 31 March 2026.
     assert placed["cleaning"]["value_in_period_pence"] == 30_000_000 * 121 // 730
     assert placed["cleaning"]["supplier_name"] == "Sparkle Cleaning CIC" and placed["cleaning"]["reason"]
+    assert all(p["fit"] in ("strong", "possible", "weak") for p in placed.values())
     assert placed["bikes"]["supplier_name"] == "Bicycle Doctor" and placed["bikes"]["distance_km"] < 5
     assert result["covered_pence"] == sum(p["value_in_period_pence"] for p in placed.values())

@@ -28,7 +28,7 @@ class SupplierFit:
     name: str
     distance_km: float | None
     reason: str
-    fit: str | None = None  # strong / possible / weak, when the matcher grades its results
+    fit: str | None = None  # strong / possible / weak, as the matcher grades every result
 
 
 @dataclass(frozen=True)
