@@ -10,6 +10,12 @@ LEGAL_FORMS: dict[str, str] = {
     "company_limited_by_guarantee": "Company limited by guarantee",
     "other": "Other",
 }
+SIZE_BANDS: dict[str, str] = {
+    "micro": "Micro (fewer than 10 staff)",
+    "small": "Small (10 to 49 staff)",
+    "medium": "Medium (50 to 249 staff)",
+    "large": "Large (250 or more staff)",
+}
 SOURCES: dict[str, str] = {
     "coopsuk": "Co-operatives UK open data",
     "workerscoop": "Workers.coop directory",

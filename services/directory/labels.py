@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from shared import cpv
-from shared.listing_labels import LEGAL_FORMS
+from shared.listing_labels import LEGAL_FORMS, SIZE_BANDS
 
 FACET_TITLES: dict[str, str] = {
     "region": "Region",
@@ -13,12 +13,6 @@ FACET_TITLES: dict[str, str] = {
     "certification": "Certification",
     "size_band": "Size",
     "cpv": "Type of work (CPV)",
-}
-SIZE_BANDS: dict[str, str] = {
-    "micro": "Micro (fewer than 10 staff)",
-    "small": "Small (10 to 49 staff)",
-    "medium": "Medium (50 to 249 staff)",
-    "large": "Large (250 or more staff)",
 }
 
 

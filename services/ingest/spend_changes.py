@@ -34,6 +34,10 @@ class Item:
     record: SpendRecord
     where: str
 
+    def field(self, name: str) -> str:
+        """How an error names one of its fields: `line 7: reference`, or `[6].reference`."""
+        return f"{self.where}.{name}" if self.where.startswith("[") else f"{self.where}: {name}"
+
 
 @dataclass
 class Outcome:
@@ -112,7 +116,7 @@ def duplicates(items: Sequence[Item]) -> list[FieldError]:
         seen = first.setdefault(item.record.key, item)
         if seen is not item:
             errors.append(FieldError(
-                f"{item.where}: reference",
+                item.field("reference"),
                 f"{item.record.reference!r} for this supplier is also on {seen.where}: send each record once",
             ))
     return errors

@@ -145,7 +145,7 @@ def test_duplicates_within_one_upload_are_refused_with_their_lines(env: dict[str
     [error] = response.json["errors"]
     assert error["field"] == "line 4: reference" and "line 2" in error["message"]
     json_response = post(env, env["member"], json=[RECORD, {**RECORD, "amount_pence": 1}])
-    assert json_response.status_code == 422 and json_response.json["errors"][0]["field"] == "[1]: reference"
+    assert json_response.status_code == 422 and json_response.json["errors"][0]["field"] == "[1].reference"
     assert published(env["events"]) == []
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from services.matcher.spend.ledger import UNSPECIFIED, Progress
 from services.matcher.spend.service import Ledger, LedgerLine
 from services.matcher.spend.store import TargetBody
-from shared.listing_labels import LEGAL_FORMS, registry_numbers, verification
+from shared.listing_labels import LEGAL_FORMS, SIZE_BANDS, registry_numbers, verification
 
 LINK_WORDS = {
     "id": "By directory ID",
@@ -47,6 +47,7 @@ LEDGER_COLUMNS = (
     Column("Organisation identifiers (org-id.guide)", "text"),
     Column("Verification", "text"),
     Column("Social enterprise", "text"),
+    Column("Size", "text"),
     Column("How the supplier was linked", "text"),
     Column("Direct or indirect", "text"),
     Column("Category", "text"),
@@ -72,6 +73,7 @@ def ledger_row(line: LedgerLine) -> list[Any]:
         "; ".join(listing.get("org_ids") or ()),
         verification(listing) if listing else "",
         "Yes" if entry.social_enterprise else "No",
+        SIZE_BANDS.get(str(listing.get("size_band")), ""),
         LINK_WORDS.get(line.stored.link_status, line.stored.link_status),
         SPEND_TYPES.get(entry.spend_type or UNSPECIFIED, ""),
         entry.category or "",
