@@ -122,6 +122,7 @@ def test_members_may_not_administer(world: World, method: str, path: str, body: 
 def test_spend_lists_only_the_organisations_own_records(world: World) -> None:
     records = call(world, "GET", "/organisations/{org}/spend", world.member).json
     assert {r["reference"] for r in records} == {"INV-1", "INV-2"}
+    assert {r["supplier_key"] for r in records} == {"id:t:clean-leeds", "name:big facilities ltd"}
 
 
 def test_progress_report_and_exports(world: World) -> None:

@@ -135,8 +135,8 @@ def get_organisation(organisation_id: str) -> Any:
 def list_spend(organisation_id: str) -> Any:
     require_organisation(organisation_id)
     entries = spend_store().entries(organisation_id)
-    return jsonify([{**e.record.model_dump(mode="json"), "linked_supplier_id": e.linked_supplier_id,
-                     "link_status": e.link_status} for e in entries])
+    return jsonify([{**e.record.model_dump(mode="json"), "supplier_key": e.record.supplier_key,
+                     "linked_supplier_id": e.linked_supplier_id, "link_status": e.link_status} for e in entries])
 
 
 @bp.get("/organisations/<organisation_id>/spend/links")
