@@ -85,7 +85,14 @@ def response_schemas() -> dict[str, Schema]:
                                                    "distance_km": _nullable(NUMBER), "fit": _nullable(TEXT),
                                                    "reason": _nullable(TEXT), "match_score": NUMBER,
                                                    "value_pence": INTEGER, "value_in_period_pence": INTEGER,
-                                                   "closes_pence": INTEGER}})}},
+                                                   "closes_pence": INTEGER}}),
+                                           "without_suitable_supplier": _array({
+                                               "type": "object", "required": ["package_id", "message"],
+                                               "properties": {
+                                                   "package_id": TEXT, "message": TEXT,
+                                                   "closest_supplier_name": _nullable(TEXT),
+                                                   "closest_fit": _nullable(TEXT),
+                                                   "closest_distance_km": _nullable(NUMBER)}})}},
     }
 
 

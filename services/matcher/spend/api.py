@@ -278,7 +278,20 @@ def recommend_route(organisation_id: str, target_id: str) -> Any:
         "covered_pence": result.covered_pence,
         "closes_gap": result.closes_gap,
         "placements": [_placement(p.package, p.closes_pence) for p in result.placements],
+        "without_suitable_supplier": [_unplaced(p) for p in result.unsuitable],
     })
+
+
+def _unplaced(package: Any) -> dict[str, Any]:
+    """A package nobody in the directory fits, said so, with the closest weak fit if there was one."""
+    shown = package.supplier
+    return {
+        "package_id": package.id,
+        "message": "No suitable social enterprise in the directory for this package.",
+        "closest_supplier_name": shown.name if shown else None,
+        "closest_fit": shown.fit if shown else None,
+        "closest_distance_km": shown.distance_km if shown else None,
+    }
 
 
 def _placement(package: Any, closes_pence: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ truly covers the gap; a set that covers it only by less than a unit per package 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -57,23 +57,33 @@ class Recommendation:
     placements: list[Placement]
     gap_pence: int
     covered_pence: int
+    unsuitable: list[Package] = field(default_factory=list)
+    """Packages no social enterprise in the directory fits (none found, or only a weak fit):
+    recommending them would send work to a supplier that does not do it."""
 
     @property
     def closes_gap(self) -> bool:
         return self.covered_pence >= self.gap_pence
 
 
+def suitable(package: Package) -> bool:
+    """A package has a suitable social enterprise when the matcher found one that is more than a
+    weak fit for it."""
+    return package.supplier_id is not None and (package.supplier is None or package.supplier.fit != "weak")
+
+
 def recommend(packages: Sequence[Package], gap_pence: int) -> Recommendation:
-    usable = [p for p in packages if p.supplier_id is not None and p.value_pence > 0]
+    usable = [p for p in packages if suitable(p) and p.value_pence > 0]
+    unsuitable = [p for p in packages if not suitable(p)]
     if gap_pence <= 0 or not usable:
-        return Recommendation([], max(gap_pence, 0), 0)
+        return Recommendation([], max(gap_pence, 0), 0, unsuitable)
     if sum(p.value_pence for p in usable) <= gap_pence:
         chosen = usable  # even everything does not close it: place it all
     elif len(usable) <= MAX_EXACT:
         chosen = _exact(usable, gap_pence)
     else:
         chosen = _greedy(usable, gap_pence)
-    return _placements(chosen, gap_pence)
+    return replace(_placements(chosen, gap_pence), unsuitable=unsuitable)
 
 
 def _cost(p: Package) -> float:
