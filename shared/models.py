@@ -8,7 +8,7 @@ so that data stewards and other systems can validate files before sending them.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from shared.limits import MAX_AMOUNT_PENCE, MAX_CPV_CODES, MAX_RADIUS_KM, BoundedDate, BoundedDateTime
 
 ORG_ID_PATTERN = r"^[A-Z]{2}-[A-Z]{2,6}-[A-Za-z0-9]{1,40}$"
 """An org-id.guide identifier: country, register, the register's own number."""
@@ -67,7 +69,7 @@ def _normalise_cpv_list(codes: list[str]) -> list[str]:
     return list(dict.fromkeys(normalise_cpv(c) for c in codes))
 
 
-CpvCodes = Annotated[list[str], AfterValidator(_normalise_cpv_list)]
+CpvCodes = Annotated[list[str], Field(max_length=MAX_CPV_CODES), AfterValidator(_normalise_cpv_list)]
 
 
 class GeoPoint(BaseModel):
@@ -84,7 +86,7 @@ class ServiceArea(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    radius_km: float | None = Field(default=None, gt=0, le=1500)
+    radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)
     regions: list[str] = Field(default_factory=list)
     national: bool = False
 
@@ -129,7 +131,7 @@ class SourceRef(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=100)
     origin: str | None = Field(default=None, max_length=500)
-    updated_at: datetime
+    updated_at: BoundedDateTime
 
 
 class Listing(BaseModel):
@@ -171,12 +173,13 @@ class Listing(BaseModel):
     source: str = Field(min_length=1, max_length=100)
     source_url: str | None = None
     provenance: list[SourceRef] = Field(default_factory=list)
-    updated_at: datetime
+    updated_at: BoundedDateTime
 
     @field_validator("updated_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        """Naive timestamps are read as UTC so that ordering never depends on the host clock."""
+        """Naive timestamps are read as UTC so that ordering never depends on the host clock (the
+        type bounds the date first: converting one near date.min or date.max overflows)."""
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -212,8 +215,8 @@ class Lot(BaseModel):
     postcode: str | None = Field(default=None, max_length=10)
     location: GeoPoint | None = None
     region: str | None = None
-    radius_km: float = Field(default=50, gt=0, le=1500)
-    value_pence: int | None = Field(default=None, ge=0)
+    radius_km: float = Field(default=50, gt=0, le=MAX_RADIUS_KM)
+    value_pence: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_PENCE)
     social_value_priorities: list[str] = Field(default_factory=list)
     required_certifications: list[str] = Field(default_factory=list)
     required_legal_forms: list[LegalForm] = Field(default_factory=list)
@@ -241,13 +244,13 @@ class SpendRecord(BaseModel):
     supplier_postcode: str | None = Field(
         default=None, max_length=10, description="Where the supplier is, when known: it corroborates a link by name."
     )
-    amount_pence: int = Field(gt=0)
+    amount_pence: int = Field(gt=0, le=MAX_AMOUNT_PENCE)
     currency: Literal["GBP"] = "GBP"
-    date: date
+    date: BoundedDate
     category: str | None = None
     cpv_code: str | None = None
     reference: str = Field(min_length=1, max_length=200)
-    updated_at: datetime | None = None
+    updated_at: BoundedDateTime | None = None
 
     @field_validator("cpv_code")
     @classmethod

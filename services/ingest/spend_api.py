@@ -25,6 +25,7 @@ from services.ingest.publishing import publish_listings
 from shared.accounts import Role
 from shared.errors import FieldError, Forbidden, InvalidInput, field_errors
 from shared.events.envelope import with_provenance
+from shared.limits import MAX_AMOUNT_PENCE
 from shared.models import SpendRecord
 from shared.web import event_log, principal, settings
 
@@ -92,6 +93,9 @@ def _csv_row(i: int, row: dict[str, str | None]) -> dict[str, Any]:
         except InvalidOperation as exc:
             raise InvalidInput("amount must be pounds, e.g. 1234.50", [FieldError(f"[{i}].amount", "not a number")],
                                status=422) from exc
+        if not pence.is_finite() or abs(pence) > MAX_AMOUNT_PENCE:  # a magnitude bound: credit notes are negative
+            raise InvalidInput("amount is out of range", [FieldError(f"[{i}].amount",
+                               f"must be at most {MAX_AMOUNT_PENCE // 100} pounds")], status=422)
         if pence != pence.to_integral_value():
             raise InvalidInput("amount has fractions of a penny", [FieldError(f"[{i}].amount", "too precise")],
                                status=422)

@@ -22,6 +22,7 @@ from services.matcher.spend.service import Ledger, build_ledger, cumulative, rec
 from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
 from shared.accounts import Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
+from shared.limits import MAX_DATE, MIN_DATE
 from shared.search.factory import sqlite_path
 from shared.spend_store import SqliteSpendStore
 from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
@@ -55,9 +56,12 @@ def _as_of() -> date:
     if raw is None:
         return date.today()
     try:
-        return date.fromisoformat(raw)
+        as_of = date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput("as_of must be a date (YYYY-MM-DD)", [FieldError("as_of", "not a date")]) from exc
+    if not MIN_DATE <= as_of <= MAX_DATE:
+        raise InvalidInput("as_of is out of range", [FieldError("as_of", f"must be {MIN_DATE} to {MAX_DATE}")])
+    return as_of
 
 
 # --- administrators -------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""The bounds every service and the consumer hold input to: one set, so an API never accepts what
+the consumer, a store or another service then refuses or chokes on.
+
+Each bound is far beyond real data and well inside what the code can compute with: a record that
+passes an API must never be able to stop the consumer (SQLite integers are 64-bit; Python's dates
+end at 9999-12-31, so a date near it overflows the first `+ timedelta`). The README's "Limits"
+table lists them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+# Money. £10 billion in one payment, target or package is beyond any UK contract; ten million
+# such records still sum inside a 64-bit integer.
+MAX_AMOUNT_PENCE = 10**12
+# Dates of payments, targets and packages: wide enough for any ledger, far from date.max.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(2199, 12, 31)
+# A target's period: its report walks it day by day.
+MAX_PERIOD_DAYS = 366 * 20
+# Distances: the UK is about 1,200 km from end to end.
+MAX_RADIUS_KM = 1500.0
+# Work per request: each CPV code is a recall query, each requirement a match, each lot a match.
+# Real Sell2Wales lots list up to 59 CPV codes; a consortium has ten requirements at most.
+MAX_CPV_CODES = 200
+MAX_REQUIREMENTS = 10
+MAX_LOTS = 100
+# JSON bodies: real documents (OCDS included) nest fewer than 15 levels.
+MAX_JSON_DEPTH = 64
+# Request bodies, by default (each service's settings may lower or raise its own).
+MAX_BODY_BYTES = 2 * 1024 * 1024
+# The longest URL path and query string gunicorn takes (its own maximum).
+MAX_REQUEST_LINE = 8190
+
+
+def _in_date_range(value: date) -> date:
+    day = value.date() if isinstance(value, datetime) else value
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise ValueError(f"must be between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}")
+    return value
+
+
+BoundedDate = Annotated[date, AfterValidator(_in_date_range)]
+"""A calendar date inside [MIN_DATE, MAX_DATE]."""
+BoundedDateTime = Annotated[datetime, AfterValidator(_in_date_range)]
+"""A timestamp whose date is inside [MIN_DATE, MAX_DATE]."""
+
+Pence = Annotated[int, Field(gt=0, le=MAX_AMOUNT_PENCE)]
+"""A positive amount of money in pence, at most MAX_AMOUNT_PENCE."""
