@@ -19,7 +19,7 @@ from services.ingest.pipeline import Rejection
 from services.ingest.preparing import PreparedListings
 from shared.errors import BackendUnavailable
 from shared.events.dead_letter import send_dead_letters
-from shared.events.port import Consumer, EventLog, Message
+from shared.events.port import Consumer, EventLog, Message, Rebalanced
 
 log = logging.getLogger("socialmatch.ingest.consumer")
 T = TypeVar("T")
@@ -67,15 +67,22 @@ class TopicRunner(ABC):
             self.metrics.lag.set(self.consumer.lag())
         return messages
 
-    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> None:
-        """Dead-letter the rejections, then commit: the batch's writes are already done."""
+    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> bool:
+        """Dead-letter the rejections, then commit: the batch's writes are already done. False when a
+        rebalance moved the partitions first: the records are read again (the writes are idempotent)."""
         if rejections:
             with_retries(self.settings, lambda: send_dead_letters(
                 self.events, [(r.message, r.reason, r.errors) for r in rejections]), "event log")
             self.metrics.dead_lettered.inc(len(rejections))
-        with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
+        try:
+            with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
+        except Rebalanced as exc:
+            log.warning("%s: reading again from the committed offsets", exc)
+            self.metrics.rebalances.inc()
+            return False
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         log.info("batch done", extra={"records": len(messages), "rejected": len(rejections)})
+        return True
 
 
 class Preparing(Protocol):
@@ -125,12 +132,19 @@ class PipelinedRunner(TopicRunner):
         messages = self._poll(0.0 if self._in_flight else timeout_s)
         finished = len(self._in_flight[0]) if self._in_flight else 0
         ahead = (messages, self.prepare.submit(messages), time.monotonic()) if messages else None
-        self.drain()
+        if not self._finish_in_flight() and ahead is not None:
+            ahead[1].result()  # dropped: the rebalance rewound past it, so it is polled again
+            ahead = None
         self._in_flight = ahead
         return len(messages) + finished
 
     def drain(self) -> None:
-        if self._in_flight is not None:
-            messages, pending, started = self._in_flight
-            self._in_flight = None
-            self._settle(messages, self.finish(pending.result()), started)
+        self._finish_in_flight()
+
+    def _finish_in_flight(self) -> bool:
+        """Finish the batch in flight, if any; False when a rebalance kept it from being committed."""
+        if self._in_flight is None:
+            return True
+        messages, pending, started = self._in_flight
+        self._in_flight = None
+        return self._settle(messages, self.finish(pending.result()), started)

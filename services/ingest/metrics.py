@@ -23,6 +23,8 @@ class ConsumerMetrics:
                                      registry=self.registry)
         self.spend_relinked = Counter("ingest_spend_relinked", "Spend records whose supplier link changed when"
                                       " linked again after listings were indexed.", registry=self.registry)
+        self.rebalances = Counter("ingest_rebalances", "Batches read again because the group moved their partitions"
+                                  " before they were committed.", registry=self.registry)
         self.lag = Gauge("ingest_lag", "Records published but not yet committed.", registry=self.registry)
         self.batch_seconds = Histogram("ingest_batch_seconds", "Time to process and commit one batch.",
                                        registry=self.registry)
