@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.processes import Stack, stack_env
 from shared.events.factory import open_event_log
+from tests.e2e.processes import Stack, stack_env
 from tests.e2e.test_consumer_crash import indexed
 from tests.noida import NoidaServer
 
@@ -31,7 +31,8 @@ N = 1500
 
 
 def consumer(stack: Stack, name: str) -> Any:
-    env = {**stack.env, "LOG_LEVEL": "INFO", "INGEST_METRICS_PORT": "0", "INGEST_BATCH_SIZE": "40", "INGEST_BATCH_TIMEOUT_S": "0.2",
+    env = {**stack.env, "LOG_LEVEL": "INFO", "INGEST_METRICS_PORT": "0", "INGEST_BATCH_SIZE": "40",
+           "INGEST_BATCH_TIMEOUT_S": "0.2",
            "INGEST_STATE_PATH": str(stack.log_dir / "ingest-state.db")}
     return stack._spawn(name, [sys.executable, "-m", "services.ingest.consumer"], env)
 
