@@ -31,8 +31,10 @@ MAX_REQUIREMENTS = 10
 MAX_LOTS = 100
 # JSON bodies: real documents (OCDS included) nest fewer than 15 levels.
 MAX_JSON_DEPTH = 64
-# Request bodies, by default (each service's settings may lower or raise its own).
-MAX_BODY_BYTES = 2 * 1024 * 1024
+# Uploads and request bodies, by default (each service's settings may lower or raise its own): the
+# largest real OCDS file the project ships is 1.4 MB; a body is an upload and the form around it.
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + 64 * 1024
 # The longest URL path and query string gunicorn takes (its own maximum).
 MAX_REQUEST_LINE = 8190
 

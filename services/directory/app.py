@@ -21,7 +21,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (e.g. `search_url`) for tests."""
     settings = DirectorySettings(**(test_config or {}))
     app = create_base_app("socialmatch-directory", settings, checks={"search_index": lambda: search_index().ping()})
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.jinja_env.globals["IMPACT_AREAS"] = IMPACT_AREAS
     app.extensions["directory_openapi"] = build_openapi()
     app.register_blueprint(api.bp)

@@ -26,6 +26,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.directory.html_errors import register_html_errors
 from services.directory.matcher_client import MatcherError, matcher_client
+from shared.accounts import is_key_shaped
 from shared.web import search_index
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,8 @@ def _member(form: Any) -> Member:
         )
     if not api_key:
         errors.append({"field": "api_key", "message": "Enter your API key"})
+    elif not is_key_shaped(api_key):  # it could not be a key, and could not travel in a header
+        errors.append({"field": "api_key", "message": "Enter the API key as you were given it, starting smk_"})
     if errors:
         raise Refused(errors, 400)
     return Member(organisation_id, api_key)

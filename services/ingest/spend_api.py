@@ -27,7 +27,7 @@ from shared.errors import FieldError, Forbidden, InvalidInput, field_errors
 from shared.events.envelope import with_provenance
 from shared.limits import MAX_AMOUNT_PENCE
 from shared.models import SpendRecord
-from shared.web import event_log, principal, settings
+from shared.web import event_log, principal, request_json, settings
 
 bp = Blueprint("spend_intake", __name__)
 CSV_COLUMNS = {"reference", "date", "amount", "amount_pence", "supplier_id", "supplier_name",
@@ -60,7 +60,7 @@ def post_spend() -> Any:
 
 
 def _json_rows() -> list[dict[str, Any]]:
-    body = request.get_json(silent=True)
+    body = request_json()
     rows = [body] if isinstance(body, dict) else body
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise InvalidInput("send a spend record object, a non-empty array of them, or text/csv",
