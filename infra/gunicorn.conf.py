@@ -87,6 +87,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # user agent. Application logs (JSON when LOG_FORMAT=json) come from shared.logging_setup.
 accesslog = "-"
 errorlog = "-"
+# Request values escaped, keys in query strings redacted: see shared/gunicorn_logging.py.
+logger_class = "shared.gunicorn_logging.SafeAccessLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s "%(a)s"'
 

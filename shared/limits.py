@@ -29,6 +29,8 @@ MAX_RADIUS_KM = 1500.0
 MAX_CPV_CODES = 200
 MAX_REQUIREMENTS = 10
 MAX_LOTS = 100
+# Results one request may ask for (lots times `limit`): each is scored and explained.
+MAX_RESULTS = 1000
 # JSON bodies: real documents (OCDS included) nest fewer than 15 levels.
 MAX_JSON_DEPTH = 64
 # Uploads and request bodies, by default (each service's settings may lower or raise its own): the

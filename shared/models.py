@@ -29,6 +29,19 @@ ORG_ID_PATTERN = r"^[A-Z]{2}-[A-Z]{2,6}-[A-Za-z0-9]{1,40}$"
 CPV_PATTERN = re.compile(r"^(\d{8})(?:-\d)?$")
 
 
+def has_dot_segment(value: str) -> bool:
+    """Whether an id has a `.` or `..` segment (between `/` or after a listing's `source:`): ids
+    become URL paths (`/suppliers/<id>`, `/targets/<id>`), where a client or proxy would resolve
+    such a segment to another resource."""
+    return any(part in (".", "..") for part in re.split(r"[/:]", value))
+
+
+def _without_dot_segments(value: str) -> str:
+    if has_dot_segment(value):
+        raise ValueError("must not contain a '.' or '..' path segment")
+    return value
+
+
 class LegalForm(str, Enum):
     """Legal forms buyers ask about; anything else is `other`."""
 
@@ -143,7 +156,8 @@ class Listing(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=3, max_length=200, pattern=r"^[a-z0-9_-]+:[A-Za-z0-9_.\-/]+$")
+    id: Annotated[str, AfterValidator(_without_dot_segments)] = Field(
+        min_length=3, max_length=200, pattern=r"^[a-z0-9_-]+:[A-Za-z0-9_.\-/]+$")
     name: str = Field(min_length=1, max_length=300)
     legal_form: LegalForm = LegalForm.other
     company_number: str | None = Field(default=None, max_length=20)

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.matcher.consortia import Candidate, Proposal, Requirement, SearchSettings, propose, uncoverable
 from services.matcher.scoring import Match
 from shared.cpv import label as cpv_label
-from shared.limits import MAX_REQUIREMENTS
+from shared.limits import MAX_RADIUS_KM, MAX_REQUIREMENTS
 from shared.models import CpvCodes, GeoPoint, Lot, SizeBand, require_place
 
 # Matches one lot: the ranked suppliers, best first (the matcher's recall + re-ranking).
@@ -138,7 +138,7 @@ class SeeksIn(BaseModel):
     cpv_codes: CpvCodes = Field(default_factory=list)
     impact_areas: list[str] = Field(default_factory=list, max_length=20)
     sectors: list[Sector] = Field(default_factory=lambda: list[Sector](["third"]))
-    radius_km: float = Field(default=50, gt=0, le=1500)
+    radius_km: float = Field(default=50, gt=0, le=MAX_RADIUS_KM)
 
 
 class PartnerRequest(BaseModel):

@@ -185,3 +185,53 @@ def test_a_long_query_string_gets_the_problem_shape(world: dict[str, Any]) -> No
 def test_unknown_body_root_paths_keep_the_shape(world: dict[str, Any], tmp_path: Path) -> None:
     problem(world["matcher"].get("/no-such-route"), 404)
     problem(world["matcher"].delete("/match"), 405)
+
+
+@pytest.mark.parametrize(("service", "path"), [("directory", "/"), ("directory", "/lots"), ("directory", "/docs"),
+                                               ("directory", "/no-such-page"), ("matcher", "/healthz"),
+                                               ("ingest", "/healthz"), ("matcher", "/no-such-route")])
+def test_every_response_carries_the_security_headers(world: dict[str, Any], service: str, path: str) -> None:
+    headers = world[service].get(path).headers
+    policy = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert "unsafe-inline" not in policy
+    assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_the_only_inline_script_is_the_one_the_policy_hashes(world: dict[str, Any]) -> None:
+    import re
+
+    from services.directory.inline_scripts import csp_hash
+
+    response = world["directory"].get("/lots")
+    page = response.get_data(as_text=True)
+    inline = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert inline and all(csp_hash(script) in response.headers["Content-Security-Policy"] for script in inline)
+    assert " style=" not in page
+
+
+@pytest.mark.parametrize("listing_id", ["coop:..", "coop:a/../b", "coop:./x", "coop:a/."])
+def test_listing_ids_with_dot_segments_are_refused(world: dict[str, Any], listing_id: str) -> None:
+    listing = {"id": listing_id, "name": "x", "source": "t", "postcode": "LS1 1UN",
+               "updated_at": "2025-01-01T00:00:00Z"}
+    problem(world["ingest"].post("/listings", json=listing, headers={"X-API-Key": world["admin"]}), 422, "id")
+
+
+@pytest.mark.parametrize(("kind", "field"), [("targets", "target_id"), ("pipeline", "package_id")])
+def test_target_and_package_ids_with_dot_segments_are_refused(world: dict[str, Any], kind: str, field: str) -> None:
+    body = ({"name": "t", "start": "2025-01-01", "end": "2025-12-31", "amount_pence": 100} if kind == "targets" else
+            {"lot": {"title": "x", "postcode": "LS1 1UN"}, "value_pence": 100, "expected_on": "2026-01-01"})
+    for item in ("..", "."):
+        response = world["matcher"].put(f"/organisations/{world['org']}/{kind}/{item}",
+                                        headers={"X-API-Key": world["member"]}, json=body)
+        assert response.status_code in (400, 404, 405)  # never stored
+        if response.status_code == 400:
+            problem(response, 400, field)
+
+
+def test_an_ocds_package_asking_too_many_results_is_refused(world: dict[str, Any]) -> None:
+    lots = [{"id": f"L{i}", "title": f"Lot {i}"} for i in range(20)]
+    items = [{"id": f"i{i}", "relatedLot": f"L{i}", "classification": {"scheme": "CPV", "id": "90910000"},
+              "deliveryAddresses": [{"postalCode": "LS1 1UN"}]} for i in range(20)]
+    body = {"ocid": "o", "tender": {"id": "t", "title": "Works", "lots": lots, "items": items}}
+    problem(world["matcher"].post("/match?limit=100", json=body), 400, "limit")

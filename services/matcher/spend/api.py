@@ -23,6 +23,7 @@ from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetB
 from shared.accounts import Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.limits import MAX_DATE, MIN_DATE
+from shared.models import has_dot_segment
 from shared.search.factory import sqlite_path
 from shared.spend_store import SqliteSpendStore
 from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
@@ -46,8 +47,9 @@ def spend_store() -> SqliteSpendStore:
 
 
 def _item_id(value: str, name: str) -> str:
-    if not re.match(ID_PATTERN, value):
-        raise InvalidInput(f"{name} must be 1-100 letters, digits, '.', '_' or '-'", [FieldError(name, "bad id")])
+    if not re.match(ID_PATTERN, value) or has_dot_segment(value):
+        raise InvalidInput(f"{name} must be 1-100 letters, digits, '.', '_' or '-', and not '.' or '..'",
+                           [FieldError(name, "bad id")])
     return value
 
 
