@@ -26,6 +26,7 @@ from types import FrameType
 
 from services.ingest.batch_runner import BatchRunner, IndexingStalled, PipelinedRunner, TopicRunner, with_retries
 from services.ingest.config import IngestSettings
+from services.ingest.dead_letter_counts import DeadLetterCounts
 from services.ingest.dedupe import ClusterWrites, OrganisationRegistry
 from services.ingest.geocode import GeoChain
 from services.ingest.guard import InvalidShareExceeded
@@ -110,7 +111,8 @@ class ClusterWriter:
         letters = [(str(r.item.get("id")), rejected_record(r.item, r.reason, [{"field": "body", "message": r.reason}]))
                    for r in refused]
         with_retries(self.settings, lambda: self.events.publish(topic, letters), "event log")
-        self.metrics.dead_lettered.inc(len(refused))
+        for r in refused:
+            self.metrics.dead_letter(self.settings.listings_topic, r.reason)
 
 
 class Indexer(ClusterWriter):
@@ -169,7 +171,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    metrics = ConsumerMetrics()
+    metrics = ConsumerMetrics(settings.stall_after_s)
     server = serve_metrics(metrics, settings.metrics_port) if settings.metrics_port else None
     index = open_search_index(settings.search_url, prefix=settings.index_prefix)
     events = open_event_log(settings.events_url, client_id="ingest-consumer")
@@ -189,17 +191,22 @@ def main() -> int:
         if settings.prepare_worker:
             worker = PrepareWorker(settings)
             writer = ClusterWriter(index, events, settings, metrics, registry)
-            listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics)
+            listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics,
+                                             topic=settings.listings_topic)
         else:
             indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
-            listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics)
+            listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics,
+                                         topic=settings.listings_topic)
         spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
-                                   report_lag=False)
+                                   report_lag=False, topic=settings.spend_topic)
+        dead_letter_counts = DeadLetterCounts(events, metrics, {
+            settings.listings_topic: dead_letter_topic(listings), settings.spend_topic: dead_letter_topic(spend)})
         relinker = SpendRelinker(spend_store, registry, spend_ingest.names, settings.relink_interval_s,
                                  on_relinked=metrics.spend_relinked.inc) if settings.relink_interval_s else None
         settle_memory()
         log.info("consuming %s and %s", listings, spend)
         while not stopping:
+            dead_letter_counts.tick()
             busy = listing_runner.run_batch() > 0
             spend_runner.run_batch(timeout_s=0.0)  # listings wait for a full batch; spend is only checked
             if relinker is not None:
