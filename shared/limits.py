@@ -31,6 +31,10 @@ MAX_REQUIREMENTS = 10
 MAX_LOTS = 100
 # Results one request may ask for (lots times `limit`): each is scored and explained.
 MAX_RESULTS = 1000
+# Lists of short texts in a record (services, categories, regions, certifications…) and each text:
+# real listings carry at most ten of any; a merged listing's provenance, one entry per source.
+MAX_LIST_ITEMS = 200
+MAX_TERM_LENGTH = 500
 # JSON bodies: real documents (OCDS included) nest fewer than 15 levels.
 MAX_JSON_DEPTH = 64
 # Uploads and request bodies, by default (each service's settings may lower or raise its own): the

@@ -22,7 +22,15 @@ from pydantic import (
     model_validator,
 )
 
-from shared.limits import MAX_AMOUNT_PENCE, MAX_CPV_CODES, MAX_RADIUS_KM, BoundedDate, BoundedDateTime
+from shared.limits import (
+    MAX_AMOUNT_PENCE,
+    MAX_CPV_CODES,
+    MAX_LIST_ITEMS,
+    MAX_RADIUS_KM,
+    MAX_TERM_LENGTH,
+    BoundedDate,
+    BoundedDateTime,
+)
 
 ORG_ID_PATTERN = r"^[A-Z]{2}-[A-Z]{2,6}-[A-Za-z0-9]{1,40}$"
 """An org-id.guide identifier: country, register, the register's own number."""
@@ -82,6 +90,9 @@ def _normalise_cpv_list(codes: list[str]) -> list[str]:
     return list(dict.fromkeys(normalise_cpv(c) for c in codes))
 
 
+Terms = Annotated[list[Annotated[str, Field(max_length=MAX_TERM_LENGTH)]], Field(max_length=MAX_LIST_ITEMS)]
+"""A list of short texts (services, categories, regions…), bounded in count and length."""
+
 CpvCodes = Annotated[list[str], Field(max_length=MAX_CPV_CODES), AfterValidator(_normalise_cpv_list)]
 
 
@@ -100,7 +111,7 @@ class ServiceArea(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)
-    regions: list[str] = Field(default_factory=list)
+    regions: Terms = Field(default_factory=list)
     national: bool = False
 
 
@@ -169,13 +180,13 @@ class Listing(BaseModel):
         "so records from registers, grant files and benchmarks can name this organisation",
     )
     description: str = Field(default="", max_length=20_000)
-    services: list[str] = Field(default_factory=list)
+    services: Terms = Field(default_factory=list)
     cpv_codes: CpvCodes = Field(default_factory=list)
-    sic_codes: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
-    impact_areas: list[str] = Field(default_factory=list)
-    beneficiaries: list[str] = Field(default_factory=list)
-    certifications: list[str] = Field(default_factory=list)
+    sic_codes: Terms = Field(default_factory=list)
+    categories: Terms = Field(default_factory=list)
+    impact_areas: Terms = Field(default_factory=list)
+    beneficiaries: Terms = Field(default_factory=list)
+    certifications: Terms = Field(default_factory=list)
     address: Address = Field(default_factory=Address)
     postcode: str | None = Field(default=None, max_length=10)
     location: GeoPoint | None = None
@@ -186,7 +197,7 @@ class Listing(BaseModel):
     contact: Contact = Field(default_factory=Contact)
     source: str = Field(min_length=1, max_length=100)
     source_url: str | None = None
-    provenance: list[SourceRef] = Field(default_factory=list)
+    provenance: list[SourceRef] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     updated_at: BoundedDateTime
 
     @field_validator("updated_at")
@@ -231,9 +242,9 @@ class Lot(BaseModel):
     region: str | None = None
     radius_km: float = Field(default=50, gt=0, le=MAX_RADIUS_KM)
     value_pence: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_PENCE)
-    social_value_priorities: list[str] = Field(default_factory=list)
-    required_certifications: list[str] = Field(default_factory=list)
-    required_legal_forms: list[LegalForm] = Field(default_factory=list)
+    social_value_priorities: Terms = Field(default_factory=list)
+    required_certifications: Terms = Field(default_factory=list)
+    required_legal_forms: list[LegalForm] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
     @model_validator(mode="after")
     def _has_place(self) -> Lot:

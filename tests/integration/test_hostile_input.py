@@ -235,3 +235,11 @@ def test_an_ocds_package_asking_too_many_results_is_refused(world: dict[str, Any
               "deliveryAddresses": [{"postalCode": "LS1 1UN"}]} for i in range(20)]
     body = {"ocid": "o", "tender": {"id": "t", "title": "Works", "lots": lots, "items": items}}
     problem(world["matcher"].post("/match?limit=100", json=body), 400, "limit")
+
+
+@pytest.mark.parametrize(("extra", "field"), [({"categories": ["x"] * 201}, "categories"),
+                                              ({"services": ["y" * 501]}, "services.0")])
+def test_lists_in_a_listing_are_bounded(world: dict[str, Any], extra: dict[str, Any], field: str) -> None:
+    listing = {"id": "t:1", "name": "x", "source": "t", "postcode": "LS1 1UN", "updated_at": "2025-01-01T00:00:00Z",
+               **extra}
+    problem(world["ingest"].post("/listings", json=listing, headers={"X-API-Key": world["admin"]}), 422, field)
