@@ -243,3 +243,12 @@ def test_lists_in_a_listing_are_bounded(world: dict[str, Any], extra: dict[str, 
     listing = {"id": "t:1", "name": "x", "source": "t", "postcode": "LS1 1UN", "updated_at": "2025-01-01T00:00:00Z",
                **extra}
     problem(world["ingest"].post("/listings", json=listing, headers={"X-API-Key": world["admin"]}), 422, field)
+
+
+@pytest.mark.parametrize("path", ["/lots", "/consortia"])
+def test_a_deeply_nested_upload_is_refused_on_the_pages(world: dict[str, Any], path: str) -> None:
+    import io
+
+    data = {"ocds": (io.BytesIO(DEEP.encode()), "deep.json"), "mode": "ocds"}
+    response = world["directory"].post(path, data=data, content_type="multipart/form-data")
+    assert 400 <= response.status_code < 500, response.status_code
