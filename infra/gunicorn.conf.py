@@ -13,6 +13,8 @@ from typing import Any
 
 from werkzeug.test import Client
 
+from shared.limits import MAX_REQUEST_LINE
+
 # Loopback unless told otherwise, so `gunicorn` run by hand never listens on the network. The
 # container image sets BIND_HOST=0.0.0.0 (its own network namespace); compose then publishes the
 # port on the host's 127.0.0.1 only.
@@ -24,7 +26,14 @@ bind = [f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{os.environ.get('PORT', '80
 # is usually the limit: raise threads before workers.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-worker_class = "gthread"
+# gthread, but a slow or half-open client waits in the event loop, not in one of those threads
+# (GUNICORN_CLIENT_TIMEOUT seconds to send its request), gunicorn's own errors are JSON problems,
+# and a second quit signal cannot deadlock a worker: see shared/gunicorn_worker.py.
+worker_class = "shared.gunicorn_worker.ProblemThreadWorker"
+
+# The longest request line gunicorn accepts (its own maximum, 8190 bytes): an 8 KB query string
+# reaches the app, which answers in the problem shape; beyond, so does gunicorn (worker class).
+limit_request_line = MAX_REQUEST_LINE
 
 # No preload: `create_app()` runs in each worker after the fork, so no client, socket or thread
 # is created in the master and then shared by forked children (the style guide's "nothing connects
@@ -78,6 +87,8 @@ worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 # user agent. Application logs (JSON when LOG_FORMAT=json) come from shared.logging_setup.
 accesslog = "-"
 errorlog = "-"
+# Request values escaped, keys in query strings redacted: see shared/gunicorn_logging.py.
+logger_class = "shared.gunicorn_logging.SafeAccessLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}i)s "%(a)s"'
 

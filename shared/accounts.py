@@ -74,6 +74,17 @@ CREATE TABLE IF NOT EXISTS api_keys (
 """
 
 
+KEY_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+MAX_KEY_LENGTH = 200
+
+
+def is_key_shaped(presented: str) -> bool:
+    """Whether a presented key could be one this store issued (URL-safe characters, not too long).
+    Anything else is refused before it reaches the database, a log line or another service's
+    header (which must be ASCII)."""
+    return 0 < len(presented.strip()) <= MAX_KEY_LENGTH and set(presented.strip()) <= KEY_CHARACTERS
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -136,7 +147,7 @@ class AccountStore:
     def authenticate(self, presented: str) -> Principal | None:
         """The principal for a presented key, or None for a malformed, unknown or revoked one."""
         parts = presented.strip().split("_", 2)
-        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        if not is_key_shaped(presented) or len(parts) != 3 or parts[0] != KEY_PREFIX:
             return None
         row = self._conn().execute(
             "SELECT secret_sha256, role, organisation_id, revoked_at FROM api_keys WHERE id = ?", (parts[1],)

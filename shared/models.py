@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -23,9 +23,32 @@ from pydantic import (
     model_validator,
 )
 
+from shared.limits import (
+    MAX_AMOUNT_PENCE,
+    MAX_CPV_CODES,
+    MAX_LIST_ITEMS,
+    MAX_RADIUS_KM,
+    MAX_TERM_LENGTH,
+    BoundedDate,
+    BoundedDateTime,
+)
+
 ORG_ID_PATTERN = r"^[A-Z]{2}-[A-Z]{2,6}-[A-Za-z0-9]{1,40}$"
 """An org-id.guide identifier: country, register, the register's own number."""
 CPV_PATTERN = re.compile(r"^(\d{8})(?:-\d)?$")
+
+
+def has_dot_segment(value: str) -> bool:
+    """Whether an id has a `.` or `..` segment (between `/` or after a listing's `source:`): ids
+    become URL paths (`/suppliers/<id>`, `/targets/<id>`), where a client or proxy would resolve
+    such a segment to another resource."""
+    return any(part in (".", "..") for part in re.split(r"[/:]", value))
+
+
+def _without_dot_segments(value: str) -> str:
+    if has_dot_segment(value):
+        raise ValueError("must not contain a '.' or '..' path segment")
+    return value
 
 
 class LegalForm(str, Enum):
@@ -68,7 +91,10 @@ def _normalise_cpv_list(codes: list[str]) -> list[str]:
     return list(dict.fromkeys(normalise_cpv(c) for c in codes))
 
 
-CpvCodes = Annotated[list[str], AfterValidator(_normalise_cpv_list)]
+Terms = Annotated[list[Annotated[str, Field(max_length=MAX_TERM_LENGTH)]], Field(max_length=MAX_LIST_ITEMS)]
+"""A list of short texts (services, categories, regions…), bounded in count and length."""
+
+CpvCodes = Annotated[list[str], Field(max_length=MAX_CPV_CODES), AfterValidator(_normalise_cpv_list)]
 
 
 class GeoPoint(BaseModel):
@@ -85,8 +111,8 @@ class ServiceArea(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    radius_km: float | None = Field(default=None, gt=0, le=1500)
-    regions: list[str] = Field(default_factory=list)
+    radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)
+    regions: Terms = Field(default_factory=list)
     national: bool = False
 
 
@@ -130,7 +156,7 @@ class SourceRef(BaseModel):
     id: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=100)
     origin: str | None = Field(default=None, max_length=500)
-    updated_at: datetime
+    updated_at: BoundedDateTime
 
 
 class Listing(BaseModel):
@@ -142,7 +168,8 @@ class Listing(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    id: str = Field(min_length=3, max_length=200, pattern=r"^[a-z0-9_-]+:[A-Za-z0-9_.\-/]+$")
+    id: Annotated[str, AfterValidator(_without_dot_segments)] = Field(
+        min_length=3, max_length=200, pattern=r"^[a-z0-9_-]+:[A-Za-z0-9_.\-/]+$")
     name: str = Field(min_length=1, max_length=300)
     legal_form: LegalForm = LegalForm.other
     company_number: str | None = Field(default=None, max_length=20)
@@ -154,13 +181,13 @@ class Listing(BaseModel):
         "so records from registers, grant files and benchmarks can name this organisation",
     )
     description: str = Field(default="", max_length=20_000)
-    services: list[str] = Field(default_factory=list)
+    services: Terms = Field(default_factory=list)
     cpv_codes: CpvCodes = Field(default_factory=list)
-    sic_codes: list[str] = Field(default_factory=list)
-    categories: list[str] = Field(default_factory=list)
-    impact_areas: list[str] = Field(default_factory=list)
-    beneficiaries: list[str] = Field(default_factory=list)
-    certifications: list[str] = Field(default_factory=list)
+    sic_codes: Terms = Field(default_factory=list)
+    categories: Terms = Field(default_factory=list)
+    impact_areas: Terms = Field(default_factory=list)
+    beneficiaries: Terms = Field(default_factory=list)
+    certifications: Terms = Field(default_factory=list)
     address: Address = Field(default_factory=Address)
     postcode: str | None = Field(default=None, max_length=10)
     location: GeoPoint | None = None
@@ -171,13 +198,14 @@ class Listing(BaseModel):
     contact: Contact = Field(default_factory=Contact)
     source: str = Field(min_length=1, max_length=100)
     source_url: str | None = None
-    provenance: list[SourceRef] = Field(default_factory=list)
-    updated_at: datetime
+    provenance: list[SourceRef] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
+    updated_at: BoundedDateTime
 
     @field_validator("updated_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
-        """Naive timestamps are read as UTC so that ordering never depends on the host clock."""
+        """Naive timestamps are read as UTC so that ordering never depends on the host clock (the
+        type bounds the date first: converting one near date.min or date.max overflows)."""
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -213,11 +241,11 @@ class Lot(BaseModel):
     postcode: str | None = Field(default=None, max_length=10)
     location: GeoPoint | None = None
     region: str | None = None
-    radius_km: float = Field(default=50, gt=0, le=1500)
-    value_pence: int | None = Field(default=None, ge=0)
-    social_value_priorities: list[str] = Field(default_factory=list)
-    required_certifications: list[str] = Field(default_factory=list)
-    required_legal_forms: list[LegalForm] = Field(default_factory=list)
+    radius_km: float = Field(default=50, gt=0, le=MAX_RADIUS_KM)
+    value_pence: int | None = Field(default=None, ge=0, le=MAX_AMOUNT_PENCE)
+    social_value_priorities: Terms = Field(default_factory=list)
+    required_certifications: Terms = Field(default_factory=list)
+    required_legal_forms: list[LegalForm] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
 
     @model_validator(mode="after")
     def _has_place(self) -> Lot:
@@ -247,10 +275,12 @@ class SpendRecord(BaseModel):
         default=None, max_length=10, description="Where the supplier is, when known: it corroborates a link by name."
     )
     amount_pence: int = Field(
-        description="Whole pence; negative for a credit note, which nets off against the supplier's spend."
+        ge=-MAX_AMOUNT_PENCE,
+        le=MAX_AMOUNT_PENCE,
+        description="Whole pence; negative for a credit note, which nets off against the supplier's spend.",
     )
     currency: Literal["GBP"] = "GBP"
-    date: date
+    date: BoundedDate
     category: str | None = None
     cpv_code: str | None = None
     reference: str = Field(min_length=1, max_length=200)
@@ -259,7 +289,7 @@ class SpendRecord(BaseModel):
         description="Direct: the organisation bought it itself; indirect: a supply-chain partner did (reported"
         " apart, as PPN 001 and the Buy Social Corporate Challenge ask).",
     )
-    updated_at: datetime | None = None
+    updated_at: BoundedDateTime | None = None
 
     @field_validator("amount_pence")
     @classmethod

@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.limits import MAX_BODY_BYTES
 from shared.search.factory import sqlite_path
 
 
@@ -57,6 +58,11 @@ class BackendSettings(BaseSettings):
         validation_alias="SPEND_URL",
         description="Spend ledger store, sqlite:///path; empty = spend.db beside the embedded event log"
         " (var/spend.db with Kafka).",
+    )
+
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES, ge=1024, le=64 * 1024 * 1024,
+        description="Largest request body the service reads (413 beyond): an OCDS upload and its form by default.",
     )
 
     def spend_path(self) -> Path:

@@ -11,7 +11,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+import orjson
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from shared.accounts import AccountStore, Principal, Role
@@ -20,6 +21,7 @@ from shared.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    ProblemError,
     Unauthenticated,
     invalid_body,
     register_error_handlers,
@@ -27,6 +29,7 @@ from shared.errors import (
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog
 from shared.json_provider import OrjsonProvider
+from shared.limits import MAX_JSON_DEPTH
 from shared.logging_setup import configure_logging
 from shared.search.factory import open_search_index, sqlite_path
 from shared.search.port import SearchIndex
@@ -38,14 +41,31 @@ _lock = threading.Lock()
 
 
 def create_base_app(name: str, settings: BackendSettings, checks: dict[str, ReadinessCheck]) -> Flask:
-    """A Flask app with the problem-shape errors, logging and `/healthz` + `/readyz`."""
+    """A Flask app with the problem-shape errors, logging, `/healthz` + `/readyz`, the body-size
+    limit (413) and the security headers every response carries."""
     configure_logging(settings.log_format, settings.log_level)
     app = Flask(name)
     app.config["SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json = OrjsonProvider(app)
     register_error_handlers(app)
     app.register_blueprint(_health_blueprint(checks))
+    app.after_request(_security_headers)
     return app
+
+
+def _security_headers(response: Response) -> Response:
+    """On every response, pages and JSON alike: scripts, styles and images only from this origin
+    (inline scripts only by the hashes the app lists in `CSP_SCRIPT_HASHES`), never framed, no
+    type sniffing, no referrer leaving with a search in its URL."""
+    scripts = " ".join(("'self'", *current_app.config.get("CSP_SCRIPT_HASHES", ())))
+    policy = (f"default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self' data:; "
+              "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    response.headers.setdefault("Content-Security-Policy", policy)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    response.headers.setdefault("X-Frame-Options", "DENY")  # frame-ancestors for browsers without CSP 2
+    return response
 
 
 def _health_blueprint(checks: dict[str, ReadinessCheck]) -> Blueprint:
@@ -92,10 +112,41 @@ def search_index() -> SearchIndex:
     return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
 
 
+def request_json() -> Any:
+    """The request body parsed as JSON, once per request: 415 unless it is sent as JSON; 400 for
+    malformed JSON, numbers JSON does not have (`NaN`, `Infinity`) and nesting deeper than
+    MAX_JSON_DEPTH, which would otherwise exhaust the stack of whatever walks the body next."""
+    if "json_body" in g:
+        return g.json_body
+    if not request.is_json:
+        raise ProblemError("send the body as JSON", [FieldError("Content-Type", "expected application/json")],
+                           status=415)
+    try:
+        body = orjson.loads(request.get_data(cache=True))
+    except orjson.JSONDecodeError as exc:
+        raise InvalidInput("the body is not valid JSON", [FieldError("body", str(exc)[:200])]) from exc
+    if nested_deeper_than(body, MAX_JSON_DEPTH):
+        raise InvalidInput("the body is nested too deeply", [FieldError("body", f"at most {MAX_JSON_DEPTH} levels")])
+    g.json_body = body
+    return body
+
+
+def nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (iteratively: no recursion limit)."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
 def json_object() -> dict[str, Any]:
     """The request body as a JSON object, for routes that look at it before choosing a model (a
-    lot or an OCDS release); anything else, malformed JSON included, is a 400 naming the body."""
-    body = request.get_json(silent=True)
+    lot or an OCDS release); anything else is a 400 naming the body (415 when not sent as JSON)."""
+    body = request_json()
     if not isinstance(body, dict):
         raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
     return body
@@ -104,6 +155,7 @@ def json_object() -> dict[str, Any]:
 def validated_body(model: type[ModelT]) -> ModelT:
     """The request body as `model`, strictly: JSON `true` is not a number, `"5"` is not an int.
     A field that fails is a 422 naming it."""
+    request_json()  # the same 415 and 400s as every JSON route, before the model sees the bytes
     try:
         return model.model_validate_json(request.get_data(), strict=True)
     except ValidationError as exc:
@@ -122,7 +174,8 @@ def accounts() -> AccountStore:
 
 
 def principal() -> Principal:
-    """Who is calling, from the `X-API-Key` header; 401 when there is no valid key."""
+    """Who is calling, from the `X-API-Key` header; 401 when there is no valid key (one that
+    cannot be a key, with a `€` say, is refused like any unknown key)."""
     presented = request.headers.get("X-API-Key", "")
     found = accounts().authenticate(presented) if presented else None
     if found is None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from services.directory import api, broker_pages, buy_social_pages, pages
+from services.directory import api, broker_pages, buy_social_pages, inline_scripts, pages
 from services.directory.config import DirectorySettings
 from services.directory.openapi import build_openapi
 from shared.models import IMPACT_AREAS
@@ -21,8 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (e.g. `search_url`) for tests."""
     settings = DirectorySettings(**(test_config or {}))
     app = create_base_app("socialmatch-directory", settings, checks={"search_index": lambda: search_index().ping()})
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.jinja_env.globals["IMPACT_AREAS"] = IMPACT_AREAS
+    app.jinja_env.globals["JS_ENABLED_SCRIPT"] = inline_scripts.JS_ENABLED
+    app.config["CSP_SCRIPT_HASHES"] = inline_scripts.HASHES
     app.extensions["directory_openapi"] = build_openapi()
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

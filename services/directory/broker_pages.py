@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+import orjson
 from flask import Blueprint, render_template, request
 from werkzeug.datastructures import MultiDict
 
@@ -210,7 +211,7 @@ def ocds_request(form: Args) -> tuple[dict[str, Any], int]:
         problems.append({"field": "ocds", "message": "Select an OCDS file to upload"})
     else:
         try:
-            body = json.loads(upload.read(settings().max_upload_bytes + 1).decode("utf-8"))
+            body = orjson.loads(upload.read(settings().max_upload_bytes + 1))
         except (UnicodeDecodeError, json.JSONDecodeError):
             problems.append({"field": "ocds", "message": "The file must be an OCDS release in JSON"})
         else:

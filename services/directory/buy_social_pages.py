@@ -27,6 +27,8 @@ from werkzeug.datastructures import MultiDict
 
 from services.directory.html_errors import register_html_errors
 from services.directory.matcher_client import MatcherError, matcher_client
+from shared.accounts import is_key_shaped
+from shared.models import has_dot_segment
 from shared.web import search_index
 
 log = logging.getLogger(__name__)
@@ -133,7 +135,7 @@ def buy_social_export() -> Any:
     try:
         member = _member(request.form)
         target_id, kind = request.form.get("target_id", ""), request.form.get("format", "")
-        if not ID_PATTERN.match(target_id) or kind not in EXPORTS:
+        if not ID_PATTERN.match(target_id) or has_dot_segment(target_id) or kind not in EXPORTS:
             raise Refused([{"field": "", "message": "Choose a target and a format (CSV, XLSX or SVG) to download."}],
                           400)
         response = _call("GET", member, f"/targets/{target_id}/{EXPORTS[kind]}")
@@ -154,7 +156,7 @@ def _member(form: Any) -> Member:
     errors = []
     if not organisation_id:
         errors.append({"field": "organisation_id", "message": "Enter your organisation ID"})
-    elif not ID_PATTERN.match(organisation_id):
+    elif not ID_PATTERN.match(organisation_id) or has_dot_segment(organisation_id):
         errors.append(
             {
                 "field": "organisation_id",
@@ -163,6 +165,8 @@ def _member(form: Any) -> Member:
         )
     if not api_key:
         errors.append({"field": "api_key", "message": "Enter your API key"})
+    elif not is_key_shaped(api_key):  # it could not be a key, and could not travel in a header
+        errors.append({"field": "api_key", "message": "Enter the API key as you were given it, starting smk_"})
     if errors:
         raise Refused(errors, 400)
     return Member(organisation_id, api_key)

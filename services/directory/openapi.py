@@ -11,6 +11,7 @@ from typing import Any
 from services.directory.search_params import FACETS, LIST_PARAMS, MAX_PAGE
 from services.directory.suggest import MAX_PREFIX_CHARS, MAX_SUGGESTIONS
 from services.directory.suggest import PARAMS as SUGGESTION_PARAMS
+from shared.limits import MAX_RADIUS_KM
 from shared.models import Listing
 
 Schema = dict[str, Any]
@@ -69,7 +70,7 @@ def _selection_parameters() -> list[Schema]:
                "UK postcode or district (LS1 4AP, LS1): the search centre. Not with lat/lon."),
         _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude of the centre, with lon."),
         _query("lon", {"type": "number", "minimum": -180, "maximum": 180}, "Longitude of the centre, with lat."),
-        _query("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+        _query("radius_km", {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_KM},
                "Keep listings within this distance of the centre (needs postcode or lat/lon)."),
         _query("sort", {"type": "string", "enum": ["relevance", "distance", "name"], "default": "relevance"},
                "Order; distance needs a centre. Relevance without words sorts by distance, else by name."),

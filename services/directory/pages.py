@@ -11,6 +11,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from flask import Blueprint, abort, render_template, request
 
 from services.directory.html_errors import register_html_errors
@@ -80,7 +81,7 @@ def _lot_body(req: Any) -> dict[str, Any]:
     upload = req.files.get("ocds")
     if upload and upload.filename:
         try:
-            return json.loads(upload.read(settings().max_upload_bytes + 1).decode("utf-8"))  # type: ignore[no-any-return]
+            return orjson.loads(upload.read(settings().max_upload_bytes + 1))  # type: ignore[no-any-return]
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MatcherError("The uploaded file is not JSON", [{"field": "ocds", "message": str(exc)}]) from exc
     form = req.form

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from shared.errors import FieldError, InvalidInput, field_errors
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
+from shared.limits import MAX_RADIUS_KM
 from shared.search.port import Near, SearchQuery
 
 # query parameter -> index filter; facets are reported under the parameter name.
@@ -44,7 +45,7 @@ class SearchParams(BaseModel):
     postcode: str | None = Field(default=None, max_length=10)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
-    radius_km: float | None = Field(default=None, gt=0, le=1000)
+    radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM)
     sort: Literal["relevance", "distance", "name"] = "relevance"
     page: int = Field(default=1, ge=1, le=MAX_PAGE)
     per_page: int = Field(default=20, ge=1, le=100)

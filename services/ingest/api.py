@@ -21,7 +21,7 @@ from services.ingest.publishing import publish_listings, publish_tombstone
 from shared.errors import FieldError, InvalidInput
 from shared.events.envelope import with_provenance
 from shared.events.port import Message
-from shared.web import event_log, require_admin, settings
+from shared.web import event_log, request_json, require_admin, settings
 
 bp = Blueprint("ingest", __name__)
 
@@ -29,7 +29,7 @@ bp = Blueprint("ingest", __name__)
 @bp.post("/listings")
 def post_listings() -> Any:
     require_admin()
-    body = request.get_json(silent=True)
+    body = request_json()
     if isinstance(body, dict):
         items, many = [body], False
     elif isinstance(body, list) and body:

@@ -15,7 +15,6 @@ from shared.web import create_base_app, event_log
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     settings = IngestSettings(**(test_config or {}))
     app = create_base_app("socialmatch-ingest", settings, checks={"event_log": lambda: event_log().ping()})
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.register_blueprint(bp)
     app.register_blueprint(spend_bp)
     return app

@@ -19,10 +19,11 @@ from services.ingest.pipeline import Rejection
 from services.ingest.preparing import PreparedListings
 from shared.errors import BackendUnavailable
 from shared.events.dead_letter import send_dead_letters
-from shared.events.port import Consumer, EventLog, Message
+from shared.events.port import Consumer, EventLog, Message, Rebalanced
 
 log = logging.getLogger("socialmatch.ingest.consumer")
 T = TypeVar("T")
+LAG_EVERY_S = 5.0
 
 
 class IndexingStalled(RuntimeError):
@@ -45,9 +46,11 @@ class TopicRunner(ABC):
     """Poll, handle, dead-letter, commit: the discipline every topic shares."""
 
     def __init__(self, consumer: Consumer, events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
-                 report_lag: bool = True) -> None:
+                 report_lag: bool = True, topic: str = "") -> None:
+        """`topic` labels the metrics (the topic's name without the deployment's prefix)."""
         self.consumer, self.events = consumer, events
-        self.settings, self.metrics, self.report_lag = settings, metrics, report_lag
+        self.settings, self.metrics, self.report_lag, self.topic = settings, metrics, report_lag, topic or "unknown"
+        self._lag_measured = 0.0
 
     @abstractmethod
     def run_batch(self, timeout_s: float | None = None) -> int:
@@ -62,20 +65,37 @@ class TopicRunner(ABC):
         timeout = self.settings.batch_timeout_s if timeout_s is None else timeout_s
         messages = self.consumer.poll(self.settings.batch_size, timeout)
         if messages:
-            self.metrics.consumed.inc(len(messages))
-        elif self.report_lag:  # a broker round trip on Kafka: only for the topic the gauge is about
-            self.metrics.lag.set(self.consumer.lag())
+            self.metrics.consumed.labels(topic=self.topic).inc(len(messages))
+        else:
+            self._measure_lag(force=True)
         return messages
 
-    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> None:
-        """Dead-letter the rejections, then commit: the batch's writes are already done."""
+    def _measure_lag(self, force: bool = False) -> None:
+        """The group's lag, for `/metrics` and the stall check: on every idle poll, and every
+        LAG_EVERY_S while busy (a broker round trip on Kafka: only for topics that report it)."""
+        if self.report_lag and (force or time.monotonic() - self._lag_measured > LAG_EVERY_S):
+            self._lag_measured = time.monotonic()
+            self.metrics.measured_lag(self.topic, self.consumer.lag())
+
+    def _settle(self, messages: Sequence[Message], rejections: list[Rejection], started: float) -> bool:
+        """Dead-letter the rejections, then commit: the batch's writes are already done. False when a
+        rebalance moved the partitions first: the records are read again (the writes are idempotent)."""
         if rejections:
             with_retries(self.settings, lambda: send_dead_letters(
                 self.events, [(r.message, r.reason, r.errors) for r in rejections]), "event log")
-            self.metrics.dead_lettered.inc(len(rejections))
-        with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
+            for rejection in rejections:
+                self.metrics.dead_letter(self.topic, rejection.reason)
+        try:
+            with_retries(self.settings, lambda: self.consumer.commit(messages), "event log")
+        except Rebalanced as exc:
+            log.warning("%s: reading again from the committed offsets", exc)
+            self.metrics.rebalances.labels(topic=self.topic).inc()
+            return False
         self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self.metrics.committed(self.topic)
+        self._measure_lag()
         log.info("batch done", extra={"records": len(messages), "rejected": len(rejections)})
+        return True
 
 
 class Preparing(Protocol):
@@ -91,8 +111,8 @@ class BatchRunner(TopicRunner):
 
     def __init__(self, consumer: Consumer, handle: Callable[[Sequence[Message]], list[Rejection]],
                  events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
-                 report_lag: bool = True) -> None:
-        super().__init__(consumer, events, settings, metrics, report_lag)
+                 report_lag: bool = True, topic: str = "") -> None:
+        super().__init__(consumer, events, settings, metrics, report_lag, topic)
         self.handle = handle
 
     def run_batch(self, timeout_s: float | None = None) -> int:
@@ -115,8 +135,8 @@ class PipelinedRunner(TopicRunner):
     """
 
     def __init__(self, consumer: Consumer, prepare: Preparing, finish: Callable[[PreparedListings], list[Rejection]],
-                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics) -> None:
-        super().__init__(consumer, events, settings, metrics)
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics, topic: str = "") -> None:
+        super().__init__(consumer, events, settings, metrics, topic=topic)
         self.prepare, self.finish = prepare, finish
         self._in_flight: tuple[Sequence[Message], PendingPrepared, float] | None = None
 
@@ -125,12 +145,19 @@ class PipelinedRunner(TopicRunner):
         messages = self._poll(0.0 if self._in_flight else timeout_s)
         finished = len(self._in_flight[0]) if self._in_flight else 0
         ahead = (messages, self.prepare.submit(messages), time.monotonic()) if messages else None
-        self.drain()
+        if not self._finish_in_flight() and ahead is not None:
+            ahead[1].result()  # dropped: the rebalance rewound past it, so it is polled again
+            ahead = None
         self._in_flight = ahead
         return len(messages) + finished
 
     def drain(self) -> None:
-        if self._in_flight is not None:
-            messages, pending, started = self._in_flight
-            self._in_flight = None
-            self._settle(messages, self.finish(pending.result()), started)
+        self._finish_in_flight()
+
+    def _finish_in_flight(self) -> bool:
+        """Finish the batch in flight, if any; False when a rebalance kept it from being committed."""
+        if self._in_flight is None:
+            return True
+        messages, pending, started = self._in_flight
+        self._in_flight = None
+        return self._settle(messages, self.finish(pending.result()), started)

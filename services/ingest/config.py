@@ -33,6 +33,11 @@ class IngestSettings(BackendSettings):
     metrics_port: int = Field(
         default=8083, ge=0, le=65535, description="Consumer's /healthz and /metrics port on 127.0.0.1 (0 = off)."
     )
+    stall_after_s: float = Field(
+        default=300, gt=0,
+        description="The consumer's /healthz answers 503 (stalled) after this long without committing a batch"
+        " while records wait (lag > 0).",
+    )
     max_batch_items: int = Field(default=1000, ge=1, description="Most listings accepted in one POST /listings.")
     max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, description="Largest accepted request body.")
     spend_topic: str = Field(default="spend", description="Topic that carries spend records.")

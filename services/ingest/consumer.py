@@ -26,6 +26,7 @@ from types import FrameType
 
 from services.ingest.batch_runner import BatchRunner, IndexingStalled, PipelinedRunner, TopicRunner, with_retries
 from services.ingest.config import IngestSettings
+from services.ingest.dead_letter_counts import DeadLetterCounts
 from services.ingest.dedupe import ClusterWrites, OrganisationRegistry
 from services.ingest.geocode import GeoChain
 from services.ingest.guard import InvalidShareExceeded
@@ -33,6 +34,7 @@ from services.ingest.metrics import ConsumerMetrics, serve_metrics
 from services.ingest.pipeline import Rejection
 from services.ingest.prepare_worker import PrepareWorker
 from services.ingest.preparing import ListingPreparer, PreparedListings, geo_chain, settle_memory
+from services.ingest.refusals import MAX_REASON, Refused, write_or_isolate
 from services.ingest.spend import link_all, plan_spend
 from services.ingest.spend_relink import SpendRelinker
 from services.ingest.supplier_link import DirectoryNames
@@ -41,9 +43,10 @@ from shared.events.dead_letter import rejected_record
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, Message, dead_letter_topic
 from shared.logging_setup import configure_logging
+from shared.models import SpendRecord
 from shared.search.factory import open_search_index
-from shared.search.port import BulkResult, GenerationWriter, SearchIndex
-from shared.spend_store import SpendStore, SqliteSpendStore
+from shared.search.port import BulkResult, Document, GenerationWriter, SearchIndex
+from shared.spend_store import SpendStore, SqliteSpendStore, SupplierLink
 
 log = logging.getLogger("socialmatch.ingest.consumer")
 
@@ -53,7 +56,7 @@ class ClusterWriter:
 
     def __init__(self, index: GenerationWriter, events: EventLog, settings: IngestSettings,
                  metrics: ConsumerMetrics, registry: OrganisationRegistry,
-                 on_refused: Callable[[dict[str, dict[str, object]]], None] | None = None) -> None:
+                 on_refused: Callable[[list[Refused[Document]]], None] | None = None) -> None:
         """`on_refused` takes the documents the index kept refusing (default: dead-letter them)."""
         self.index, self.events, self.settings = index, events, settings
         self.metrics, self.registry = metrics, registry
@@ -69,34 +72,47 @@ class ClusterWriter:
             self.on_refused(refused)
         return prepared.rejections
 
-    def _write(self, writes: ClusterWrites) -> dict[str, dict[str, object]]:
-        """Deletes, then upserts with bounded retries; returns documents the index kept refusing."""
+    def _write(self, writes: ClusterWrites) -> list[Refused[Document]]:
+        """Deletes, then upserts with bounded retries; returns the documents the index refused.
+
+        A document the index reports as failed is tried again a few times (the index may be
+        shedding load); one whose write raises is refused for what it holds, and not retried.
+        """
         if writes.deletes:
             deletes = writes.deletes
             with_retries(self.settings, lambda: _check(self.index.delete(deletes), "delete"), "index")
             self.metrics.indexed.inc(len(deletes))
-        pending = dict(writes.upserts)
+        pending: dict[str, Document] = dict(writes.upserts)
+        refused: list[Refused[Document]] = []
+        failed: dict[str, str] = {}
         for attempt in range(self.settings.max_retries + 1):
             if not pending:
-                return {}
-            result = with_retries(self.settings, partial(self.index.bulk_upsert, list(pending.values())), "index")
-            self.metrics.indexed.inc(result.written)
-            self.metrics.stale.inc(result.stale)
-            failed = dict(result.failed)
+                break
+            results, raised = write_or_isolate(list(pending.values()), self._bulk, "index")
+            refused += raised
+            failed = {doc_id: reason for result in results for doc_id, reason in result.failed}
+            self.metrics.indexed.inc(sum(r.written for r in results))
+            self.metrics.stale.inc(sum(r.stale for r in results))
             pending = {i: d for i, d in pending.items() if i in failed}
             if pending:
                 log.warning("index refused %d documents (attempt %d), e.g. %s",
                             len(failed), attempt + 1, next(iter(failed.items())))
                 if attempt < self.settings.max_retries:
                     time.sleep(self.settings.retry_base_s * 2**attempt)
-        return pending
+        return refused + [Refused(doc, f"the index refused the document ({failed.get(i, '')})"[:MAX_REASON])
+                          for i, doc in pending.items()]
 
-    def _dead_letter_refused(self, refused: dict[str, dict[str, object]]) -> None:
-        """A document the index refuses every time is a data problem: keep it as a dead letter."""
+    def _bulk(self, documents: Sequence[Document]) -> BulkResult:
+        return with_retries(self.settings, partial(self.index.bulk_upsert, list(documents)), "index")
+
+    def _dead_letter_refused(self, refused: list[Refused[Document]]) -> None:
+        """A document the index refuses is a data problem: keep it as a dead letter, with why."""
         topic = dead_letter_topic(self.settings.topic(self.settings.listings_topic))
-        self.events.publish(topic, [(doc_id, rejected_record(doc, "index refused the document"))
-                                    for doc_id, doc in refused.items()])
-        self.metrics.dead_lettered.inc(len(refused))
+        letters = [(str(r.item.get("id")), rejected_record(r.item, r.reason, [{"field": "body", "message": r.reason}]))
+                   for r in refused]
+        with_retries(self.settings, lambda: self.events.publish(topic, letters), "event log")
+        for r in refused:
+            self.metrics.dead_letter(self.settings.listings_topic, r.reason)
 
 
 class Indexer(ClusterWriter):
@@ -105,7 +121,7 @@ class Indexer(ClusterWriter):
 
     def __init__(self, index: GenerationWriter, events: EventLog, settings: IngestSettings, geo: GeoChain,
                  metrics: ConsumerMetrics, registry: OrganisationRegistry,
-                 on_refused: Callable[[dict[str, dict[str, object]]], None] | None = None) -> None:
+                 on_refused: Callable[[list[Refused[Document]]], None] | None = None) -> None:
         super().__init__(index, events, settings, metrics, registry, on_refused)
         self.preparer = ListingPreparer.configured(settings, registry, geo)
 
@@ -127,10 +143,20 @@ class SpendIngest:
         self.names = DirectoryNames(index) if index is not None else None
 
     def handle(self, messages: Sequence[Message]) -> list[Rejection]:
-        valid, rejections = plan_spend(messages)
-        pairs = with_retries(self.settings, lambda: link_all(valid.values(), self.registry, self.names), "index")
-        with_retries(self.settings, lambda: self.store.upsert(pairs), "spend store")
-        return rejections
+        """Link and store the batch; a record the linker or the store refuses is rejected alone."""
+        plan = plan_spend(messages)
+        linked, unlinkable = write_or_isolate(list(plan.records.values()), self._link, "directory lookup")
+        pairs = [pair for batch in linked for pair in batch]
+        _, unstorable = write_or_isolate(pairs, self._store, "spend store")
+        refused = [(r.item, r.reason) for r in unlinkable] + [(r.item[0], r.reason) for r in unstorable]
+        return plan.rejections + [Rejection(plan.origins[record.key], reason, [{"field": "body", "message": reason}])
+                                  for record, reason in refused]
+
+    def _link(self, records: Sequence[SpendRecord]) -> list[tuple[SpendRecord, SupplierLink]]:
+        return with_retries(self.settings, lambda: link_all(records, self.registry, self.names), "index")
+
+    def _store(self, pairs: Sequence[tuple[SpendRecord, SupplierLink]]) -> int:
+        return with_retries(self.settings, lambda: self.store.upsert(pairs), "spend store")
 
 
 def main() -> int:
@@ -145,7 +171,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    metrics = ConsumerMetrics()
+    metrics = ConsumerMetrics(settings.stall_after_s)
     server = serve_metrics(metrics, settings.metrics_port) if settings.metrics_port else None
     index = open_search_index(settings.search_url, prefix=settings.index_prefix)
     events = open_event_log(settings.events_url, client_id="ingest-consumer")
@@ -165,17 +191,22 @@ def main() -> int:
         if settings.prepare_worker:
             worker = PrepareWorker(settings)
             writer = ClusterWriter(index, events, settings, metrics, registry)
-            listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics)
+            listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics,
+                                             topic=settings.listings_topic)
         else:
             indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
-            listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics)
+            listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics,
+                                         topic=settings.listings_topic)
         spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
-                                   report_lag=False)
+                                   report_lag=False, topic=settings.spend_topic)
+        dead_letter_counts = DeadLetterCounts(events, metrics, {
+            settings.listings_topic: dead_letter_topic(listings), settings.spend_topic: dead_letter_topic(spend)})
         relinker = SpendRelinker(spend_store, registry, spend_ingest.names, settings.relink_interval_s,
                                  on_relinked=metrics.spend_relinked.inc) if settings.relink_interval_s else None
         settle_memory()
         log.info("consuming %s and %s", listings, spend)
         while not stopping:
+            dead_letter_counts.tick()
             busy = listing_runner.run_batch() > 0
             spend_runner.run_batch(timeout_s=0.0)  # listings wait for a full batch; spend is only checked
             if relinker is not None:

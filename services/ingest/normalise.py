@@ -63,11 +63,12 @@ class Invalid(Exception):
 
 
 def normalise_listing(raw: dict[str, Any]) -> dict[str, Any]:
-    """A tidied copy of `raw`; raises Invalid. Values of the wrong type are left for validation."""
-    if _suspect(repr(raw)):
-        unsafe = list(_unsafe_text(raw, ""))
-        if unsafe:
-            raise Invalid("unsafe content", unsafe)
+    """A tidied copy of `raw`; raises Invalid. Values of the wrong type are left for validation.
+
+    The safety checks run on the record as sent and again on the text as it will be stored:
+    stripping markup and unescaping entities can turn `<b>=HYPERLINK(…)</b>` into a formula and
+    `&lt;script&gt;` into a script."""
+    _reject_unsafe(raw)
     fields = dict(raw)
     if isinstance(fields.get("name"), str):
         fields["name"] = tidy_name(fields["name"])
@@ -80,19 +81,30 @@ def normalise_listing(raw: dict[str, Any]) -> dict[str, Any]:
     unknown = unknown_cpv(fields.get("cpv_codes"))
     if unknown:
         raise Invalid("unknown CPV code", unknown)
+    _reject_unsafe(fields)
     return fields
 
 
+def _reject_unsafe(record: dict[str, Any]) -> None:
+    if _suspect(repr(record)):
+        unsafe = list(_unsafe_text(record, ""))
+        if unsafe:
+            raise Invalid("unsafe content", unsafe)
+
+
 def _suspect(text: str) -> bool:
-    return "<" in text or "javascript" in text.lower() or _SUSPECT_FORMULA.search(text) is not None
+    return ("<" in text or "&" in text or "javascript" in text.lower()
+            or _SUSPECT_FORMULA.search(text) is not None)
 
 
 def _unsafe_text(value: Any, path: str) -> Any:
-    """(field, message) for every string that is a formula or carries active content."""
+    """(field, message) for every string that is a formula or carries active content, as written or
+    once its HTML entities are unescaped (as any page or client that decodes them would see it)."""
     if isinstance(value, str):
-        if _FORMULA.match(value):
+        decoded = html.unescape(value) if "&" in value else value
+        if _FORMULA.match(value) or _FORMULA.match(decoded):
             yield {"field": path, "message": "looks like a spreadsheet formula (formula injection)"}
-        elif _ACTIVE.search(value):
+        elif _ACTIVE.search(value) or _ACTIVE.search(decoded):
             yield {"field": path, "message": "contains active content (script, handler or javascript: URL)"}
     elif isinstance(value, dict):
         for key, item in value.items():

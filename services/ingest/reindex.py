@@ -47,8 +47,9 @@ from services.ingest.consumer import Indexer
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.metrics import ConsumerMetrics
 from services.ingest.preparing import geo_chain
+from services.ingest.refusals import Refused
 from shared.events.port import EventLog, LogReader, caught_up
-from shared.search.port import GenerationWriter, SearchIndex
+from shared.search.port import Document, GenerationWriter, SearchIndex
 
 # How long one poll of the log waits when a partition has nothing ready yet.
 POLL_TIMEOUT_S = 1.0
@@ -167,7 +168,7 @@ def _indexer(
     writer: GenerationWriter, events: EventLog, settings: IngestSettings, registry: OrganisationRegistry,
     summary: ReindexSummary,
 ) -> Indexer:  # fmt: skip
-    def count_refused(refused: dict[str, dict[str, object]]) -> None:
+    def count_refused(refused: list[Refused[Document]]) -> None:
         summary.refused += len(refused)
 
     return Indexer(writer, events, settings, geo_chain(settings), ConsumerMetrics(), registry, count_refused)

@@ -13,6 +13,7 @@ been indexed (`spend_relink`), and whenever the record is sent again.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import ValidationError
@@ -52,19 +53,28 @@ def link_all(
     return [(r, by_name.get((r.supplier_name or "", r.supplier_postcode), found)) for r, found in linked]
 
 
-def plan_spend(messages: Sequence[Message]) -> tuple[dict[str, SpendRecord], list[Rejection]]:
-    """Valid records by key (the last one of a key in the batch wins), and rejections."""
-    valid: dict[str, SpendRecord] = {}
-    rejections: list[Rejection] = []
+@dataclass
+class SpendPlan:
+    """A batch of spend as records by key (the last one of a key in the batch wins), the message
+    each came from (to dead-letter it if a store refuses it), and the rejections."""
+
+    records: dict[str, SpendRecord] = field(default_factory=dict)
+    origins: dict[str, Message] = field(default_factory=dict)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
+def plan_spend(messages: Sequence[Message]) -> SpendPlan:
+    plan = SpendPlan()
     for message in messages:
         raw, _ = split_provenance(message.value)
         if not isinstance(raw, dict):
-            rejections.append(Rejection(message, "not a JSON object"))
+            plan.rejections.append(Rejection(message, "not a JSON object"))
             continue
         try:
             record = SpendRecord.model_validate(raw)
         except ValidationError as exc:
-            rejections.append(Rejection(message, "spend record failed validation", validation_errors(exc)))
+            plan.rejections.append(Rejection(message, "spend record failed validation", validation_errors(exc)))
             continue
-        valid[record.key] = record
-    return valid, rejections
+        plan.records[record.key] = record
+        plan.origins[record.key] = message
+    return plan

@@ -27,7 +27,7 @@ from shared.accounts import Role
 from shared.errors import FieldError, Forbidden, InvalidInput
 from shared.events.envelope import with_provenance
 from shared.spend_store import SqliteSpendStore
-from shared.web import event_log, principal, settings
+from shared.web import event_log, principal, request_json, settings
 
 bp = Blueprint("spend_intake", __name__)
 
@@ -77,7 +77,7 @@ def _within_limit(count: int) -> None:
 
 
 def _json_rows() -> list[dict[str, Any]]:
-    body = request.get_json(silent=True)
+    body = request_json()
     rows = [body] if isinstance(body, dict) else body
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise InvalidInput("send a spend record object, a non-empty array of them, or text/csv",

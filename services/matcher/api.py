@@ -18,6 +18,7 @@ from services.matcher.places import LotError
 from services.matcher.scoring import Match
 from services.matcher.work import is_remote
 from shared.errors import FieldError, InvalidInput
+from shared.limits import MAX_RESULTS
 from shared.models import Lot
 from shared.web import json_object, settings, validated_body
 
@@ -31,7 +32,11 @@ def match_route() -> Any:
     limit = _limit()
     body = json_object()
     if is_ocds(body):
-        return jsonify({"lots": _match_ocds(parse_ocds(body, settings().max_lots), limit)})
+        lots = parse_ocds(body, settings().max_lots)
+        if len(lots) * limit > MAX_RESULTS:  # each result is scored and explained
+            raise InvalidInput(f"{len(lots)} lots with limit {limit} is more than {MAX_RESULTS} results",
+                               [FieldError("limit", f"at most {MAX_RESULTS // len(lots)} for {len(lots)} lots")])
+        return jsonify({"lots": _match_ocds(lots, limit)})
     lot = validated_body(Lot)
     try:
         ctx = matcher().prepare(lot)

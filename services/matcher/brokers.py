@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from services.matcher.consortia import Candidate, Proposal, Requirement, SearchSettings, propose, uncoverable
 from services.matcher.scoring import Match
 from shared.cpv import label as cpv_label
+from shared.limits import MAX_RADIUS_KM, MAX_REQUIREMENTS
 from shared.models import CpvCodes, GeoPoint, Lot, SizeBand, require_place
 
 # Matches one lot: the ranked suppliers, best first (the matcher's recall + re-ranking).
@@ -42,7 +43,7 @@ class ConsortiumRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     lot: Lot
-    requirements: list[RequirementIn] = Field(default_factory=list, max_length=10)
+    requirements: list[RequirementIn] = Field(default_factory=list, max_length=MAX_REQUIREMENTS)
     max_members: int = Field(default=3, ge=1, le=6)
     proposals: int = Field(default=5, ge=1, le=20)
 
@@ -137,7 +138,7 @@ class SeeksIn(BaseModel):
     cpv_codes: CpvCodes = Field(default_factory=list)
     impact_areas: list[str] = Field(default_factory=list, max_length=20)
     sectors: list[Sector] = Field(default_factory=lambda: list[Sector](["third"]))
-    radius_km: float = Field(default=50, gt=0, le=1500)
+    radius_km: float = Field(default=50, gt=0, le=MAX_RADIUS_KM)
 
 
 class PartnerRequest(BaseModel):

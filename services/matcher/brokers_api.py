@@ -26,18 +26,12 @@ from services.matcher.places import LotError
 from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match
 from shared.errors import FieldError, InvalidInput
+from shared.limits import MAX_REQUIREMENTS
 from shared.models import Lot
 from shared.search.port import SearchIndex
-from shared.web import json_body, search_index, settings
+from shared.web import json_body, json_object, search_index, settings
 
 bp = Blueprint("brokers", __name__)
-
-
-def _json() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("send a JSON object", [FieldError("body", "expected a JSON object")])
-    return body
 
 
 def _match_partners(lot: Lot, limit: int) -> list[Match]:
@@ -96,12 +90,18 @@ def partners() -> Any:
 
 @bp.post("/consortia")
 def consortia() -> Any:
-    body = _json()
+    body = json_object()
     req = _ocds_request(body) if is_ocds(body) else json_body(ConsortiumRequest)
     if not req.requirements and not req.lot.cpv_codes:
         raise InvalidInput(
             "name the requirements, or give the lot several CPV codes",
             [FieldError("requirements", "no requirements")],
+            status=422,
+        )
+    if not req.requirements and len(req.lot.cpv_codes) > MAX_REQUIREMENTS:  # each code is then a requirement
+        raise InvalidInput(
+            f"at most {MAX_REQUIREMENTS} requirements",
+            [FieldError("lot.cpv_codes", f"{len(req.lot.cpv_codes)} codes, each a requirement; name the requirements")],
             status=422,
         )
     # Every requirement is delivered at the lot's place: resolve it once, and let the requirements
@@ -137,13 +137,17 @@ def _ocds_request(body: dict[str, Any]) -> ConsortiumRequest:
     lots = [(entry.key, entry.lot) for entry in parsed if entry.lot is not None]
     if not lots:
         raise unusable(parsed)
+    if len(lots) > MAX_REQUIREMENTS:  # each lot is a requirement
+        where = "releases" if "releases" in body else "tender.lots"
+        raise InvalidInput(f"at most {MAX_REQUIREMENTS} requirements",
+                           [FieldError(where, f"{len(lots)} lots, each a requirement")], status=422)
     first = lots[0][1]
     total = sum(lot.value_pence or 0 for _, lot in lots) or None
     requirements = [
         RequirementIn(
             id=key[:100], label=lot.title[:300], description=lot.description[:5000], cpv_codes=lot.cpv_codes
         )
-        for key, lot in lots[:10]
+        for key, lot in lots
     ]
     k = request.args.get("max_members", "3")
     if not k.isdigit() or not 1 <= int(k) <= 6:

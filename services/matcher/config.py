@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.limits import MAX_LOTS, MAX_RADIUS_KM
 from shared.settings import BackendSettings
 
 
@@ -23,13 +24,13 @@ class MatcherSettings(BackendSettings):
     default_radius_km: float = Field(
         default=50,
         gt=0,
-        le=1500,
+        le=MAX_RADIUS_KM,
         description="Search radius around the delivery place when a lot gives none (OCDS lots never do).",
     )
     max_lots: int = Field(
-        default=100,
+        default=MAX_LOTS,
         ge=1,
-        le=1000,
+        le=MAX_LOTS,
         description="Most lots one request may match; larger OCDS packages are refused with 422 so that "
         "one request cannot hold a worker for minutes.",
     )

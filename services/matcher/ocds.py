@@ -30,6 +30,7 @@ from services.matcher.place_names import NamedPlace, find_place, nation_of, nuts
 from services.matcher.places import NATIONAL, region_name
 from shared.errors import FieldError, InvalidInput
 from shared.geo import distance_km
+from shared.limits import MAX_AMOUNT_PENCE
 from shared.models import Lot, normalise_cpv
 
 # How far a place named in a description may lie from its NUTS area's anchor, beyond the area's
@@ -364,6 +365,9 @@ def _value(reader: _Reader, obj: dict[str, Any], path: str) -> tuple[str, int | 
     vpath = _join(path, "value")
     amount = reader.get(value, "amount", (int, float), vpath)
     currency = reader.get(value, "currency", str, vpath)
+    if amount is not None and not 0 <= amount <= MAX_AMOUNT_PENCE / 100:
+        reader.fail(_join(vpath, "amount"), f"must be from 0 to {MAX_AMOUNT_PENCE // 100}")
+        return None
     if amount is None or currency != "GBP":
         return None
     return _join(vpath, "amount"), round(amount * 100)

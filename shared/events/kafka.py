@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from shared.errors import BackendUnavailable
-from shared.events.port import Message, Value
+from shared.events.port import Message, Rebalanced, Value
 
 # How long a publish may wait for every acknowledgement before it counts as failed.
 PUBLISH_TIMEOUT_S = 30.0
@@ -99,14 +99,36 @@ class KafkaEventLog:
             self._producer = None
 
 
+class _Revocations(ConsumerRebalanceListener):
+    """Counts the rebalances that took partitions from this member."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        if revoked:
+            self.count += 1
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        """Nothing to do: newly assigned partitions start from the group's committed offsets."""
+
+
 class KafkaGroupConsumer:
-    """One member of a consumer group reading one topic, committing only what it is told to."""
+    """One member of a consumer group reading one topic, committing only what it is told to.
+
+    A rebalance between a poll and its commit (another member joined or died) may have given the
+    polled partitions to another member; committing then would fail (`CommitFailedError`) or move
+    someone else's offsets. Either way `commit` raises `Rebalanced` instead, and the partitions this
+    member holds next are read again from the committed offsets.
+    """
 
     def __init__(self, servers: list[str], client_id: str, topic: str, group: str, max_poll_interval_ms: int) -> None:
         self._topic = topic
+        self._revocations = _Revocations()
+        self._uncommitted: dict[TopicPartition, int] = {}  # highest offset polled and not committed
+        self._stale = False  # a rebalance took partitions while records were uncommitted
         with _unavailable_on_broker_error():
             self._consumer = KafkaConsumer(
-                topic,
                 bootstrap_servers=servers,
                 client_id=client_id,
                 group_id=group,
@@ -114,14 +136,25 @@ class KafkaGroupConsumer:
                 auto_offset_reset="earliest",
                 max_poll_interval_ms=max_poll_interval_ms,
             )
+            self._consumer.subscribe([topic], listener=self._revocations)
 
     def poll(self, max_records: int, timeout_s: float) -> list[Message]:
+        revocations = self._revocations.count
         with _unavailable_on_broker_error():
             batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        return [_message(record) for records in batches.values() for record in records]
+        if self._revocations.count != revocations and self._uncommitted:
+            self._stale = True
+        messages = [_message(record) for records in batches.values() for record in records]
+        for m in messages:
+            tp = TopicPartition(m.topic, m.partition)
+            self._uncommitted[tp] = max(m.offset, self._uncommitted.get(tp, -1))
+        return messages
 
     def commit(self, messages: Sequence[Message]) -> None:
         """Commit the offset after the highest message per partition (Kafka stores the next one to read)."""
+        if self._stale:
+            self._rewind()
+            raise Rebalanced(f"partitions of {self._topic} were reassigned since these records were polled")
         highest: dict[TopicPartition, int] = {}
         for m in messages:
             tp = TopicPartition(m.topic, m.partition)
@@ -129,8 +162,28 @@ class KafkaGroupConsumer:
         if not highest:
             return
         offsets = {tp: OffsetAndMetadata(offset + 1, "", NO_LEADER_EPOCH) for tp, offset in highest.items()}
+        try:
+            with _unavailable_on_broker_error():
+                self._consumer.commit(offsets=offsets)
+        except CommitFailedError as exc:  # the group rebalanced during the commit
+            self._rewind()
+            raise Rebalanced(f"the group rebalanced while committing {self._topic}: {exc}") from exc
+        for tp, offset in highest.items():
+            if self._uncommitted.get(tp, -1) <= offset:
+                self._uncommitted.pop(tp, None)
+
+    def _rewind(self) -> None:
+        """Forget every uncommitted record: each partition still held is read again from the
+        group's committed offset (or its start), so nothing polled before the rebalance is skipped."""
+        self._uncommitted.clear()
+        self._stale = False
         with _unavailable_on_broker_error():
-            self._consumer.commit(offsets=offsets)
+            for tp in self._consumer.assignment():
+                committed = self._consumer.committed(tp)
+                if committed is None:
+                    self._consumer.seek_to_beginning(tp)
+                else:
+                    self._consumer.seek(tp, committed)
 
     def lag(self) -> int:
         """Records not yet committed by the group, over all of the topic's partitions.

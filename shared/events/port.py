@@ -32,6 +32,12 @@ class Message:
     timestamp_ms: int
 
 
+class Rebalanced(Exception):
+    """The group moved this member's partitions while it held uncommitted records: nothing was
+    committed, and the next poll reads from the group's committed offsets. The work already done
+    on those records is written again when they come back (writes are idempotent)."""
+
+
 def dead_letter_topic(topic: str) -> str:
     """Where a topic's invalid records go, with their reason."""
     return f"{topic}.dlq"
@@ -41,7 +47,8 @@ class Consumer(Protocol):
     def poll(self, max_records: int, timeout_s: float) -> list[Message]:
         """Up to `max_records` messages; waits at most `timeout_s` when none are ready."""
 
-    def commit(self, messages: Sequence[Message]) -> None: ...
+    def commit(self, messages: Sequence[Message]) -> None:
+        """Raises Rebalanced when the partitions were reassigned since the messages were polled."""
 
     def lag(self) -> int:
         """Records published but not yet committed by this group."""

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from scripts.process_groups import live_members
 from shared.events.factory import open_event_log
 from shared.search.factory import open_search_index
 from shared.search.port import SearchQuery
 from tests.e2e.processes import Stack
-from tests.process_groups import live_members
 
 pytestmark = pytest.mark.slow
 

@@ -134,3 +134,21 @@ def test_a_non_geographic_postcode_is_an_error_only_when_nothing_else_places_the
     assert chain.place({"postcode": "GIR 0AA", "region": "London"})["geo_precision"] == "region"
     with pytest.raises(InvalidPostcode):
         chain.place({"postcode": "12345"})
+
+
+@pytest.mark.parametrize(("description", "field"), [
+    ("<b>=HYPERLINK(\"http://evil\",\"x\")</b>", "description"),
+    ("<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>", "description"),
+    ("&lt;script&gt;alert(1)&lt;/script&gt;", "description"),
+    ("&#61;SUM(A1:A9)", "description"),
+    ("<i> @SUM(A1)</i>", "description"),
+])
+def test_unsafe_text_is_caught_as_it_would_be_stored(description: str, field: str) -> None:
+    with pytest.raises(Invalid) as raised:
+        normalise_listing({"id": "t:1", "name": "X", "description": description})
+    assert field in {e["field"] for e in raised.value.errors}
+
+
+def test_ordinary_entities_and_markup_still_pass() -> None:
+    fields = normalise_listing({"id": "t:1", "name": "X", "description": "<p>Fish &amp; chips, 5 &lt; 6</p>"})
+    assert fields["description"] == "Fish & chips, 5 < 6"

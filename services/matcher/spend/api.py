@@ -31,6 +31,8 @@ from services.matcher.spend.service import (
 from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
 from shared.accounts import Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
+from shared.limits import MAX_DATE, MIN_DATE
+from shared.models import has_dot_segment
 from shared.search.factory import sqlite_path
 from shared.spend_store import SqliteSpendStore
 from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
@@ -54,8 +56,9 @@ def spend_store() -> SqliteSpendStore:
 
 
 def _item_id(value: str, name: str) -> str:
-    if not re.match(ID_PATTERN, value):
-        raise InvalidInput(f"{name} must be 1-100 letters, digits, '.', '_' or '-'", [FieldError(name, "bad id")])
+    if not re.match(ID_PATTERN, value) or has_dot_segment(value):
+        raise InvalidInput(f"{name} must be 1-100 letters, digits, '.', '_' or '-', and not '.' or '..'",
+                           [FieldError(name, "bad id")])
     return value
 
 
@@ -64,9 +67,12 @@ def _as_of() -> date:
     if raw is None:
         return date.today()
     try:
-        return date.fromisoformat(raw)
+        as_of = date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput("as_of must be a date (YYYY-MM-DD)", [FieldError("as_of", "not a date")]) from exc
+    if not MIN_DATE <= as_of <= MAX_DATE:
+        raise InvalidInput("as_of is out of range", [FieldError("as_of", f"must be {MIN_DATE} to {MAX_DATE}")])
+    return as_of
 
 
 # --- administrators -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.limits import MAX_PERIOD_DAYS, BoundedDate, Pence
 from shared.models import Lot
 from shared.sqlite import ThreadConnections
 
@@ -33,9 +34,9 @@ class TargetBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=200)
-    start: date
-    end: date
-    amount_pence: int | None = Field(default=None, gt=0)
+    start: BoundedDate
+    end: BoundedDate
+    amount_pence: Pence | None = None
     percentage: float | None = Field(default=None, gt=0, le=100)
     category: str | None = Field(default=None, max_length=200)
     region: str | None = Field(default=None, max_length=100)
@@ -44,6 +45,8 @@ class TargetBody(BaseModel):
     def _sound(self) -> TargetBody:
         if self.end < self.start:
             raise ValueError("end is before start")
+        if (self.end - self.start).days > MAX_PERIOD_DAYS:
+            raise ValueError(f"the period is longer than {MAX_PERIOD_DAYS} days")
         if self.amount_pence is None and self.percentage is None:
             raise ValueError("give amount_pence, percentage, or both")
         return self
@@ -58,9 +61,11 @@ class PackageBody(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     lot: Lot
-    value_pence: int = Field(gt=0)
-    expected_on: date = Field(description="When the package is placed and its delivery starts.")
-    ends_on: date | None = Field(default=None, description="When its delivery ends (default: the day it starts).")
+    value_pence: Pence
+    expected_on: BoundedDate = Field(description="When the package is placed and its delivery starts.")
+    ends_on: BoundedDate | None = Field(
+        default=None, description="When its delivery ends (default: the day it starts)."
+    )
 
     @model_validator(mode="after")
     def _sound(self) -> PackageBody:
