@@ -15,12 +15,14 @@ from services.matcher.features import FEATURES, LotContext, passes_hard_filters
 from services.matcher.model import FitThresholds, ScoringModel
 from services.matcher.ocds import OcdsLot, is_ocds, parse_ocds
 from services.matcher.places import LotError
+from services.matcher.recall_cache import RecallCache
 from services.matcher.scoring import Match
 from services.matcher.work import is_remote
 from shared.errors import FieldError, InvalidInput
 from shared.limits import MAX_RESULTS
 from shared.models import Lot
-from shared.web import json_object, settings, validated_body
+from shared.search.port import SearchIndex
+from shared.web import json_object, search_index, settings, validated_body
 
 bp = Blueprint("matcher", __name__)
 
@@ -60,10 +62,12 @@ def _match_ocds(lots: list[OcdsLot], limit: int) -> list[dict[str, Any]]:
     if not any(isinstance(found, LotContext) for _, found in contexts):
         raise _unmatchable([e for _, found in contexts if isinstance(found, list) for e in found])
     out = []
+    # A package's lots are mostly delivered at one place: they share the area's recall.
+    shared = RecallCache(search_index()).as_index()
     for entry, found in contexts:
         head = {"path": entry.path, "key": entry.key}
         if isinstance(found, LotContext):
-            out.append({**head, **_lot_result(found, limit)})
+            out.append({**head, **_lot_result(found, limit, shared)})
         else:
             out.append({**head, "errors": [{"field": e.field, "message": e.message} for e in found]})
     return out
@@ -73,8 +77,8 @@ def _unmatchable(errors: list[FieldError]) -> InvalidInput:
     return InvalidInput(detail="the lot cannot be matched as given", errors=errors, status=422)
 
 
-def _lot_result(ctx: LotContext, limit: int) -> dict[str, Any]:
-    answer = matcher().answer(ctx, limit)
+def _lot_result(ctx: LotContext, limit: int, index: SearchIndex | None = None) -> dict[str, Any]:
+    answer = matcher().answer(ctx, limit, index)
     return {
         "lot": ctx.lot.model_dump(mode="json"),
         "place_source": ctx.place.source,

@@ -125,9 +125,10 @@ class Matcher:
         """The best `limit` suppliers for the lot, each with its fit (no padding is removed here)."""
         return match(index or self.index, self.stats, ctx, self.model, self.pool, limit)
 
-    def answer(self, ctx: LotContext, limit: int) -> LotAnswer:
-        """Ranked suppliers, and an honest word when none of them clearly fits."""
-        ctx, candidates = recall(self.index, self.stats, ctx, self.pool, limit)
+    def answer(self, ctx: LotContext, limit: int, index: SearchIndex | None = None) -> LotAnswer:
+        """Ranked suppliers, and an honest word when none of them clearly fits. `index` may be a
+        request's `RecallCache` view, when several lots share a place."""
+        ctx, candidates = recall(index or self.index, self.stats, ctx, self.pool, limit)
         results = rank(ctx, candidates, self.model, limit)
         strong = sum(m.fit == "strong" for m in results)
         beyond = [] if strong else self._beyond(ctx)

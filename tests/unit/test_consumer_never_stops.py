@@ -129,7 +129,7 @@ def test_no_accepted_spend_record_stops_the_consumer(batch: list[dict[str, Any]]
             assert stack.spend.run_batch() == len(records)
             assert stack.spend.consumer.lag() == 0
             dead = stack.dead_keys("spend")
-            stored = {f"org:{r['reference']}" for r in records if stack.store.get("org", r["reference"])}
+            stored = {f"org:{r['reference']}" for r in records if stack.store.with_reference("org", r["reference"])}
             assert stored | dead == {f"org:{r['reference']}" for r in records}
         finally:
             stack.close()

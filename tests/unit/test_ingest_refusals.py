@@ -75,8 +75,8 @@ def test_a_spend_record_the_store_refuses_is_dead_lettered_and_the_rest_stored(
     runner = BatchRunner(events.consumer("spend", "ingest"), SpendIngest(store, registry, settings).handle,
                          events, settings, ConsumerMetrics())
     assert runner.run_batch() == 3
-    assert store.get("org", "A") is not None and store.get("org", "B") is not None
-    assert store.get("org", "BAD-1") is None
+    assert store.with_reference("org", "A") and store.with_reference("org", "B")
+    assert not store.with_reference("org", "BAD-1")
     [dead] = events.consumer("spend.dlq", "viewer").poll(10, 0.1)
     assert dead.key == "org:BAD-1" and dead.value is not None
     assert "spend store refused the record" in dead.value["reason"] and "CHECK constraint" in dead.value["reason"]
