@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import filterfalse
 from typing import Protocol
 
@@ -176,18 +177,25 @@ def _rarity(index: Counts, stats: WordStatistics, word: str) -> float:
 
 
 def cosine(query: Mapping[str, float], text: str) -> float:
-    """Similarity of a supplier's text (`lnc`: (1 + log tf) per word) to a unit query vector, 0 to 1.
-
-    Most candidates share no word with the lot, so their words are only split, never counted.
-    """
-    tokens = _WORD.findall(text.lower())
-    if query.keys().isdisjoint(tokens):
+    """Similarity of a supplier's text (`lnc`: (1 + log tf) per word) to a unit query vector, 0 to 1."""
+    weights, norm = _supplier_vector(text)
+    if not norm or query.keys().isdisjoint(weights):
         return 0.0
-    counts = Counter(filterfalse(ENGLISH_STOP_WORDS.__contains__, tokens))
-    # Most words occur once, weighing exactly 1; only repeated ones need a logarithm.
-    squares = len(counts) + sum((1 + math.log(tf)) ** 2 - 1 for tf in counts.values() if tf > 1)
-    dot = sum(weight * (1 + math.log(counts[w])) for w, weight in query.items() if w in counts)
-    return min(1.0, dot / math.sqrt(squares))
+    dot = sum(weight * weights[w] for w, weight in query.items() if w in weights)
+    return min(1.0, dot / norm)
+
+
+SUPPLIER_VECTORS_CACHED = 8192
+"""Suppliers near a place meet every lot delivered there (a package's lots, a consortium's
+requirements, the next buyer's search), so each one's word weights are worked out once."""
+
+
+@lru_cache(maxsize=SUPPLIER_VECTORS_CACHED)
+def _supplier_vector(text: str) -> tuple[dict[str, float], float]:
+    """(1 + log tf) per word without stop words, and the vector's length."""
+    counts = Counter(filterfalse(ENGLISH_STOP_WORDS.__contains__, _WORD.findall(text.lower())))
+    weights = {w: 1 + math.log(tf) if tf > 1 else 1.0 for w, tf in counts.items()}
+    return weights, math.sqrt(sum(v * v for v in weights.values()))
 
 
 def rarest(index: Counts, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int) -> list[str]:
