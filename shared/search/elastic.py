@@ -21,10 +21,11 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import BadRequestError, Elasticsearch, NotFoundError
 from elasticsearch.helpers import streaming_bulk
+from rapidfuzz.distance import OSA
 
 from shared.errors import BackendUnavailable
 from shared.geo import distance_km
-from shared.search import es_mapping
+from shared.search import es_mapping, vocabulary
 from shared.search.elastic_lease import Lease
 from shared.search.port import (
     HIGHLIGHT_END,
@@ -149,13 +150,46 @@ class ElasticsearchIndex:
         return resp.get("_source") if resp.get("found") else None
 
     def search(self, query: SearchQuery) -> SearchResult:
-        """Exact text first; with `fuzzy`, a query that matches nothing is retried with near spellings."""
+        """Exact text first; with `spelling`, unknown words replaced; with `fuzzy`, a query that
+        matches nothing is retried with near spellings."""
         result = self._search(query, fuzzy=False)
+        if result.total == 0 and query.spelling and _has_text(query):
+            corrections = self._corrections(query)
+            if corrections:
+                result = self._search(query, fuzzy=False, corrections=corrections)
         if result.total == 0 and query.fuzzy and fuzzy_words(query.text):
             result = self._search(query, fuzzy=True)
         return result
 
-    def _search(self, query: SearchQuery, fuzzy: bool) -> SearchResult:
+    def _corrections(self, query: SearchQuery) -> dict[str, str]:
+        """Each word no document holds -> the nearest index term (fewest edits within the AUTO
+        limit of its stem, sharing its first letter; then the term in most documents); empty when
+        every word is known or some unknown word has no near term (as the embedded adapter)."""
+        words = vocabulary.read_text(query.text or "", query.buyer_terms).words
+        fields = self._schema.text_fields
+        with _unavailable_on_transport_error():
+            counts = self._client.msearch(
+                searches=[line for w in words for line in ({"index": self._address}, _word_count(fields, w))]
+            )["responses"]
+            unknown = [w for w, r in zip(words, counts, strict=True) if r["hits"]["total"]["value"] == 0]
+            if not unknown:
+                return {}
+            suggest = {
+                f"{i}-{field}": {"text": vocabulary.protect(w), "term": {
+                    "field": field, "suggest_mode": "always", "max_edits": 2, "prefix_length": 1, "size": 50,
+                    "min_word_length": 3, "string_distance": "damerau_levenshtein"}}
+                for i, w in enumerate(unknown) for field in fields
+            }  # fmt: skip
+            resp = self._client.search(index=self._address, size=0, suggest=suggest)
+        corrections = {}
+        for i, word in enumerate(unknown):
+            best = _best_correction([entry for f in fields for entry in resp["suggest"][f"{i}-{f}"]])
+            if best is None:
+                return {}
+            corrections[word] = best
+        return corrections
+
+    def _search(self, query: SearchQuery, fuzzy: bool, corrections: Mapping[str, str] | None = None) -> SearchResult:
         """Filters go in `post_filter` so that each facet's aggregation can leave its own out."""
         if query.offset < 0 or query.limit < 0:
             raise ValueError("offset and limit must not be negative")
@@ -164,7 +198,7 @@ class ElasticsearchIndex:
         with _unavailable_on_transport_error():
             resp = self._client.search(
                 index=self._address,
-                query=build_query(self._schema, query, fuzzy=fuzzy, with_filters=False),
+                query=build_query(self._schema, query, fuzzy=fuzzy, with_filters=False, corrections=corrections),
                 post_filter=_all_filters(self._schema, query.filters),
                 sort=build_sort(self._schema, query),
                 aggs=build_facets(self._schema, query) or None,
@@ -182,6 +216,7 @@ class ElasticsearchIndex:
             facets=_facet_buckets(resp.get("aggregations", {})),
             next_cursor=encode_cursor(sort, raw_hits[-1]["sort"]) if full else None,
             fuzzy=fuzzy,
+            corrections=dict(corrections or {}),
         )
 
     def scan(self, query: SearchQuery, page_size: int = 500) -> Iterator[Hit]:
@@ -189,23 +224,27 @@ class ElasticsearchIndex:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         plain = SearchQuery(text=query.text, filters=query.filters, near=query.near, sort=query.sort,
-                            fuzzy=query.fuzzy)  # fmt: skip
-        fuzzy = query.fuzzy and bool(fuzzy_words(query.text)) and self.search(plain).fuzzy
+                            fuzzy=query.fuzzy, buyer_terms=query.buyer_terms, spelling=query.spelling)  # fmt: skip
+        first = self.search(plain) if query.fuzzy or query.spelling else None
+        fuzzy = first is not None and first.fuzzy
+        corrections = {} if first is None else dict(first.corrections)
         with _unavailable_on_transport_error():
             pit = self._client.open_point_in_time(index=self._address, keep_alive=SCAN_KEEP_ALIVE)["id"]
         try:
-            yield from self._scan_pages(plain, fuzzy, pit, page_size)
+            yield from self._scan_pages(plain, fuzzy, pit, page_size, corrections)
         finally:
             with _unavailable_on_transport_error():
                 self._client.close_point_in_time(id=pit)
 
-    def _scan_pages(self, query: SearchQuery, fuzzy: bool, pit: str, page_size: int) -> Iterator[Hit]:
+    def _scan_pages(
+        self, query: SearchQuery, fuzzy: bool, pit: str, page_size: int, corrections: dict[str, str]
+    ) -> Iterator[Hit]:
         after: list[Any] | None = None
         while True:
             with _unavailable_on_transport_error():
                 resp = self._client.search(
                     pit={"id": pit, "keep_alive": SCAN_KEEP_ALIVE},
-                    query=build_query(self._schema, query, fuzzy=fuzzy),
+                    query=build_query(self._schema, query, fuzzy=fuzzy, corrections=corrections),
                     sort=build_sort(self._schema, query),
                     search_after=after,
                     size=page_size,
@@ -353,21 +392,78 @@ class ElasticsearchIndex:
 
 
 def build_query(
-    schema: IndexSchema, query: SearchQuery, fuzzy: bool = False, with_filters: bool = True
-) -> dict[str, Any]:
+    schema: IndexSchema, query: SearchQuery, fuzzy: bool = False, with_filters: bool = True,
+    corrections: Mapping[str, str] | None = None,
+) -> dict[str, Any]:  # fmt: skip
     """The bool query: text must match, filters and the radius only narrow (no scoring).
 
     `with_filters=False` leaves the keyword filters out, for `search`, which applies them as a
     post filter so that disjunctive facets can count without each one's own filter.
+    `corrections` replaces typed words by index terms (spelling).
     """
     must: list[dict[str, Any]] = []
+    should: list[dict[str, Any]] = []
     if _has_text(query):
         text = query.text or ""
-        must.extend(_fuzzy_clauses(schema, text) if fuzzy else [_text_clause(schema, text)])
+        if fuzzy:
+            must.extend(_fuzzy_clauses(schema, text))
+        elif query.buyer_terms or corrections:
+            must.extend(_buyer_clauses(schema, text, query.buyer_terms, corrections or {}))
+            phrase = vocabulary.read_text(text, True).phrase if query.buyer_terms and not corrections else ()
+            if phrase:
+                should.append(_text_clause(schema, " ".join(phrase), "phrase"))
+        else:
+            must.append(_text_clause(schema, text))
     filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()] if with_filters else []
     if query.near is not None and query.near.radius_km is not None:
         filters.append(_radius_clause(schema, query.near))
-    return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+    body: dict[str, Any] = {"must": must or [{"match_all": {}}], "filter": filters}
+    if should:
+        body["should"] = should
+    return {"bool": body}
+
+
+def _buyer_clauses(
+    schema: IndexSchema, text: str, buyer_terms: bool, corrections: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """One clause per `vocabulary` clause: any alternative, each with all its words in some field.
+    A corrected word is an index term already, so it is matched as a term, not analysed again."""
+    fields = list(schema.text_fields)
+    clauses = []
+    for clause in vocabulary.read_text(text, buyer_terms).clauses:
+        options = []
+        for alternative in clause.alternatives:
+            kept = [w for w in alternative if w not in corrections]
+            parts = [_text_clause(schema, " ".join(kept))] if kept else []
+            parts += [{"bool": {"should": [{"term": {f: corrections[w]}} for f in fields], "minimum_should_match": 1}}
+                      for w in alternative if w in corrections]  # fmt: skip
+            options.append(parts[0] if len(parts) == 1 else {"bool": {"must": parts}})
+        clauses.append(options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}})
+    return clauses
+
+
+def _word_count(fields: Sequence[str], word: str) -> dict[str, Any]:
+    """A search body counting the documents that hold `word` in some text field."""
+    match = {"multi_match": {"query": word, "fields": list(fields), "type": "best_fields"}}
+    return {"query": match, "size": 0, "track_total_hits": True}
+
+
+def _best_correction(entries: Sequence[Mapping[str, Any]]) -> str | None:
+    """The term suggester's options for one word over every text field: fewest edits (within the
+    AUTO limit of the analysed word), then most documents, then alphabetical."""
+    frequencies: dict[str, int] = {}
+    stem = ""
+    for entry in entries:
+        stem = entry["text"]
+        for option in entry["options"]:
+            frequencies[option["text"]] = frequencies.get(option["text"], 0) + int(option["freq"])
+    limit = vocabulary.allowed_edits(stem)
+    ranked = sorted(
+        (OSA.distance(stem, term), -freq, term)
+        for term, freq in frequencies.items()
+        if term[:1] == stem[:1] and term != stem and term not in ENGLISH_STOP_WORDS
+    )
+    return next((term for edits, _, term in ranked if 0 < edits <= limit), None)
 
 
 def _all_filters(
@@ -386,20 +482,17 @@ def _has_text(query: SearchQuery) -> bool:
     return bool(query.text and query.text.strip())
 
 
-def _text_clause(schema: IndexSchema, text: str) -> dict[str, Any]:
+def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields") -> dict[str, Any]:
     """cross_fields + and: every analysed word must occur in some field; nothing is parsed as syntax.
+    `kind="phrase"`: the words next to each other in one field (a `should` that only scores).
 
     Text that analyses to no word at all (only stop words or punctuation) matches nothing, as in
     the embedded adapter (`zero_terms_query` keeps its default, `none`).
     """
-    return {
-        "multi_match": {
-            "query": text,
-            "fields": [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)],
-            "type": "cross_fields",
-            "operator": "and",
-        }
-    }
+    fields = [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)]
+    if kind == "phrase":
+        return {"multi_match": {"query": text, "fields": fields, "type": "phrase"}}
+    return {"multi_match": {"query": text, "fields": fields, "type": "cross_fields", "operator": "and"}}
 
 
 def fuzzy_words(text: str | None) -> list[str]:

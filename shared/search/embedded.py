@@ -27,6 +27,7 @@ process writes; commits are visible at once, which makes `refresh()` a no-op.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -34,7 +35,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,7 @@ from shared.errors import BackendUnavailable
 from shared.search import embedded_geo as geo
 from shared.search import embedded_snapshot as snapshots
 from shared.search import embedded_text as text
+from shared.search import vocabulary as buyer_vocabulary
 from shared.search.embedded_snapshot import BoolArray, FloatArray, IntArray, Postings, Snapshot, Tables, Vocabulary
 from shared.search.port import (
     BulkResult,
@@ -75,6 +77,11 @@ TABLES = ("docs", "bodies", "fts", "names", "terms", "changes", "geo")
 # Terms whose postings a process reads when it opens the index: the most frequent ones cost tens
 # of milliseconds each to read and come back in most queries.
 WARM_TERMS = 400
+# With `buyer_terms`, how many of the best documents by BM25 are checked for the typed phrase.
+PHRASE_WINDOW = 100
+# A query's text as index terms: every clause must match one of its alternatives, each a list of
+# terms that must all occur.
+Clauses = list[list[list[str]]]
 
 
 def table_base(prefix: str, schema: IndexSchema) -> str:
@@ -152,6 +159,7 @@ class _Matches:
     match: str | None
     terms: tuple[str, ...]
     fuzzy: bool
+    corrections: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def all(self, leave_out: str | None = None) -> BoolArray:
         """The base set narrowed by every filter but those on field `leave_out`."""
@@ -342,7 +350,10 @@ class EmbeddedSearchIndex:
             version=_normalise_version(document.get(schema.version_field)),
             sort_key=None if sort_value is None else str(sort_value).lower(),
             point=_point(document.get(schema.geo_field)),
-            text=tuple(text.strip_markers(_text_value(document.get(name))) for name in schema.text_fields),
+            text=tuple(
+                buyer_vocabulary.protect(text.strip_markers(_text_value(document.get(name))))
+                for name in schema.text_fields
+            ),
             name=_text_value(document.get(schema.suggest_field)),
             terms=terms,
         )
@@ -431,7 +442,7 @@ class EmbeddedSearchIndex:
         with self._reading() as (conn, snapshot):
             if query is None:
                 return int(snapshot.alive.sum())
-            matches = self._matches(conn, snapshot, query, fuzzy=False, scored=False)
+            matches = self._matches(conn, snapshot, query, fuzzy=False)
             return 0 if matches is None else int(matches.all().sum())
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -443,6 +454,8 @@ class EmbeddedSearchIndex:
             raise ValueError("a cursor continues from its own position; offset must be 0")
         with self._reading() as (conn, snapshot):
             matches = self._matches(conn, snapshot, query, fuzzy=False)
+            if query.spelling and (matches is None or not matches.all().any()):
+                matches = self._spelling_corrected(conn, snapshot, query) or matches
             if query.fuzzy and (matches is None or not matches.all().any()):
                 matches = self._matches(conn, snapshot, query, fuzzy=True) or matches
             if matches is None:
@@ -581,17 +594,19 @@ class EmbeddedSearchIndex:
     # -- query evaluation ----------------------------------------------------------------------
 
     def _matches(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool, scored: bool = True
-    ) -> _Matches | None:
-        """Evaluate text, radius and filters; None when the text leaves nothing to match. A count
-        needs no BM25 (`scored=False`): the matcher counts every word of a lot it has not met."""
-        base, score, match, groups = snapshot.alive, None, None, []
+        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool,
+        corrections: dict[str, str] | None = None,
+    ) -> _Matches | None:  # fmt: skip
+        """Evaluate text, radius and filters; None when the text leaves nothing to match.
+
+        `corrections` replaces typed words by index terms (spelling)."""
+        base, score, match, clauses = snapshot.alive, None, None, []
         if _has_text(query):
-            groups = self._text_groups(conn, snapshot, query.text or "", fuzzy)
-            if not groups:
+            clauses = self._clauses(conn, snapshot, query, fuzzy, corrections or {})
+            if not clauses:
                 return None
-            base, score = self._score_text(conn, snapshot, groups, scored)
-            match = self._snippet_match(query.text or "", groups, fuzzy)
+            base, score = self._score_text(conn, snapshot, clauses)
+            match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for a in c for t in a))
         filters = self._filter_masks(snapshot, query)
         dist: FloatArray | None
         if query.near is not None and query.near.radius_km is None:
@@ -600,16 +615,31 @@ class EmbeddedSearchIndex:
             dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
         else:
             base, dist = self._near(conn, snapshot, query.near, base)
-        terms = tuple(term for group in groups for term in group)
-        return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy)
+        terms = tuple(dict.fromkeys(t for c in clauses for a in c for t in a))
+        return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
-    @staticmethod
-    def _snippet_match(query_text: str, groups: list[list[str]], fuzzy: bool) -> str | None:
-        """The MATCH expression `snippet()` highlights: the words as typed (FTS5 stems them as it
-        stemmed the index), or with `fuzzy` the index terms that matched."""
-        if not fuzzy:
-            return text.fts_query(query_text)
-        return " AND ".join("(" + " OR ".join(text.phrase(t) for t in group) + ")" for group in groups)
+    def _spelling_corrected(self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery) -> _Matches | None:
+        """The query again with each word the index does not know replaced by its nearest known
+        term; None when every word is known (nothing to correct) or one unknown has no near term."""
+        read = buyer_vocabulary.read_text(query.text or "", query.buyer_terms)
+        terms = text.terms_by_word(conn, read.words)
+        unknown = [
+            w for w in read.words if terms[w] and all(self._postings(conn, snapshot, t).size == 0 for t in terms[w])
+        ]
+        if not unknown:
+            return None
+        vocabulary = self._vocabulary(conn, snapshot)
+        corrections = {}
+        for word in unknown:
+            near = text.nearest_terms(vocabulary, terms[word][0])
+            if not near:
+                return None
+            frequencies = text.document_frequencies(conn, self._vocab(conn, "row"), [t for _, t in near])
+            best = min(near, key=lambda pair: (pair[0], -frequencies[pair[1]], pair[1]))
+            if frequencies[best[1]] == 0:
+                return None
+            corrections[word] = best[1]
+        return self._matches(conn, snapshot, query, fuzzy=False, corrections=corrections)
 
     def _near(
         self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray
@@ -621,19 +651,25 @@ class EmbeddedSearchIndex:
             return base, geo.distances(snapshot, near, base)
         return geo.within_radius(conn, self._geo, snapshot, near, base)
 
-    def _text_groups(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, query_text: str, fuzzy: bool
-    ) -> list[list[str]]:
-        """The index terms each document must hold one of, group by group: each term of the text
-        alone, or with `fuzzy` the index terms near it (empty when some term has none, so nothing
-        can match)."""
-        words = text.query_words(query_text)
-        terms = text.terms(conn, words) if words else []
+    def _clauses(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool, corrections: dict[str, str]
+    ) -> Clauses:
+        """The query's text as index terms (`Clauses`); with `fuzzy` every term may also be any
+        index term near it (empty when some term has none, so nothing can match)."""
+        read = buyer_vocabulary.read_text(query.text or "", query.buyer_terms)
+        by_word = text.terms_by_word(conn, read.words)
+        for word, term in corrections.items():
+            by_word[word] = [term]
+        clauses = [
+            [terms for alternative in clause.alternatives if (terms := [t for w in alternative for t in by_word[w]])]
+            for clause in read.clauses
+        ]
+        clauses = [clause for clause in clauses if clause]
         if not fuzzy:
-            return [[term] for term in terms]
+            return clauses
         vocabulary = self._vocabulary(conn, snapshot)
-        groups = [text.near_terms(vocabulary, term) for term in terms]
-        return groups if all(groups) else []
+        near = [[[t] for t in text.near_terms(vocabulary, term)] for clause in clauses for a in clause for term in a]
+        return near if all(near) else []
 
     def _vocabulary(self, conn: sqlite3.Connection, snapshot: Snapshot) -> Vocabulary:
         """The index's terms at this snapshot, read once (usually by the warm-up) and then kept."""
@@ -659,21 +695,53 @@ class EmbeddedSearchIndex:
         return found
 
     def _score_text(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, groups: list[list[str]], scored: bool = True
+        self, conn: sqlite3.Connection, snapshot: Snapshot, clauses: Clauses
     ) -> tuple[BoolArray, FloatArray]:
-        """Documents holding a term of every group, and their BM25: the sum over the matched
-        terms, as FTS5's bm25() sums over a query's phrases (zeros when not `scored`)."""
+        """Documents matching an alternative of every clause, and their BM25: the sum over the
+        terms of every alternative they match, as FTS5's bm25() sums over a query's phrases."""
         base = snapshot.alive.copy()
         score = np.zeros(snapshot.size)
-        for group in groups:
+        for clause in clauses:
             present = np.zeros(snapshot.size, dtype=bool)
-            for term in group:
-                postings = self._postings(conn, snapshot, term)
-                present[postings.docs] = True
-                if scored:
+            for alternative in clause:
+                if len(alternative) == 1:
+                    postings = self._postings(conn, snapshot, alternative[0])
+                    present[postings.docs] = True
                     score[postings.docs] += text.bm25(postings, snapshot)
+                    continue
+                holds = np.ones(snapshot.size, dtype=bool)
+                gained = np.zeros(snapshot.size)
+                for term in alternative:
+                    postings = self._postings(conn, snapshot, term)
+                    has = np.zeros(snapshot.size, dtype=bool)
+                    has[postings.docs] = True
+                    holds &= has
+                    gained[postings.docs] += text.bm25(postings, snapshot)
+                present |= holds
+                score += np.where(holds, gained, 0.0)
             base &= present
         return base, score
+
+    def _phrase_boosted(
+        self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, candidates: IntArray
+    ) -> FloatArray | None:
+        """Scores with the typed phrase's BM25 added again where the best `PHRASE_WINDOW`
+        candidates hold its words together (Elasticsearch: a `should` phrase clause)."""
+        phrase = buyer_vocabulary.read_text(query.text or "", True).phrase
+        if matches.score is None or not phrase or matches.corrections or not len(candidates):
+            return None
+        window = candidates[np.argsort(-matches.score[candidates], kind="stable")[:PHRASE_WINDOW]]
+        together = text.phrase_matches(conn, self._fts, len(self._schema.text_fields), window.tolist(), phrase)
+        if not together:
+            return None
+        docs = np.array(sorted(together), dtype=np.int64)
+        score = matches.score.copy()
+        for term in dict.fromkeys(t for terms in text.terms_by_word(conn, phrase).values() for t in terms):
+            postings = self._postings(conn, matches.snapshot, term)
+            at = np.searchsorted(postings.docs, docs)
+            found = (at < len(postings.docs)) & (postings.docs[np.minimum(at, len(postings.docs) - 1)] == docs)
+            score[docs[found]] += text.bm25(postings, matches.snapshot)[at[found]]
+        return score
 
     def _filter_masks(self, snapshot: Snapshot, query: SearchQuery) -> dict[str, BoolArray]:
         """Per filtered field, the documents any of its values admit (AND across fields)."""
@@ -695,6 +763,10 @@ class EmbeddedSearchIndex:
         candidates = np.flatnonzero(final)
         total = len(candidates)  # of the whole search, also on a page after a cursor
         facets = self._facets(matches, query.facets, (final, candidates))
+        if query.buyer_terms and sort == "relevance":
+            boosted = self._phrase_boosted(conn, matches, query, candidates)
+            if boosted is not None:
+                matches = replace(matches, score=boosted)
         keys = self._sort_keys(conn, matches, sort, candidates)
         if query.cursor is not None:
             candidates, keys = self._after(conn, matches, sort, candidates, keys, decode_cursor(query.cursor, sort))
@@ -707,6 +779,7 @@ class EmbeddedSearchIndex:
             facets=facets,
             next_cursor=encode_cursor(sort, after) if full and after is not None else None,
             fuzzy=matches.fuzzy,
+            corrections=matches.corrections,
         )
 
     def _facets(

@@ -16,7 +16,6 @@ document, the document's token count, the index's row count and average token co
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -28,18 +27,12 @@ from rapidfuzz.distance import OSA
 from shared.search.embedded_snapshot import FloatArray, Postings, Snapshot, Vocabulary, ints
 from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START
 from shared.search.schema import ENGLISH_STOP_WORDS
+from shared.search.vocabulary import allowed_edits, protect, query_words, unprotect
 
-# Letters and digits only: unicode61 splits on everything else, so each token stays one FTS term.
-_WORD = re.compile(r"[^\W_]+")
 # FTS5's bm25() constants (fts5_aux.c), and the IDF it uses for terms in over half the rows.
 K1, B, IDF_FLOOR = 1.2, 0.75, 1e-6
 SNIPPET_TOKENS = 24
 TOKENIZER = "porter unicode61 remove_diacritics 2"
-
-
-def query_words(text: str) -> list[str]:
-    """The distinct non-stop words of a user's text, lower-cased, in order."""
-    return [w for w in dict.fromkeys(_WORD.findall(text.lower())) if w not in ENGLISH_STOP_WORDS]
 
 
 def fts_query(text: str) -> str | None:
@@ -47,11 +40,12 @@ def fts_query(text: str) -> str | None:
 
     Every word is quoted, so FTS5 syntax (`"`, `*`, `:`, `(`, NEAR, AND, OR, NOT) is literal and
     never raises; words are joined by FTS5's implicit AND. Stop words are dropped as the
-    Elasticsearch analyzer drops them. Text made only of stop words or punctuation returns None
-    and the search matches nothing, as Elasticsearch's `match` does when analysis leaves no term
-    (only empty text means "no text constraint").
+    Elasticsearch analyzer drops them; protected acronyms become their own tokens (`vocabulary`).
+    Text made only of stop words or punctuation returns None and the search matches nothing, as
+    Elasticsearch's `match` does when analysis leaves no term (only empty text means "no text
+    constraint").
     """
-    return " ".join(phrase(w) for w in query_words(text)) or None
+    return " ".join(phrase(protect(w)) for w in query_words(text)) or None
 
 
 def phrase(word: str) -> str:
@@ -63,12 +57,40 @@ def strip_markers(text: str) -> str:
     return text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
 
 
-def terms(conn: sqlite3.Connection, words: Sequence[str]) -> list[str]:
-    """The index terms of the words, in order, each once: tokenized by a scratch FTS5 table with the
-    index's own tokenizer, so no second stemmer can disagree with it."""
-    _, instances = _filled_scratch(conn, 1, [(1, " ".join(words))])
-    found = conn.execute(f"SELECT term FROM {instances} ORDER BY offset").fetchall()
-    return list(dict.fromkeys(term for (term,) in found))
+def terms_by_word(conn: sqlite3.Connection, words: Sequence[str]) -> dict[str, list[str]]:
+    """Each word's index terms (protected acronyms as their tokens): tokenized by a scratch FTS5
+    table with the index's own tokenizer, so no second stemmer can disagree with it."""
+    distinct = list(dict.fromkeys(words))
+    rows = [(i + 1, protect(word)) for i, word in enumerate(distinct)]
+    _, instances = _filled_scratch(conn, 1, rows)
+    found: dict[str, list[str]] = {word: [] for word in distinct}
+    for doc, term in conn.execute(f"SELECT doc, term FROM {instances} ORDER BY doc, offset"):
+        if term not in found[distinct[doc - 1]]:
+            found[distinct[doc - 1]].append(term)
+    return found
+
+
+def document_frequencies(conn: sqlite3.Connection, rows: str, terms: Sequence[str]) -> dict[str, int]:
+    """How many documents hold each term, from the index's `fts5vocab` 'row' table."""
+    marks = ",".join("?" * len(terms))
+    found = dict(conn.execute(f"SELECT term, doc FROM {rows} WHERE term IN ({marks})", list(terms)).fetchall())
+    return {term: int(found.get(term, 0)) for term in terms}
+
+
+def phrase_matches(
+    conn: sqlite3.Connection, fts: str, width: int, docs: Sequence[int], words: Sequence[str]
+) -> set[int]:
+    """The documents among `docs` whose text holds `words` next to each other, in order, in one
+    field. Checked on copies in the scratch table: a phrase query on the index reads the whole
+    position list of every word, tens of milliseconds for common ones."""
+    if not docs:
+        return set()
+    columns = ", ".join(f"c{i}" for i in range(width))
+    marks = ",".join(str(int(d)) for d in docs)
+    texts = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
+    scratch, _ = _filled_scratch(conn, width, texts)
+    expression = phrase(" ".join(protect(w) for w in words))
+    return {doc for (doc,) in conn.execute(f"SELECT rowid FROM {scratch} WHERE scratch{width} MATCH ?", (expression,))}
 
 
 def bm25(postings: Postings, snapshot: Snapshot) -> FloatArray:
@@ -190,9 +212,12 @@ def near_terms(vocabulary: Vocabulary, term: str) -> list[str]:
     return [t for t, _, _ in process.extract(term, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)]
 
 
-def allowed_edits(term: str) -> int:
-    """Elasticsearch's `fuzziness: AUTO`: none under 3 characters, 1 up to 5, else 2."""
-    return 0 if len(term) < 3 else 1 if len(term) <= 5 else 2
+def nearest_terms(vocabulary: Vocabulary, term: str) -> list[tuple[int, str]]:
+    """(edits, index term) for the terms `near_terms` allows, fewest edits first."""
+    limit = allowed_edits(term)
+    if limit == 0:
+        return []
+    return sorted((OSA.distance(term, t), t) for t in near_terms(vocabulary, term) if t != term)
 
 
 def snippets(
@@ -225,5 +250,5 @@ def snippets(
         )
         for doc, snippet in rows:
             if snippet and HIGHLIGHT_START in snippet:
-                found.setdefault(doc, {})[fields[column]] = snippet
+                found.setdefault(doc, {})[fields[column]] = unprotect(snippet)
     return found

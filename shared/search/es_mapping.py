@@ -1,8 +1,11 @@
 """Elasticsearch settings and mappings generated from an `IndexSchema` (mappings as code).
 
-The analyzer mirrors the embedded adapter's text pipeline (standard tokenizer, lower case,
-ASCII folding, the explicit `ENGLISH_STOP_WORDS` list, Porter stemming) so that both backends
-match the same words. The concrete index carries the schema version in its name and `_meta`;
+The analyzer mirrors the embedded adapter's text pipeline (protected acronyms rewritten to their
+own tokens by `pattern_replace` character filters, standard tokenizer, lower case, ASCII folding,
+the explicit `ENGLISH_STOP_WORDS` list, Porter stemming) so that both backends match the same
+words. Synonyms are not in the mapping: `vocabulary.read_text` expands them at query time for
+both backends, so the list changes without re-indexing and the backends cannot disagree.
+The concrete index carries the schema version in its name and `_meta`;
 services only ever address the alias, so a new version can be built beside the old one and
 swapped in one call.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared.search import vocabulary
 from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 
 TEXT_ANALYZER = "socialmatch_english"
@@ -19,6 +23,7 @@ SORT_NORMALIZER = "socialmatch_sort"
 SORT_SUBFIELD = "sort"
 SUGGEST_ANALYZER = "socialmatch_suggest"
 SUGGEST_SUBFIELD = "suggest"
+ACRONYM_FILTER = "socialmatch_acronym_{}"
 # Every document carries its `id` as a keyword: ES 8 refuses to sort on `_id` by default, and
 # pages need a unique tie-breaker.
 ID_FIELD = "id"
@@ -46,12 +51,18 @@ def suggest_field_path(schema: IndexSchema) -> str:
 
 def index_settings() -> dict[str, Any]:
     """Analysis settings shared by every index of the project."""
+    acronyms = {
+        ACRONYM_FILTER.format(i): {"type": "pattern_replace", "pattern": pattern, "replacement": replacement}
+        for i, (pattern, replacement) in enumerate(vocabulary.protected_patterns())
+    }
     return {
         "analysis": {
+            "char_filter": acronyms,
             "filter": {STOP_FILTER: {"type": "stop", "stopwords": sorted(ENGLISH_STOP_WORDS)}},
             "analyzer": {
                 TEXT_ANALYZER: {
                     "type": "custom",
+                    "char_filter": list(acronyms),
                     "tokenizer": "standard",
                     "filter": ["lowercase", "asciifolding", STOP_FILTER, "porter_stem"],
                 },

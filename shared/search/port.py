@@ -4,7 +4,12 @@ Semantics every adapter must keep (the contract suite in tests/contract checks t
 - Documents are JSON objects with a string `id`; writes are idempotent by id.
 - A write whose `updated_at` is older than the stored document's is ignored ("stale").
 - Text matches when every non-stop word of the query (English-stemmed) occurs in some text
-  field; query syntax characters are taken literally.
+  field; query syntax characters are taken literally. Upper-case acronyms that spell English
+  words ("IT", "SEND") are their own terms, in documents and queries (`vocabulary`).
+- Buyers' vocabulary (when asked, `buyer_terms=True`): lower-case acronyms count as acronyms,
+  a phrase of the query in a synonym group may be matched by any phrase of the group (all its
+  words, anywhere), and documents holding the typed words next to each other in one field score
+  above those where they are scattered (embedded: among the best `PHRASE_WINDOW` by BM25).
 - Filters: OR within one filter's values, AND across filters. Prefix filters match any value
   that starts with the given prefix.
 - Geo: `near` with `radius_km` keeps documents whose point lies within the radius (great-circle);
@@ -24,6 +29,11 @@ Semantics every adapter must keep (the contract suite in tests/contract checks t
 - Typo tolerance (when asked, `fuzzy=True`): if the text matches nothing exactly, each word also
   matches index terms within Elasticsearch's `AUTO` edit distance of its stem (0 edits under 3
   letters, 1 up to 5, else 2; a transposition is one edit) that share its first letter.
+- Spelling (when asked, `spelling=True`): if the text matches nothing and some words are unknown to
+  the index (no document holds them), each unknown word is replaced by the known term nearest to
+  its stem (the same edit limits as typo tolerance, fewest edits first, then the term more
+  documents hold) and the search runs again; `SearchResult.corrections` says what was replaced.
+  Known words are never replaced, so a combination that matches nothing stays empty.
 - Suggestions: listing names whose words start with the typed words (the last one as a prefix),
   and category and region values starting with the typed text, case-insensitively.
 - Writes become visible to `search` after `refresh()`.
@@ -78,6 +88,10 @@ class SearchQuery:
     """Fill `Hit.highlights` with snippets of the text fields that matched."""
     fuzzy: bool = False
     """Typo tolerance: when the text matches nothing exactly, retry with near spellings."""
+    buyer_terms: bool = False
+    """Read the text as a buyer's search: synonyms, lower-case acronyms, phrases scored higher."""
+    spelling: bool = False
+    """When the text matches nothing, replace the words the index does not know ("did you mean")."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +119,8 @@ class SearchResult:
     """Pass back as `SearchQuery.cursor` for the next page; None when this page was not full."""
     fuzzy: bool = False
     """True when the exact text matched nothing and these hits come from the typo-tolerant retry."""
+    corrections: Mapping[str, str] = field(default_factory=dict)
+    """With `spelling`: each word the index did not know -> the index term searched instead."""
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,8 @@ LISTINGS_SCHEMA = IndexSchema(
     name="listings",
     # 2: `name.suggest` (completion) and, in the embedded adapter, the change log and names table.
     # 3: embedded adapter: the `_geo` R*Tree holds the points, `_docs` each document's token count.
-    version=3,
+    # 4: protected acronyms ("IT", "SEND") indexed as their own tokens (`vocabulary`).
+    version=4,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),
     keyword_fields=(

@@ -1,0 +1,79 @@
+"""Buyers' vocabulary on every backend: acronyms kept, synonyms, phrases, "did you mean"."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.search.port import SearchIndex, SearchQuery
+from tests.factories import doc
+
+
+@pytest.fixture
+def loaded(index: SearchIndex) -> SearchIndex:
+    docs = [
+        doc("v:it", "Byte Back CIC", description="IT support and computer recycling for charities.",
+            services=["IT support"]),
+        doc("v:it-prose", "Helping Hands", description="We help people so it feels like home; support at home."),
+        doc("v:ict", "Digital Bridge", description="Information technology training for older people."),
+        doc("v:send", "Bright Futures", description="Tutoring for children with SEND and their families."),
+        doc("v:send-verb", "Post Room Co-op", description="We send parcels and letters for small charities."),
+        doc("v:hr", "People First", description="HR advice and payroll for small charities."),
+        doc("v:cctv", "Safe Watch", description="CCTV installation and monitoring."),
+        doc("v:garden", "Green Shoots", description="Landscaping and gardening by trainees."),
+        doc("v:grounds", "Park Keepers", description="Grounds maintenance for housing estates."),
+        doc("v:scattered", "Estate Services", description="Maintenance of buildings; sports grounds hire."),
+        doc("v:clean", "Shine Co-op", description="Office cleaning by local people."),
+        doc("v:comms", "Clear Voice", description="Communications agency."),
+    ]  # fmt: skip
+    result = index.bulk_upsert(docs)
+    assert result.failed == []
+    index.refresh()
+    return index
+
+
+def ids(index: SearchIndex, text: str, **kwargs: object) -> set[str]:
+    return {h.id for h in index.search(SearchQuery(text=text, limit=50, **kwargs)).hits}  # type: ignore[arg-type]
+
+
+def test_written_acronyms_are_their_own_words(loaded: SearchIndex) -> None:
+    assert ids(loaded, "IT") == {"v:it"}  # not the stop word "it" in prose
+    assert ids(loaded, "IT support") == {"v:it"}
+    assert ids(loaded, "SEND") == {"v:send"}
+    assert ids(loaded, "send") == {"v:send-verb"}  # lower case, outside a buyer's search: the verb
+
+
+@pytest.mark.parametrize(("text", "expected"), [("HR", {"v:hr"}), ("hr", {"v:hr"}), ("CCTV", {"v:cctv"})])
+def test_short_terms_are_kept(loaded: SearchIndex, text: str, expected: set[str]) -> None:
+    assert ids(loaded, text) == expected
+
+
+def test_buyers_lower_case_acronyms_and_synonyms(loaded: SearchIndex) -> None:
+    assert ids(loaded, "it support", buyer_terms=True) == {"v:it"}
+    assert ids(loaded, "IT", buyer_terms=True) == {"v:it", "v:ict"}  # "information technology"
+    assert ids(loaded, "send", buyer_terms=True) == {"v:send"}
+    assert ids(loaded, "grounds maintenance", buyer_terms=True) == {"v:garden", "v:grounds", "v:scattered"}
+    assert ids(loaded, "grounds maintenance") == {"v:grounds", "v:scattered"}  # no synonyms unless asked
+
+
+def test_the_typed_phrase_scores_above_scattered_words(loaded: SearchIndex) -> None:
+    hits = loaded.search(SearchQuery(text="grounds maintenance", buyer_terms=True)).hits
+    order = [h.id for h in hits]
+    assert order.index("v:grounds") < order.index("v:scattered")
+
+
+def test_spelling_corrects_only_words_the_index_does_not_know(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(text="offise cleaning", spelling=True))
+    assert [h.id for h in result.hits] == ["v:clean"]
+    assert result.corrections == {"offise": "offic"}
+    # Every word is known, the combination matches nothing: nothing is invented.
+    empty = loaded.search(SearchQuery(text="cleaning tutoring", spelling=True))
+    assert empty.total == 0 and empty.corrections == {}
+    # A known word is never "corrected" to a neighbour ("cleaning" is not "clear").
+    assert ids(loaded, "cleaning", spelling=True) == {"v:clean"}
+    assert loaded.search(SearchQuery(text="zzqxj", spelling=True)).total == 0
+
+
+def test_spelling_keeps_filters_and_counts(loaded: SearchIndex) -> None:
+    result = loaded.search(SearchQuery(text="landscapng", spelling=True, buyer_terms=True))
+    assert {h.id for h in result.hits} == {"v:garden"} and result.total == 1
+    assert result.corrections == {"landscapng": "landscap"}
