@@ -48,6 +48,16 @@ def is_known(code: str) -> bool:
     return label(code) is not None
 
 
+@lru_cache(maxsize=1)
+def _prefixes() -> frozenset[str]:
+    return frozenset(code[:n] for code in _labels() for n in range(1, 9))
+
+
+def has_prefix(digits: str) -> bool:
+    """True when some CPV 2008 code starts with these digits (a filter like `909` can match)."""
+    return digits in _prefixes()
+
+
 def level(code: str) -> CpvLevel:
     """The hierarchy level of a code, read from its trailing zeros. Raises ValueError if malformed."""
     return _LEVEL_BY_DIGITS.get(_significant(normalise_cpv(code)), "subcategory")

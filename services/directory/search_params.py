@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from shared.errors import FieldError, InvalidInput, field_errors
+from services.directory.filter_values import filter_value_errors
+from services.directory.search_messages import MAX_RADIUS_KM, MAX_TEXT_CHARS, MESSAGES, search_errors
+from shared.errors import FieldError, InvalidInput
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
 from shared.limits import MAX_RADIUS_KM
 from shared.search.port import Near, SearchQuery
@@ -41,7 +43,7 @@ FilterValues = list[Annotated[str, StringConstraints(min_length=1, max_length=20
 class SearchParams(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    q: str | None = Field(default=None, max_length=500)
+    q: str | None = Field(default=None, max_length=MAX_TEXT_CHARS)
     postcode: str | None = Field(default=None, max_length=10)
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
@@ -58,16 +60,6 @@ class SearchParams(BaseModel):
     size_band: FilterValues = Field(default_factory=list, max_length=20)
     cpv: FilterValues = Field(default_factory=list, max_length=20)
 
-    @model_validator(mode="after")
-    def _location_is_whole(self) -> SearchParams:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("give both lat and lon, or neither")
-        if self.postcode and self.lat is not None:
-            raise ValueError("give a postcode or lat/lon, not both")
-        if self.cursor and self.page != 1:
-            raise ValueError("give a page or a cursor, not both")
-        return self
-
     @property
     def has_location(self) -> bool:
         return bool(self.postcode) or self.lat is not None
@@ -78,27 +70,53 @@ class SearchParams(BaseModel):
 
 
 def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
-    """Validate a query string; every mistake is a 400 naming the parameter."""
+    """Validate a query string; every mistake at once, each a 400 naming its parameter in words a
+    person can act on (GOV.UK style), and the postcode looked up even when other fields are wrong."""
     raw: dict[str, object] = {}
     for key in args:
         values = [v for v in args.getlist(key) if v != ""]
         if not values:
             continue
         raw[key] = values if key in LIST_PARAMS else values[-1]
+    errors: list[FieldError] = []
     try:
         params = SearchParams.model_validate(raw)
     except ValidationError as exc:
-        raise InvalidInput("invalid search parameters", field_errors(exc)) from exc
-    if params.radius_km is not None and not params.has_location:
-        raise InvalidInput("radius_km needs a postcode or lat/lon", [FieldError("radius_km", "no location given")])
-    if params.sort == "distance" and not params.has_location:
-        raise InvalidInput("sort=distance needs a postcode or lat/lon", [FieldError("sort", "no location given")])
-    if any(not code.isdigit() for code in params.cpv):
-        raise InvalidInput("cpv filters are digit prefixes", [FieldError("cpv", "expected digits, e.g. 909")])
-    if params.page * params.per_page > MAX_WINDOW:
-        raise InvalidInput(f"only the first {MAX_WINDOW:,} results can be paged; narrow the search",
-                           [FieldError("page", "too deep")])
+        errors = search_errors(exc)
+        bad = {e.field.split(".")[0] for e in errors}
+        kept = {k: v for k, v in raw.items() if k not in bad and k in SearchParams.model_fields}
+        params = SearchParams.model_validate(kept)
+    errors += _combination_errors(params, {e.field.split(".")[0] for e in errors})
+    errors += filter_value_errors(params)
+    if params.postcode and not any(e.field == "postcode" for e in errors):
+        try:
+            resolve_near(params)
+        except InvalidInput as exc:
+            errors += exc.errors
+    if errors:
+        raise InvalidInput("invalid search parameters", _dedupe(errors))
     return params
+
+
+def _combination_errors(params: SearchParams, bad: set[str]) -> list[FieldError]:
+    errors = []
+    if "lat" not in bad and "lon" not in bad and (params.lat is None) != (params.lon is None):
+        errors.append(FieldError("lat" if params.lat is None else "lon", "Enter both a latitude and a longitude"))
+    if params.postcode and params.lat is not None:
+        errors.append(FieldError("postcode", "Enter a postcode or a latitude and longitude, not both"))
+    if params.cursor and params.page != 1:
+        errors.append(FieldError("cursor", "Give a page number or a cursor, not both"))
+    if params.radius_km is not None and not params.has_location and "postcode" not in bad:
+        errors.append(FieldError("postcode", "Enter a postcode to search within a distance"))
+    if params.sort == "distance" and not params.has_location and "postcode" not in bad:
+        errors.append(FieldError("postcode", "Enter a postcode to sort by distance"))
+    if params.page * params.per_page > MAX_WINDOW:
+        errors.append(FieldError("page", f"Only the first {MAX_WINDOW:,} results can be paged; narrow the search"))
+    return errors
+
+
+def _dedupe(errors: list[FieldError]) -> list[FieldError]:
+    return list(dict.fromkeys(errors))
 
 
 def resolve_near(params: SearchParams) -> Near | None:
@@ -107,9 +125,10 @@ def resolve_near(params: SearchParams) -> Near | None:
         try:
             place = default_gazetteer().locate(normalise_place_code(params.postcode))
         except InvalidPostcode as exc:
-            raise InvalidInput("postcode not recognised", [FieldError("postcode", str(exc))]) from exc
+            raise InvalidInput("postcode not recognised", [FieldError("postcode", MESSAGES["postcode"])]) from exc
         if place is None:
-            raise InvalidInput("postcode not recognised", [FieldError("postcode", "no location known for it")])
+            message = f"We do not know where {params.postcode.upper()} is; enter a postcode or district, like LS1 4AP"
+            raise InvalidInput("postcode not recognised", [FieldError("postcode", message)])
         return Near(place.lat, place.lon, params.radius_km)
     if params.lat is not None and params.lon is not None:
         return Near(params.lat, params.lon, params.radius_km)
@@ -118,7 +137,8 @@ def resolve_near(params: SearchParams) -> Near | None:
 
 def to_query(params: SearchParams) -> SearchQuery:
     """The index query for `params`' first page: a facet for every filter, highlighted snippets,
-    and typo tolerance (a misspelt word still finds something when the exact text finds nothing)."""
+    the buyers' vocabulary (synonyms, acronyms, phrases) and "did you mean" for words the index
+    does not know, never a silent guess."""
     filters = {FILTERS[name]: getattr(params, name) for name in FILTERS if getattr(params, name)}
     return SearchQuery(
         text=params.q or None,
@@ -128,5 +148,6 @@ def to_query(params: SearchParams) -> SearchQuery:
         sort=params.sort,
         limit=params.per_page,
         highlight=bool(params.q),
-        fuzzy=True,
+        buyer_terms=True,
+        spelling=True,
     )

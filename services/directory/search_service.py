@@ -8,9 +8,12 @@ from typing import Any
 from markupsafe import escape
 
 from services.directory.cursor import Cursor, decode_cursor, encode_cursor
+from services.directory.empty_answer import explain_empty
+from services.directory.filter_values import open_filter_errors
 from services.directory.highlight import to_html
-from services.directory.search_params import FACETS, SearchParams, to_query
-from shared.search.port import Hit, SearchIndex, SearchResult, effective_sort
+from services.directory.search_params import FACETS, FILTERS, SearchParams, to_query
+from shared.errors import InvalidInput
+from shared.search.port import Hit, SearchIndex, SearchResult, effective_sort, highlight_segments
 
 SUMMARY_FIELDS = ("id", "name", "legal_form", "region", "postcode", "categories", "impact_areas",
                   "certifications", "services", "size_band", "geo_precision")
@@ -18,13 +21,18 @@ MAX_FACET_BUCKETS = 50
 DESCRIPTION_CHARS = 300
 
 
-def run_search(index: SearchIndex, params: SearchParams) -> dict[str, Any]:
+def run_search(index: SearchIndex, params: SearchParams, facet_buckets: int = MAX_FACET_BUCKETS) -> dict[str, Any]:
     """One page of results with facets, highlights, its page number and a cursor to the next page.
 
     Page numbers use offsets (the web pages link to any page); a cursor continues after the last
     hit with the index's own `search_after`, so it is stable while listings change and has no
-    depth limit.
+    depth limit. A category or certification no listing holds is a 400 naming it; an empty
+    answer says why (`empty`), and words the index did not know say what was searched instead
+    (`corrections`).
     """
+    unknown = open_filter_errors(index, params)
+    if unknown:
+        raise InvalidInput("invalid search parameters", unknown)
     query = to_query(params)
     page = params.page
     if params.cursor:
@@ -33,23 +41,47 @@ def run_search(index: SearchIndex, params: SearchParams) -> dict[str, Any]:
     else:
         query = replace(query, offset=(page - 1) * params.per_page)
     result = index.search(query)
+    empty = explain_empty(index, query) if result.total == 0 else None
+    if empty is not None:
+        params_of = {field: param for param, field in FILTERS.items()}
+        empty["filters"] = [params_of.get(name, name) for name in empty["filters"]]
     return {
         "total": result.total,
         "page": page,
         "per_page": params.per_page,
         "next_cursor": _next_cursor(params, result, page),
         "fuzzy": result.fuzzy,
+        "corrections": _corrections(result),
+        "empty": empty,
         "location": None if query.near is None else {"lat": query.near.lat, "lon": query.near.lon,
                                                        "radius_km": query.near.radius_km},
         "results": [summary(hit) for hit in result.hits],
         # The index counts each facet without its own filter, so ticking a second value widens
         # the search by exactly the count shown.
-        "facets": {param: _buckets(result, field) for param, field in FACETS.items()},
+        "facets": {param: _buckets(result, field, facet_buckets) for param, field in FACETS.items()},
     }
 
 
-def _buckets(result: SearchResult, field: str) -> list[dict[str, Any]]:
-    return [{"value": b.value, "count": b.count} for b in result.facets.get(field, [])[:MAX_FACET_BUCKETS]]
+def _buckets(result: SearchResult, field: str, limit: int) -> list[dict[str, Any]]:
+    return [{"value": b.value, "count": b.count} for b in result.facets.get(field, [])[:limit]]
+
+
+def _corrections(result: SearchResult) -> list[dict[str, str]]:
+    """Each word the index did not know, with the word searched instead as the listings write it
+    (the index holds stems: "offic" is shown as the "office" its matches highlight)."""
+    marked = [
+        text.lower()
+        for hit in result.hits
+        for snippet in (hit.highlights or {}).values()
+        for text, matched in highlight_segments(snippet)
+        if matched
+    ]
+    out = []
+    for typed, term in result.corrections.items():
+        stem = term[: max(3, len(term) - 1)]
+        written = sorted({w for w in marked if w.startswith(stem)}, key=lambda w: (-marked.count(w), len(w), w))
+        out.append({"typed": typed, "searched": written[0] if written else term})
+    return out
 
 
 def _next_cursor(params: SearchParams, result: SearchResult, page: int) -> str | None:
