@@ -21,6 +21,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; `test_config` overrides settings fields (e.g. `search_url`) for tests."""
     settings = DirectorySettings(**(test_config or {}))
     app = create_base_app("socialmatch-directory", settings, checks={"search_index": lambda: search_index().ping()})
+    # Werkzeug keeps a form's text fields to 500 KB; a lot description pasted from a tender document
+    # may be longer (and is then refused with its input kept, see `lot_form`), never a bare 413.
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
     app.jinja_env.globals["IMPACT_AREAS"] = IMPACT_AREAS
     app.jinja_env.globals["JS_ENABLED_SCRIPT"] = inline_scripts.JS_ENABLED
     app.config["CSP_SCRIPT_HASHES"] = inline_scripts.HASHES

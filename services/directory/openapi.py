@@ -57,15 +57,18 @@ _FILTER_HELP = {
 def _filter_parameters() -> list[Schema]:
     items = {"type": "string", "maxLength": 200}
     return [_query(name, _array(items, maxItems=20), f"Filter, repeatable (OR within, AND across filters): "
-                   f"{_FILTER_HELP[name]}. An empty value is ignored.") for name in LIST_PARAMS]
+                   f"{_FILTER_HELP[name]}. An empty value is ignored; a value no listing can have is a 400 "
+                   "naming it.") for name in LIST_PARAMS]
 
 
 def _selection_parameters() -> list[Schema]:
     """What picks the result set: shared by `/search` and `/export.csv`."""
     return [
         _query("q", {"type": "string", "maxLength": 500},
-               "Words to find in name, description and services (English stemming; every word must match; "
-               "query syntax characters are taken literally)."),
+               "Words to find in name, description and services (English stemming; every word, or a synonym "
+               "a buyer would use for it, must match; acronyms such as IT, HR, SEND are kept; the words "
+               "next to each other rank higher; a word no listing uses is replaced by the nearest one "
+               "that is, and the answer's corrections say so; query syntax characters are literal)."),
         _query("postcode", {"type": "string", "maxLength": 10},
                "UK postcode or district (LS1 4AP, LS1): the search centre. Not with lat/lon."),
         _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude of the centre, with lon."),
@@ -113,12 +116,24 @@ def _result_schemas() -> dict[str, Schema]:
     facets = {**_object(list(FACETS), **{name: _array(bucket) for name in FACETS}),
               "description": "Counts per filter value; each facet ignores its own filter and honours the others."}
     location = _object(["lat", "lon", "radius_km"], lat=_NUMBER, lon=_NUMBER, radius_km=_nullable(_NUMBER))
+    correction = _object(["typed", "searched"], typed=_STRING, searched=_STRING)
+    nearest = _object(["id", "name", "postcode", "region", "geo_precision", "distance_km"], id=_STRING,
+                      name=_STRING, postcode=_nullable(_STRING), region=_nullable(_STRING),
+                      geo_precision=_nullable(_STRING), distance_km=_nullable(_NUMBER))
+    empty = _object(["cause", "message", "filters", "nearest"], cause={"enum": ["text", "filter", "radius"]},
+                    message=_STRING, filters={**_array(_STRING), "description": "The filters that emptied it."},
+                    nearest={**_array(nearest), "description": "The nearest matches beyond the radius."})
     response = _object(
-        ["total", "page", "per_page", "next_cursor", "fuzzy", "location", "results", "facets"],
+        ["total", "page", "per_page", "next_cursor", "fuzzy", "corrections", "empty", "location", "results",
+         "facets"],
         total=_INTEGER, page=_INTEGER, per_page=_INTEGER,
         next_cursor={**_nullable(_STRING), "description": "Pass as cursor for the next page; null on the last."},
-        fuzzy={"type": "boolean", "description": "True when no listing matched the words exactly and these "
-                                                 "results match near spellings instead."},
+        fuzzy={"type": "boolean", "description": "Always false: words are never silently replaced (kept for "
+                                                 "clients of earlier versions); see corrections."},
+        corrections={**_array(correction), "description": "Words no listing uses, each with the word searched "
+                                                          "instead (\"did you mean\"); empty when none was replaced."},
+        empty={**_nullable(empty), "description": "When nothing matched: whether the words, a filter or the radius "
+                                                  "emptied the search, and the nearest matches beyond the radius."},
         location=_nullable(location), results=_array(_ref("SearchHit")), facets=facets,
     )
     suggestion = _object(["kind", "label", "param", "value", "listing_id"], kind={"enum": list(SUGGESTION_PARAMS)},

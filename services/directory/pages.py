@@ -9,17 +9,29 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 import orjson
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from services.directory.html_errors import register_html_errors
 from services.directory.labels import FACET_TITLES, value_label
+from services.directory.lot_form import lot_choices, lot_from_form
 from services.directory.matcher_client import MatcherError, matcher_client
+from services.directory.provenance import record_links, source_name
 from services.directory.search_params import parse_search_args
 from services.directory.search_service import run_search
-from services.directory.search_view import active_filters, facet_options, last_page, search_url
+from services.directory.search_view import (
+    SHOW_ALL,
+    active_filters,
+    distance_words,
+    facet_options,
+    last_page,
+    search_url,
+    wider_radius,
+)
 from shared.errors import ProblemError
 from shared.web import search_index, settings
 
@@ -34,16 +46,43 @@ def _value_label(value: str, param: str) -> str:
     return value_label(param, value)
 
 
+@bp.app_template_filter("value_label_pair")
+def _value_label_pair(value: str, param: str) -> tuple[str, str]:
+    return value, value_label(param, value)
+
+
+@bp.app_template_filter("reason_distance")
+def _reason_distance(reason: str, result: dict[str, Any]) -> str:
+    """The matcher's reason with its distance in the words the score line above it uses: one
+    rounding on the page, and "in LS9, about 3 km away" where only the district is known."""
+    words = distance_words(result.get("distance_km"), result.get("geo_precision"), result.get("postcode"))
+    return _REASON_DISTANCE.sub(words, reason, count=1) if result.get("distance_km") is not None else reason
+
+
+_REASON_DISTANCE = re.compile(r"^\d+(?:\.\d+)? km away")
+
+
+@bp.app_template_global("distance_words")
+def _distance_words(distance_km: float | None, precision: str | None, postcode: str | None) -> str:
+    return distance_words(distance_km, precision, postcode)
+
+
+# Every facet's values for the page: "show all" is a link, so the page holds them all.
+PAGE_FACET_BUCKETS = 10_000
+
+
 @bp.get("/")
 def search_page() -> Any:
     results: dict[str, Any] | None = None
     errors: list[dict[str, str]] = []
+    search_args = MultiDict([(k, v) for k, v in request.args.items(multi=True) if k != SHOW_ALL])
     try:
-        results = run_search(search_index(), parse_search_args(request.args))
+        results = run_search(search_index(), parse_search_args(search_args), facet_buckets=PAGE_FACET_BUCKETS)
     except ProblemError as exc:
         errors = exc.body()["errors"] or [{"field": "", "message": exc.detail}]
     context: dict[str, Any] = {"results": results, "errors": errors, "args": request.args,
-                               "facet_titles": FACET_TITLES, "search_url": search_url}
+                               "facet_titles": FACET_TITLES, "search_url": search_url, "wider_radius": wider_radius,
+                               "back": request.full_path.rstrip("?")}
     if results:
         context |= {"facets": facet_options(results["facets"], request.args), "active": active_filters(request.args),
                     "last_page": last_page(results)}
@@ -55,20 +94,42 @@ def profile_page(listing_id: str) -> Any:
     listing = search_index().get(listing_id)
     if listing is None:
         abort(404, description=f"There is no supplier with the id {listing_id}.")
-    return render_template("profile.html", listing=listing)
+    return render_template("profile.html", listing=listing, back=_back_link(request.args.get("back")),
+                           source_name=source_name(listing.get("source")), record_links=record_links(listing))
+
+
+def _back_link(back: str | None) -> str:
+    """Where "Back" goes: the page the user came from when it is one of ours (a path on this site,
+    never another host), else the search page."""
+    if back and back.startswith("/") and not back.startswith("//") and "\\" not in back:
+        return back
+    return url_for("pages.search_page")
 
 
 @bp.route("/lots", methods=["GET", "POST"])
 def lot_page() -> Any:
     form = request.form  # empty on GET; a MultiDict either way, so the template can use getlist
+    choices = lot_choices(search_index())
+    page = {"form": form, "choices": choices, "lots": None, "error": None}
     if request.method == "GET":
-        return render_template("lot.html", form=form, lots=None, error=None)
+        return render_template("lot.html", **page)
     try:
-        response = matcher_client().match(_lot_body(request))
+        response = matcher_client().match(_lot_body(request, choices))
     except MatcherError as exc:
-        return render_template("lot.html", form=form, lots=None, error=exc), 400
+        return render_template("lot.html", **(page | {"error": exc})), 400
     lots = response.get("lots") or [response]
-    return render_template("lot.html", form=form, lots=lots, error=None)
+    return render_template("lot.html", **(page | {"lots": _with_places(lots)}))
+
+
+def _with_places(lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each result with its listing's postcode and how precisely it is placed, so the page can say
+    "in LS9, about 3 km away" where only the district is known (the matcher gives the distance)."""
+    index = search_index()
+    for entry in lots:
+        for result in entry.get("results", []):
+            listing = index.get(result["listing_id"]) or {}
+            result["postcode"], result["geo_precision"] = listing.get("postcode"), listing.get("geo_precision")
+    return lots
 
 
 @bp.get("/docs")
@@ -76,30 +137,16 @@ def api_docs() -> Any:
     return render_template("docs.html")
 
 
-def _lot_body(req: Any) -> dict[str, Any]:
-    """The JSON to send the matcher: an uploaded OCDS file, or the form's fields as a plain lot."""
+def _lot_body(req: Any, choices: Any) -> dict[str, Any]:
+    """The JSON to send the matcher: an uploaded OCDS file, or the form's fields as a plain lot
+    (every field checked first, all errors at once)."""
     upload = req.files.get("ocds")
     if upload and upload.filename:
         try:
             return orjson.loads(upload.read(settings().max_upload_bytes + 1))  # type: ignore[no-any-return]
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MatcherError("The uploaded file is not JSON", [{"field": "ocds", "message": str(exc)}]) from exc
-    form = req.form
-    lot: dict[str, Any] = {
-        "title": form.get("title", ""),
-        "description": form.get("description", ""),
-        "cpv_codes": [c for c in form.get("cpv_codes", "").replace(",", " ").split() if c],
-        "social_value_priorities": form.getlist("priorities"),
-    }
-    if form.get("postcode"):
-        lot["postcode"] = form["postcode"]
-    if form.get("radius_km"):
-        lot["radius_km"] = _number(form["radius_km"], "radius_km")
+    lot, errors = lot_from_form(req.form, choices)
+    if errors:
+        raise MatcherError("There is a problem with the lot", errors)
     return lot
-
-
-def _number(value: str, name: str) -> float:
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise MatcherError(f"{name} must be a number", [{"field": name, "message": "Enter a number"}]) from exc

@@ -38,8 +38,9 @@ def search_errors(exc: ValidationError) -> list[FieldError]:
     errors: dict[str, FieldError] = {}
     for err in exc.errors(include_url=False):
         name = str(err["loc"][0]) if err["loc"] else "query"
+        path = ".".join(str(part) for part in err["loc"]) or "query"  # "region.0": which value
         if err["type"] == "extra_forbidden":
-            errors.setdefault(name, FieldError(name, f"{name} is not a search parameter"))
+            errors.setdefault(name, FieldError(path, f"{name} is not a search parameter"))
         else:
-            errors.setdefault(name, FieldError(name, MESSAGES.get(name, str(err["msg"]))))
+            errors.setdefault(name, FieldError(path, MESSAGES.get(name, str(err["msg"]))))
     return list(errors.values())

@@ -83,18 +83,20 @@ def parse_search_args(args: MultiDict[str, str]) -> SearchParams:
         params = SearchParams.model_validate(raw)
     except ValidationError as exc:
         errors = search_errors(exc)
-        bad = {e.field.split(".")[0] for e in errors}
+        bad = {e.field.split(".")[0] for e in errors}  # "region.0" -> region
         kept = {k: v for k, v in raw.items() if k not in bad and k in SearchParams.model_fields}
         params = SearchParams.model_validate(kept)
     errors += _combination_errors(params, {e.field.split(".")[0] for e in errors})
     errors += filter_value_errors(params)
+    detail = "invalid search parameters"
     if params.postcode and not any(e.field == "postcode" for e in errors):
         try:
             resolve_near(params)
         except InvalidInput as exc:
+            detail = detail if errors else exc.detail
             errors += exc.errors
     if errors:
-        raise InvalidInput("invalid search parameters", _dedupe(errors))
+        raise InvalidInput(detail, _dedupe(errors))
     return params
 
 
@@ -107,9 +109,9 @@ def _combination_errors(params: SearchParams, bad: set[str]) -> list[FieldError]
     if params.cursor and params.page != 1:
         errors.append(FieldError("cursor", "Give a page number or a cursor, not both"))
     if params.radius_km is not None and not params.has_location and "postcode" not in bad:
-        errors.append(FieldError("postcode", "Enter a postcode to search within a distance"))
+        errors.append(FieldError("radius_km", "Enter a postcode to search within a distance"))
     if params.sort == "distance" and not params.has_location and "postcode" not in bad:
-        errors.append(FieldError("postcode", "Enter a postcode to sort by distance"))
+        errors.append(FieldError("sort", "Enter a postcode to sort by distance"))
     if params.page * params.per_page > MAX_WINDOW:
         errors.append(FieldError("page", f"Only the first {MAX_WINDOW:,} results can be paged; narrow the search"))
     return errors

@@ -114,10 +114,43 @@ def test_matches_are_highlighted_and_data_escaped(any_client: FlaskClient) -> No
     assert results["t:tricky"]["description"] == "<script>alert('x')</script> Cleaning & more"  # plain text
 
 
-def test_a_misspelt_word_finds_near_spellings_and_says_so(any_client: FlaskClient) -> None:
+def test_a_word_no_listing_uses_is_corrected_and_says_so(any_client: FlaskClient) -> None:
     body = any_client.get("/search?q=cleening&postcode=LS1&radius_km=30").json
-    assert body["fuzzy"] is True and "t:clean-leeds" in _ids(body)
-    assert any_client.get("/search?q=cleaning").json["fuzzy"] is False
+    assert "t:clean-leeds" in _ids(body) and body["fuzzy"] is False
+    assert body["corrections"] == [{"typed": "cleening", "searched": "cleaning"}]
+    assert any_client.get("/search?q=cleaning").json["corrections"] == []
+
+
+def test_known_words_are_never_corrected_and_the_empty_answer_says_why(any_client: FlaskClient) -> None:
+    text = any_client.get("/search?q=cleaning+bicycles").json
+    assert text["total"] == 0 and text["corrections"] == [] and text["empty"]["cause"] == "text"
+    radius = any_client.get("/search?q=bicycle&postcode=LS1&radius_km=20").json
+    assert radius["empty"]["cause"] == "radius"
+    assert [n["name"] for n in radius["empty"]["nearest"]] == ["Bicycle Doctor"]
+    assert radius["empty"]["nearest"][0]["distance_km"] == pytest.approx(58, abs=3)
+    by_filter = any_client.get("/search?q=bicycle&legal_form=cic").json
+    assert by_filter["empty"]["cause"] == "filter" and by_filter["empty"]["filters"] == ["legal_form"]
+    assert any_client.get("/search?q=cleaning").json["empty"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("region=Narnia", "region"), ("legal_form=plc", "legal_form"), ("impact_area=fun", "impact_area"),
+     ("cpv=99999", "cpv"), ("category=nonsense", "category"), ("size_band=huge", "size_band")],
+)
+def test_an_unknown_filter_value_is_a_400_naming_it(any_client: FlaskClient, query: str, field: str) -> None:
+    response = any_client.get(f"/search?q=cleaning&{query}")
+    assert response.status_code == 400
+    [error] = response.json["errors"]
+    assert error["field"] == field and query.split("=")[1] in error["message"]
+
+
+def test_every_parameter_error_at_once_in_plain_words(any_client: FlaskClient) -> None:
+    response = any_client.get("/search?postcode=ZZ99+9ZZ&radius_km=abc&sort=sideways&region=Narnia")
+    messages = {e["field"]: e["message"] for e in response.json["errors"]}
+    assert response.status_code == 400 and set(messages) == {"postcode", "radius_km", "sort", "region"}
+    assert messages["radius_km"].startswith("Distance must be a number")
+    assert messages["postcode"].startswith("Enter a real postcode")
 
 
 def test_a_match_in_services_gets_its_own_snippet(client: FlaskClient) -> None:
