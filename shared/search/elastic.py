@@ -155,23 +155,26 @@ class ElasticsearchIndex:
         result = self._search(query, fuzzy=False)
         if result.total == 0 and query.spelling and _has_text(query):
             corrections = self._corrections(query)
-            if corrections:
-                result = self._search(query, fuzzy=False, corrections=corrections)
+            corrected = self._search(query, fuzzy=False, corrections=corrections) if corrections else None
+            # A correction that finds nothing would only say "did you mean" about an empty page.
+            result = corrected if corrected is not None and corrected.total else result
         if result.total == 0 and query.fuzzy and fuzzy_words(query.text):
             result = self._search(query, fuzzy=True)
         return result
 
     def _corrections(self, query: SearchQuery) -> dict[str, str]:
-        """Each word no document holds -> the nearest index term (fewest edits within the AUTO
-        limit of its stem, sharing its first letter; then the term in most documents); empty when
-        every word is known or some unknown word has no near term (as the embedded adapter)."""
-        words = vocabulary.read_text(query.text or "", query.buyer_terms).words
+        """Each typed word to correct (`vocabulary.words_to_correct`) -> the nearest index term
+        (fewest edits within the AUTO limit of its stem, sharing its first letter; then the term
+        in most documents); empty when there is nothing to correct or some word has no near term
+        (as the embedded adapter)."""
+        read = vocabulary.read_text(query.text or "", query.buyer_terms)
         fields = self._schema.text_fields
         with _unavailable_on_transport_error():
             counts = self._client.msearch(
-                searches=[line for w in words for line in ({"index": self._address}, _word_count(fields, w))]
+                searches=[line for w in read.words for line in ({"index": self._address}, _word_count(fields, w))]
             )["responses"]
-            unknown = [w for w, r in zip(words, counts, strict=True) if r["hits"]["total"]["value"] == 0]
+            held = {w: r["hits"]["total"]["value"] > 0 for w, r in zip(read.words, counts, strict=True)}
+            unknown = vocabulary.words_to_correct(read, held.__getitem__)
             if not unknown:
                 return {}
             suggest = {

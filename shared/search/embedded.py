@@ -619,13 +619,16 @@ class EmbeddedSearchIndex:
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
     def _spelling_corrected(self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery) -> _Matches | None:
-        """The query again with each word the index does not know replaced by its nearest known
-        term; None when every word is known (nothing to correct) or one unknown has no near term."""
+        """The query again with each typed word the index does not know replaced by its nearest
+        known term (`vocabulary.words_to_correct`); None when there is nothing to correct, an
+        unknown word has no near term, or the corrected query matches nothing either."""
         read = buyer_vocabulary.read_text(query.text or "", query.buyer_terms)
         terms = text.terms_by_word(conn, read.words)
-        unknown = [
-            w for w in read.words if terms[w] and all(self._postings(conn, snapshot, t).size == 0 for t in terms[w])
-        ]
+
+        def known(word: str) -> bool:
+            return not terms[word] or any(self._postings(conn, snapshot, t).size for t in terms[word])
+
+        unknown = buyer_vocabulary.words_to_correct(read, known)
         if not unknown:
             return None
         vocabulary = self._vocabulary(conn, snapshot)
@@ -639,7 +642,9 @@ class EmbeddedSearchIndex:
             if frequencies[best[1]] == 0:
                 return None
             corrections[word] = best[1]
-        return self._matches(conn, snapshot, query, fuzzy=False, corrections=corrections)
+        corrected = self._matches(conn, snapshot, query, fuzzy=False, corrections=corrections)
+        # A correction that finds nothing would only say "did you mean" about an empty page.
+        return corrected if corrected is not None and corrected.all().any() else None
 
     def _near(
         self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray

@@ -20,6 +20,7 @@ apply at query time only, so the list can change without re-indexing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from shared.search.schema import ENGLISH_STOP_WORDS
@@ -118,6 +119,21 @@ class ReadText:
     def words(self) -> list[str]:
         """Every distinct word of every alternative (what postings or statistics are needed for)."""
         return list(dict.fromkeys(w for c in self.clauses for a in c.alternatives for w in a))
+
+
+def words_to_correct(read: ReadText, known: Callable[[str], bool]) -> list[str]:
+    """The typed words a spelling correction may replace: each clause no alternative of which can
+    match (some word in every alternative unknown to the index) must be a single typed word, and
+    that word is the one replaced. Empty when every clause can match (the combination, not a word,
+    emptied the search) or an unmatchable clause is a phrase (nothing to correct it to)."""
+    wrong = []
+    for clause in read.clauses:
+        if any(all(known(w) for w in alternative) for alternative in clause.alternatives):
+            continue
+        if (clause.typed,) not in clause.alternatives:
+            return []
+        wrong.append(clause.typed)
+    return wrong
 
 
 def query_words(text: str, buyer_terms: bool = False) -> list[str]:

@@ -71,6 +71,17 @@ def test_spelling_corrects_only_words_the_index_does_not_know(loaded: SearchInde
     # A known word is never "corrected" to a neighbour ("cleaning" is not "clear").
     assert ids(loaded, "cleaning", spelling=True) == {"v:clean"}
     assert loaded.search(SearchQuery(text="zzqxj", spelling=True)).total == 0
+    # A correction that still finds nothing is not offered.
+    still_empty = loaded.search(SearchQuery(text="offise tutoring", spelling=True))
+    assert still_empty.total == 0 and still_empty.corrections == {}
+
+
+def test_synonyms_the_index_lacks_are_never_corrected(loaded: SearchIndex) -> None:
+    # "horticulture" (a synonym of gardening) is in no listing: the word typed is, so nothing is
+    # replaced and the empty combination stays empty.
+    result = loaded.search(SearchQuery(text="gardening tutoring", buyer_terms=True, spelling=True))
+    assert result.total == 0 and result.corrections == {}
+    assert ids(loaded, "computer repair", buyer_terms=True, spelling=True) == set()
 
 
 def test_spelling_keeps_filters_and_counts(loaded: SearchIndex) -> None:
