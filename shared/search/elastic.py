@@ -412,9 +412,8 @@ def build_query(
             must.extend(_fuzzy_clauses(schema, text))
         elif query.buyer_terms or corrections:
             must.extend(_buyer_clauses(schema, text, query.buyer_terms, corrections or {}))
-            phrase = vocabulary.read_text(text, True).phrase if query.buyer_terms and not corrections else ()
-            if phrase:
-                should.append(_text_clause(schema, " ".join(phrase), "phrase"))
+            phrases = vocabulary.read_text(text, True).phrases if query.buyer_terms and not corrections else []
+            should.extend(_text_clause(schema, " ".join(words), "phrase", weight) for words, weight in phrases)
         else:
             must.append(_text_clause(schema, text))
     filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()] if with_filters else []
@@ -437,7 +436,7 @@ def _buyer_clauses(
         options = []
         for alternative in clause.alternatives:
             kept = [w for w in alternative if w not in corrections]
-            parts = [_text_clause(schema, " ".join(kept))] if kept else []
+            parts = [_text_clause(schema, " ".join(kept), boost=clause.weight(alternative))] if kept else []
             parts += [{"bool": {"should": [{"term": {f: corrections[w]}} for f in fields], "minimum_should_match": 1}}
                       for w in alternative if w in corrections]  # fmt: skip
             options.append(parts[0] if len(parts) == 1 else {"bool": {"must": parts}})
@@ -485,7 +484,7 @@ def _has_text(query: SearchQuery) -> bool:
     return bool(query.text and query.text.strip())
 
 
-def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields") -> dict[str, Any]:
+def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields", boost: float = 1.0) -> dict[str, Any]:
     """cross_fields + and: every analysed word must occur in some field; nothing is parsed as syntax.
     `kind="phrase"`: the words next to each other in one field (a `should` that only scores).
 
@@ -493,9 +492,12 @@ def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields") -> 
     the embedded adapter (`zero_terms_query` keeps its default, `none`).
     """
     fields = [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)]
-    if kind == "phrase":
-        return {"multi_match": {"query": text, "fields": fields, "type": "phrase"}}
-    return {"multi_match": {"query": text, "fields": fields, "type": "cross_fields", "operator": "and"}}
+    clause: dict[str, Any] = {"query": text, "fields": fields, "type": kind}
+    if kind != "phrase":
+        clause["operator"] = "and"
+    if boost != 1.0:
+        clause["boost"] = boost
+    return {"multi_match": clause}
 
 
 def fuzzy_words(text: str | None) -> list[str]:

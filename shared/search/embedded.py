@@ -80,8 +80,8 @@ WARM_TERMS = 400
 # With `buyer_terms`, how many of the best documents by BM25 are checked for the typed phrase.
 PHRASE_WINDOW = 100
 # A query's text as index terms: every clause must match one of its alternatives, each a list of
-# terms that must all occur.
-Clauses = list[list[list[str]]]
+# terms that must all occur, with the weight of its score (synonyms count less than typed words).
+Clauses = list[list[tuple[float, list[str]]]]
 
 
 def table_base(prefix: str, schema: IndexSchema) -> str:
@@ -606,7 +606,7 @@ class EmbeddedSearchIndex:
             if not clauses:
                 return None
             base, score = self._score_text(conn, snapshot, clauses)
-            match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for a in c for t in a))
+            match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for _, a in c for t in a))
         filters = self._filter_masks(snapshot, query)
         dist: FloatArray | None
         if query.near is not None and query.near.radius_km is None:
@@ -615,7 +615,7 @@ class EmbeddedSearchIndex:
             dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
         else:
             base, dist = self._near(conn, snapshot, query.near, base)
-        terms = tuple(dict.fromkeys(t for c in clauses for a in c for t in a))
+        terms = tuple(dict.fromkeys(t for c in clauses for _, a in c for t in a))
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
     def _spelling_corrected(self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery) -> _Matches | None:
@@ -665,15 +665,20 @@ class EmbeddedSearchIndex:
         by_word = text.terms_by_word(conn, read.words)
         for word, term in corrections.items():
             by_word[word] = [term]
-        clauses = [
-            [terms for alternative in clause.alternatives if (terms := [t for w in alternative for t in by_word[w]])]
+        clauses: Clauses = [
+            [
+                (clause.weight(alternative), terms)
+                for alternative in clause.alternatives
+                if (terms := [t for w in alternative for t in by_word[w]])
+            ]
             for clause in read.clauses
         ]
         clauses = [clause for clause in clauses if clause]
         if not fuzzy:
             return clauses
         vocabulary = self._vocabulary(conn, snapshot)
-        near = [[[t] for t in text.near_terms(vocabulary, term)] for clause in clauses for a in clause for term in a]
+        terms = [term for clause in clauses for _, alternative in clause for term in alternative]
+        near = [[(1.0, [t]) for t in text.near_terms(vocabulary, term)] for term in terms]
         return near if all(near) else []
 
     def _vocabulary(self, conn: sqlite3.Connection, snapshot: Snapshot) -> Vocabulary:
@@ -708,11 +713,11 @@ class EmbeddedSearchIndex:
         score = np.zeros(snapshot.size)
         for clause in clauses:
             present = np.zeros(snapshot.size, dtype=bool)
-            for alternative in clause:
+            for weight, alternative in clause:
                 if len(alternative) == 1:
                     postings = self._postings(conn, snapshot, alternative[0])
                     present[postings.docs] = True
-                    score[postings.docs] += text.bm25(postings, snapshot)
+                    score[postings.docs] += weight * text.bm25(postings, snapshot)
                     continue
                 holds = np.ones(snapshot.size, dtype=bool)
                 gained = np.zeros(snapshot.size)
@@ -723,30 +728,40 @@ class EmbeddedSearchIndex:
                     holds &= has
                     gained[postings.docs] += text.bm25(postings, snapshot)
                 present |= holds
-                score += np.where(holds, gained, 0.0)
+                score += np.where(holds, weight * gained, 0.0)
             base &= present
         return base, score
 
     def _phrase_boosted(
         self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, candidates: IntArray
     ) -> FloatArray | None:
-        """Scores with the typed phrase's BM25 added again where the best `PHRASE_WINDOW`
-        candidates hold its words together (Elasticsearch: a `should` phrase clause)."""
-        phrase = buyer_vocabulary.read_text(query.text or "", True).phrase
-        if matches.score is None or not phrase or matches.corrections or not len(candidates):
+        """Scores with each phrase's BM25 (the typed words, synonyms of several words) added again
+        where the best `PHRASE_WINDOW` candidates hold its words together (Elasticsearch: a
+        `should` phrase clause per phrase)."""
+        phrases = buyer_vocabulary.read_text(query.text or "", True).phrases
+        if matches.score is None or not phrases or matches.corrections or not len(candidates):
             return None
         window = candidates[np.argsort(-matches.score[candidates], kind="stable")[:PHRASE_WINDOW]]
-        together = text.phrase_matches(conn, self._fts, len(self._schema.text_fields), window.tolist(), phrase)
-        if not together:
+        width = len(self._schema.text_fields)
+        found = text.phrase_matches(conn, self._fts, width, window.tolist(), [words for words, _ in phrases])
+        if not any(found):
             return None
-        docs = np.array(sorted(together), dtype=np.int64)
         score = matches.score.copy()
-        for term in dict.fromkeys(t for terms in text.terms_by_word(conn, phrase).values() for t in terms):
-            postings = self._postings(conn, matches.snapshot, term)
+        for (words, weight), together in zip(phrases, found, strict=True):
+            if together:
+                self._add_phrase_score(conn, matches.snapshot, score, words, weight, together)
+        return score
+
+    def _add_phrase_score(
+        self, conn: sqlite3.Connection, snapshot: Snapshot, score: FloatArray, words: Sequence[str], weight: float,
+        together: set[int],
+    ) -> None:  # fmt: skip
+        docs = np.array(sorted(together), dtype=np.int64)
+        for term in dict.fromkeys(t for terms in text.terms_by_word(conn, words).values() for t in terms):
+            postings = self._postings(conn, snapshot, term)
             at = np.searchsorted(postings.docs, docs)
             found = (at < len(postings.docs)) & (postings.docs[np.minimum(at, len(postings.docs) - 1)] == docs)
-            score[docs[found]] += text.bm25(postings, matches.snapshot)[at[found]]
-        return score
+            score[docs[found]] += weight * text.bm25(postings, snapshot)[at[found]]
 
     def _filter_masks(self, snapshot: Snapshot, query: SearchQuery) -> dict[str, BoolArray]:
         """Per filtered field, the documents any of its values admit (AND across fields)."""

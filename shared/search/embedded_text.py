@@ -78,19 +78,23 @@ def document_frequencies(conn: sqlite3.Connection, rows: str, terms: Sequence[st
 
 
 def phrase_matches(
-    conn: sqlite3.Connection, fts: str, width: int, docs: Sequence[int], words: Sequence[str]
-) -> set[int]:
-    """The documents among `docs` whose text holds `words` next to each other, in order, in one
-    field. Checked on copies in the scratch table: a phrase query on the index reads the whole
-    position list of every word, tens of milliseconds for common ones."""
+    conn: sqlite3.Connection, fts: str, width: int, docs: Sequence[int], phrases: Sequence[Sequence[str]]
+) -> list[set[int]]:
+    """Per phrase, the documents among `docs` whose text holds its words next to each other, in
+    order, in one field. Checked on copies in the scratch table: a phrase query on the index reads
+    the whole position list of every word, tens of milliseconds for common ones."""
     if not docs:
-        return set()
+        return [set() for _ in phrases]
     columns = ", ".join(f"c{i}" for i in range(width))
     marks = ",".join(str(int(d)) for d in docs)
     texts = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
     scratch, _ = _filled_scratch(conn, width, texts)
-    expression = phrase(" ".join(protect(w) for w in words))
-    return {doc for (doc,) in conn.execute(f"SELECT rowid FROM {scratch} WHERE scratch{width} MATCH ?", (expression,))}
+    found = []
+    for words in phrases:
+        expression = phrase(" ".join(protect(w) for w in words))
+        rows = conn.execute(f"SELECT rowid FROM {scratch} WHERE scratch{width} MATCH ?", (expression,))
+        found.append({doc for (doc,) in rows})
+    return found
 
 
 def bm25(postings: Postings, snapshot: Snapshot) -> FloatArray:

@@ -44,7 +44,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("domiciliary care", "home care", "care at home"),
     ("cleaning", "janitorial", "cleaners"),
     ("waste management", "recycling", "waste collection"),
-    ("IT", "information technology", "ICT", "computer"),
+    ("IT", "information technology", "ICT", "computer", "computing"),
     ("SEND", "special educational needs", "SEN"),
     ("HR", "human resources"),
     ("PR", "public relations"),
@@ -63,7 +63,7 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("childcare", "nursery"),
     ("youth work", "youth services", "young people"),
     ("employability", "employment support", "back to work"),
-    ("laundry", "linen"),
+    ("laundry", "launderette", "linen"),
     ("courier", "delivery", "logistics"),
 )
 
@@ -94,6 +94,8 @@ def protected_patterns() -> list[tuple[str, str]]:
 _PROTECT = re.compile(r"\b(?:" + "|".join(PROTECTED_ACRONYMS) + r")\b")
 _UNPROTECT = re.compile(r"\b(" + "|".join(PROTECTED_ACRONYMS) + ")" + ACRONYM_SUFFIX + r"\b")
 
+# What a synonym's match counts for against the words typed: the buyer's own words rank first.
+SYNONYM_WEIGHT = 0.5
 Alternative = tuple[str, ...]
 """Words that must all occur (anywhere in a document's text fields)."""
 
@@ -106,14 +108,27 @@ class Clause:
     typed: str
     alternatives: tuple[Alternative, ...]
 
+    def weight(self, alternative: Alternative) -> float:
+        """1 for the words typed, `SYNONYM_WEIGHT` for a synonym of them."""
+        return 1.0 if alternative == tuple(self.typed.split(" ")) else SYNONYM_WEIGHT
+
 
 @dataclass(frozen=True)
 class ReadText:
     """A query as the adapters evaluate it: every clause must match; `phrase` (the typed words in
-    order, two or more) scores documents that hold them together above scattered words."""
+    order, two or more) and every synonym of several words score documents that hold them
+    together above those where the words are scattered."""
 
     clauses: tuple[Clause, ...]
     phrase: tuple[str, ...] = ()
+
+    @property
+    def phrases(self) -> list[tuple[tuple[str, ...], float]]:
+        """(words, weight) that score higher where the words stand together: the typed words, and
+        each synonym of several words (matched like any words, anywhere; ranked up as a phrase)."""
+        several = {a: c.weight(a) for c in self.clauses for a in c.alternatives if len(a) > 1}
+        typed = {self.phrase: 1.0} if self.phrase else {}
+        return list((typed | {a: w for a, w in several.items() if a not in typed}).items())
 
     @property
     def words(self) -> list[str]:
