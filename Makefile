@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck schemas sample clean assets browser
+.PHONY: run test lint typecheck schemas sample clean assets browser bench wrk
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ assets: $(ASSETS)/.built
 browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
+
+# The HTTP benchmarks drive the services with Debian's `wrk`, installed the same way.
+wrk:
+	@command -v wrk >/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends wrk; }
+
+# Every benchmark the README quotes, from a fresh clone; each prints its figures. The search
+# and match benchmarks build their 131,000-listing index once under var/bench and reuse it.
+bench: $(VENV)/.runtime wrk
+	$(PY) -m bench.search
+	$(PY) -m bench.search_queries
+	$(PY) -m bench.match
+	$(PY) -m bench.match_quality
+	$(PY) -m bench.consortia
+	$(PY) -m bench.ingest --n 131000
 
 run: $(VENV)/.runtime assets
 	$(PY) -m scripts.run_stack

@@ -114,6 +114,19 @@ def wait_until(url: str, deadline: float) -> None:
     raise TimeoutError(f"{url} did not answer in time")
 
 
+# The first search `make run` suggests (and the README's first example): it must find something
+# in the sample directory (tests/integration/test_search_query_set.py checks that it does).
+EXAMPLE_SEARCH = "/search?q=bicycle&postcode=LS1%201UN&radius_km=50"
+
+
+def example_answer(port: int) -> str:
+    """How many suppliers the example finds and the first of them, as the running stack answers."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{EXAMPLE_SEARCH}", timeout=5) as response:
+        body = json.load(response)
+    first = f"; first: {body['results'][0]['name']}" if body["results"] else ""
+    return f"{body['total']} suppliers{first}"
+
+
 def indexed_count(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/search?per_page=1", timeout=5) as response:
         return int(json.load(response)["total"])
@@ -201,7 +214,7 @@ def main() -> int:
         for name, port in ports.services().items():
             print(f"  {name:10s} http://127.0.0.1:{port}/")
         print(f"  {'consumer':10s} http://127.0.0.1:{ports.consumer}/metrics")
-        print(f"Try: curl 'http://127.0.0.1:{ports.directory}/search?q=bicycle&postcode=LS1%201UN&radius_km=50'")
+        print(f"Try: curl 'http://127.0.0.1:{ports.directory}{EXAMPLE_SEARCH}'  ({example_answer(ports.directory)})")
         print("Press Ctrl-C to stop.", flush=True)
         while all(proc.poll() is None for proc in procs):
             time.sleep(0.5)
