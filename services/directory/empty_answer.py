@@ -11,38 +11,44 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from shared.search.port import SearchIndex, SearchQuery
+from shared.search.port import Hit, SearchIndex, SearchQuery
 
 NEAREST_SHOWN = 3
 
 
 def explain_empty(index: SearchIndex, query: SearchQuery) -> dict[str, Any] | None:
     """`{"cause": "text" | "filter" | "radius", "message", "filters", "nearest"}` for an empty
-    search; None when the search was not narrowed by anything (an empty directory)."""
+    search; None when the search was not narrowed by anything (an empty directory). One search
+    answers the common case (the radius: who is nearest beyond it); the filters cost one more
+    each, only when they emptied it."""
     plain = replace(query, facets=(), highlight=False, offset=0, cursor=None, limit=0)
-    everywhere = replace(plain, near=None if query.near is None else replace(query.near, radius_km=None))
     has_text = bool(query.text and query.text.strip())
-    if has_text and index.search(replace(everywhere, filters={})).total == 0:
-        return {"cause": "text", "message": f"No supplier in the directory matches “{query.text}”.",
-                "filters": [], "nearest": []}  # fmt: skip
-    if query.filters and index.search(everywhere).total == 0:
-        blocking = [name for name in query.filters if index.search(_without(everywhere, name)).total > 0]
-        return {"cause": "filter", "filters": blocking or list(query.filters), "nearest": [],
-                "message": _filter_message(has_text, blocking or list(query.filters))}  # fmt: skip
     if query.near is not None and query.near.radius_km is not None:
-        nearest = index.search(replace(everywhere, sort="distance", limit=NEAREST_SHOWN)).hits
-        return {
-            "cause": "radius",
-            "message": f"None is within {query.near.radius_km:g} km.",
-            "filters": [],
-            "nearest": [
-                {"id": h.id, "name": h.document.get("name"), "postcode": h.document.get("postcode"),
-                 "region": h.document.get("region"), "geo_precision": h.document.get("geo_precision"),
-                 "distance_km": None if h.distance_km is None else round(h.distance_km, 1)}
-                for h in nearest
-            ],
-        }  # fmt: skip
-    return None
+        beyond = replace(plain, near=replace(query.near, radius_km=None), sort="distance", limit=NEAREST_SHOWN)
+        nearest = index.search(beyond)
+        if nearest.total:
+            return {"cause": "radius", "message": f"None is within {query.near.radius_km:g} km.", "filters": [],
+                    "nearest": [_nearest(hit) for hit in nearest.hits]}  # fmt: skip
+        plain = replace(plain, near=None)
+    if not query.filters:
+        return _text_cause(query) if has_text else None
+    if has_text and index.search(replace(plain, filters={})).total == 0:
+        return _text_cause(query)
+    blocking = [name for name in query.filters if index.search(_without(plain, name)).total > 0]
+    return {"cause": "filter", "filters": blocking or list(query.filters), "nearest": [],
+            "message": _filter_message(has_text, blocking or list(query.filters))}  # fmt: skip
+
+
+def _text_cause(query: SearchQuery) -> dict[str, Any]:
+    return {"cause": "text", "message": f"No supplier in the directory matches “{query.text}”.", "filters": [],
+            "nearest": []}  # fmt: skip
+
+
+def _nearest(hit: Hit) -> dict[str, Any]:
+    doc = hit.document
+    return {"id": hit.id, "name": doc.get("name"), "postcode": doc.get("postcode"), "region": doc.get("region"),
+            "geo_precision": doc.get("geo_precision"),
+            "distance_km": None if hit.distance_km is None else round(hit.distance_km, 1)}  # fmt: skip
 
 
 def _without(query: SearchQuery, name: str) -> SearchQuery:

@@ -8,6 +8,7 @@ open ones (categories, certifications) against the values listings in the index 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from services.directory.labels import FACET_TITLES, LEGAL_FORMS, SIZE_BANDS
@@ -28,7 +29,9 @@ def _known_cpv_prefix(code: str) -> bool:
     return code.isdigit() and len(code) <= 8 and cpv.has_prefix(code)
 
 
+@lru_cache(maxsize=1)
 def _closed() -> dict[str, Callable[[str], bool]]:
+    """Built once per process: the lists are reference data that never change while it runs."""
     regions = set(default_gazetteer().regions())
     return {
         "legal_form": LEGAL_FORMS.__contains__,

@@ -78,7 +78,9 @@ TABLES = ("docs", "bodies", "fts", "names", "terms", "changes", "geo")
 # of milliseconds each to read and come back in most queries.
 WARM_TERMS = 400
 # With `buyer_terms`, how many of the best documents by BM25 are checked for the typed phrase.
-PHRASE_WINDOW = 100
+PHRASE_WINDOW = 50
+# Words whose index terms a process remembers (`_terms_by_word`) before it starts again.
+WORD_TERMS_KEPT = 20_000
 # A query's text as index terms: every clause must match one of its alternatives, each a list of
 # terms that must all occur, with the weight of its score (synonyms count less than typed words).
 Clauses = list[list[tuple[float, list[str]]]]
@@ -206,6 +208,7 @@ class EmbeddedSearchIndex:
         self._refresh_lock = threading.Lock()
         self._warming: threading.Thread | None = None
         self._closing = threading.Event()
+        self._word_terms: dict[str, list[str]] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -623,7 +626,7 @@ class EmbeddedSearchIndex:
         known term (`vocabulary.words_to_correct`); None when there is nothing to correct, an
         unknown word has no near term, or the corrected query matches nothing either."""
         read = buyer_vocabulary.read_text(query.text or "", query.buyer_terms)
-        terms = text.terms_by_word(conn, read.words)
+        terms = self._terms_by_word(conn, read.words)
 
         def known(word: str) -> bool:
             return not terms[word] or any(self._postings(conn, snapshot, t).size for t in terms[word])
@@ -662,7 +665,7 @@ class EmbeddedSearchIndex:
         """The query's text as index terms (`Clauses`); with `fuzzy` every term may also be any
         index term near it (empty when some term has none, so nothing can match)."""
         read = buyer_vocabulary.read_text(query.text or "", query.buyer_terms)
-        by_word = text.terms_by_word(conn, read.words)
+        by_word = self._terms_by_word(conn, read.words)
         for word, term in corrections.items():
             by_word[word] = [term]
         clauses: Clauses = [
@@ -680,6 +683,19 @@ class EmbeddedSearchIndex:
         terms = [term for clause in clauses for _, alternative in clause for term in alternative]
         near = [[(1.0, [t]) for t in text.near_terms(vocabulary, term)] for term in terms]
         return near if all(near) else []
+
+    def _terms_by_word(self, conn: sqlite3.Connection, words: Sequence[str]) -> dict[str, list[str]]:
+        """`embedded_text.terms_by_word`, remembered: a word's terms depend only on the tokenizer,
+        and asking FTS5 costs a scratch-table write per query."""
+        found = {w: self._word_terms.get(w) for w in words}
+        missing = [w for w, terms in found.items() if terms is None]
+        if missing:
+            fresh = text.terms_by_word(conn, missing)
+            if len(self._word_terms) > WORD_TERMS_KEPT:
+                self._word_terms = {}
+            self._word_terms.update(fresh)
+            found.update(fresh)
+        return {w: list(terms or []) for w, terms in found.items()}
 
     def _vocabulary(self, conn: sqlite3.Connection, snapshot: Snapshot) -> Vocabulary:
         """The index's terms at this snapshot, read once (usually by the warm-up) and then kept."""
@@ -757,7 +773,7 @@ class EmbeddedSearchIndex:
         together: set[int],
     ) -> None:  # fmt: skip
         docs = np.array(sorted(together), dtype=np.int64)
-        for term in dict.fromkeys(t for terms in text.terms_by_word(conn, words).values() for t in terms):
+        for term in dict.fromkeys(t for terms in self._terms_by_word(conn, words).values() for t in terms):
             postings = self._postings(conn, snapshot, term)
             at = np.searchsorted(postings.docs, docs)
             found = (at < len(postings.docs)) & (postings.docs[np.minimum(at, len(postings.docs) - 1)] == docs)
