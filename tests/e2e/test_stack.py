@@ -71,8 +71,10 @@ def test_listings_posted_over_http_are_searchable_and_matchable(stack: Stack) ->
                                                                     "radius_km": 30}, timeout=10).json()
 
     found = eventually(search, lambda body: body.get("total") == 2)
-    assert [r["id"] for r in found["results"]] == ["t:clean-leeds", "t:clean-bradford"]
-    assert found["results"][0]["distance_km"] < 3
+    # Both are cleaning firms ("cleaners" is a buyer's synonym of cleaning); their order is BM25's,
+    # whose statistics differ between the backends.
+    by_id = {r["id"]: r for r in found["results"]}
+    assert set(by_id) == {"t:clean-leeds", "t:clean-bradford"} and by_id["t:clean-leeds"]["distance_km"] < 3
 
     lot = {"title": "Office cleaning", "description": "Daily office cleaning for council buildings",
            "cpv_codes": ["90910000"], "postcode": "LS1 1UN", "radius_km": 30}
