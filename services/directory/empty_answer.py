@@ -8,19 +8,25 @@ answer it, run only when a search comes back empty.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from shared.search.port import Hit, SearchIndex, SearchQuery
+from shared.search.port import Hit, SearchIndex, SearchQuery, SearchResult
 
 NEAREST_SHOWN = 3
 
 
-def explain_empty(index: SearchIndex, query: SearchQuery) -> dict[str, Any] | None:
+def explain_empty(
+    index: SearchIndex, query: SearchQuery, result: SearchResult, facet_of: Mapping[str, str]
+) -> dict[str, Any] | None:
     """`{"cause": "text" | "filter" | "radius", "message", "filters", "nearest"}` for an empty
-    search; None when the search was not narrowed by anything (an empty directory). One search
-    answers the common case (the radius: who is nearest beyond it); the filters cost one more
-    each, only when they emptied it."""
+    search; None when the search was not narrowed by anything (an empty directory).
+
+    One search answers the radius (who is nearest beyond it). The filters cost nothing: facets
+    are disjunctive, so a filter whose facet (`facet_of` names each filter's) still counts
+    listings is one whose removal alone would find them; only when none does is the text asked
+    about alone."""
     plain = replace(query, facets=(), highlight=False, offset=0, cursor=None, limit=0)
     has_text = bool(query.text and query.text.strip())
     if query.near is not None and query.near.radius_km is not None:
@@ -32,9 +38,9 @@ def explain_empty(index: SearchIndex, query: SearchQuery) -> dict[str, Any] | No
         plain = replace(plain, near=None)
     if not query.filters:
         return _text_cause(query) if has_text else None
-    if has_text and index.search(replace(plain, filters={})).total == 0:
+    blocking = [name for name in query.filters if any(b.count for b in result.facets.get(facet_of[name], []))]
+    if not blocking and has_text and index.search(replace(plain, filters={})).total == 0:
         return _text_cause(query)
-    blocking = [name for name in query.filters if index.search(_without(plain, name)).total > 0]
     return {"cause": "filter", "filters": blocking or list(query.filters), "nearest": [],
             "message": _filter_message(has_text, blocking or list(query.filters))}  # fmt: skip
 
@@ -49,10 +55,6 @@ def _nearest(hit: Hit) -> dict[str, Any]:
     return {"id": hit.id, "name": doc.get("name"), "postcode": doc.get("postcode"), "region": doc.get("region"),
             "geo_precision": doc.get("geo_precision"),
             "distance_km": None if hit.distance_km is None else round(hit.distance_km, 1)}  # fmt: skip
-
-
-def _without(query: SearchQuery, name: str) -> SearchQuery:
-    return replace(query, filters={k: v for k, v in query.filters.items() if k != name})
 
 
 def _filter_message(has_text: bool, filters: list[str]) -> str:

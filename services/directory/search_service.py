@@ -41,7 +41,8 @@ def run_search(index: SearchIndex, params: SearchParams, facet_buckets: int = MA
     else:
         query = replace(query, offset=(page - 1) * params.per_page)
     result = index.search(query)
-    empty = explain_empty(index, query) if result.total == 0 else None
+    facet_of = {FILTERS[param]: field for param, field in FACETS.items()}
+    empty = explain_empty(index, query, result, facet_of) if result.total == 0 and page == 1 else None
     if empty is not None:
         params_of = {field: param for param, field in FILTERS.items()}
         empty["filters"] = [params_of.get(name, name) for name in empty["filters"]]
