@@ -21,9 +21,10 @@ from werkzeug.datastructures import MultiDict
 from services.directory.html_errors import register_html_errors
 from services.directory.labels import SIZE_BANDS, value_label
 from services.directory.matcher_client import MatcherError, matcher_client
+from services.directory.search_view import with_places
 from shared import cpv
 from shared.models import IMPACT_AREAS
-from shared.web import settings
+from shared.web import search_index, settings
 
 bp = Blueprint("brokers", __name__, template_folder="templates")
 register_html_errors(bp)  # the same HTML error pages as the other pages
@@ -92,6 +93,7 @@ def partners_page() -> Any:
         answer = matcher_client().partners(partner_request(args))
     except MatcherError as exc:
         return _page("partners.html", args, errors=form_errors(exc, PARTNER_FIELDS))
+    with_places(search_index(), answer.get("results", []))
     return _page("partners.html", args, answer)
 
 

@@ -31,6 +31,7 @@ from services.directory.search_view import (
     last_page,
     search_url,
     wider_radius,
+    with_places,
 )
 from shared.errors import ProblemError
 from shared.web import search_index, settings
@@ -118,18 +119,9 @@ def lot_page() -> Any:
     except MatcherError as exc:
         return render_template("lot.html", **(page | {"error": exc})), 400
     lots = response.get("lots") or [response]
-    return render_template("lot.html", **(page | {"lots": _with_places(lots)}))
-
-
-def _with_places(lots: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each result with its listing's postcode and how precisely it is placed, so the page can say
-    "in LS9, about 3 km away" where only the district is known (the matcher gives the distance)."""
-    index = search_index()
     for entry in lots:
-        for result in entry.get("results", []):
-            listing = index.get(result["listing_id"]) or {}
-            result["postcode"], result["geo_precision"] = listing.get("postcode"), listing.get("geo_precision")
-    return lots
+        with_places(search_index(), entry.get("results", []))
+    return render_template("lot.html", **(page | {"lots": lots}))
 
 
 @bp.get("/docs")

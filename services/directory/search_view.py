@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from services.directory.labels import FACET_TITLES
 from services.directory.search_params import MAX_WINDOW
 from shared.geo import InvalidPostcode, is_outcode, outcode
+from shared.search.port import SearchIndex
 
 FACETS_SHOWN = 10
 # Page-only parameter: the facet whose every value is listed ("show all", a plain link).
@@ -63,6 +64,16 @@ def _district(postcode: str | None) -> str | None:
         return postcode.strip().upper() if is_outcode(postcode) else outcode(postcode)
     except InvalidPostcode:
         return None
+
+
+def with_places(index: SearchIndex, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each matcher result with its listing's postcode and how precisely it is placed, so a page
+    can say "in LS9, about 3 km away" where only the district is known (the matcher gives only
+    the distance)."""
+    for result in results:
+        listing = index.get(result["listing_id"]) or {}
+        result["postcode"], result["geo_precision"] = listing.get("postcode"), listing.get("geo_precision")
+    return results
 
 
 def wider_radius(distance_km: float) -> int:
