@@ -97,6 +97,9 @@ def test_errors_in_plain_words_all_at_once_with_the_input_kept(client: FlaskClie
     assert "Enter a real postcode or district" in html and "Distance must be a number" in html
     assert 'value="nowhere"' in html and 'value="abc"' in html and 'value="cleaning"' in html
     assert "String should" not in html
+    kept = page(client, "/?q=cleaning&postcode=nowhere&legal_form=cic&region=Narnia", 400)
+    assert '<input type="hidden" name="legal_form" value="cic">' in kept  # the filters chosen survive
+    assert 'name="region" value="Narnia"' not in kept  # but not the one in error
 
 
 def test_district_only_locations_are_not_given_false_precision(client: FlaskClient) -> None:
