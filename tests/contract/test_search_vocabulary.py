@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.search.port import SearchIndex, SearchQuery
+from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START, SearchIndex, SearchQuery
 from tests.factories import doc
 
 
@@ -88,3 +88,9 @@ def test_spelling_keeps_filters_and_counts(loaded: SearchIndex) -> None:
     result = loaded.search(SearchQuery(text="landscapng", spelling=True, buyer_terms=True))
     assert {h.id for h in result.hits} == {"v:garden"} and result.total == 1
     assert result.corrections == {"landscapng": "landscap"}
+
+
+def test_a_written_acronym_is_highlighted_as_written(loaded: SearchIndex) -> None:
+    [hit] = loaded.search(SearchQuery(text="IT support", highlight=True)).hits
+    snippet = (hit.highlights or {})["description"]
+    assert f"{HIGHLIGHT_START}IT{HIGHLIGHT_END}" in snippet and "acronym" not in snippet
