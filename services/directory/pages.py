@@ -111,7 +111,7 @@ def _back_link(back: str | None) -> str:
 def lot_page() -> Any:
     form = request.form  # empty on GET; a MultiDict either way, so the template can use getlist
     choices = lot_choices(search_index())
-    page = {"form": form, "choices": choices, "lots": None, "error": None}
+    page = {"form": form, "offer": choices, "lots": None, "error": None}
     if request.method == "GET":
         return render_template("lot.html", **page)
     try:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
-from services.directory.app import create_app as create_directory
 from services.directory.lot_form import value_pence
 from services.directory.search_view import FACETS_SHOWN, distance_words
-from services.matcher.app import create_app as create_matcher
-from shared.search.factory import open_search_index
+from tests.directory_stack import directory_with_matcher
 from tests.factories import LEEDS, directory, doc
 
 # Twelve regions, so the region facet has more values than it shows at first.
@@ -32,24 +28,8 @@ EXTRA = [
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
-    path = tmp_path_factory.mktemp("search-pages")
-    url = f"sqlite:///{path}/search.db"
-    index = open_search_index(url)
-    index.ensure_index()
-    assert not index.bulk_upsert([*directory(), *EXTRA]).failed
-    index.close()
-    matcher = make_server(
-        "127.0.0.1", 0, create_matcher({"search_url": url, "events_url": f"sqlite:///{path}/e.db"}), threaded=True
-    )
-    thread = threading.Thread(target=matcher.serve_forever, daemon=True)
-    thread.start()
-    app = create_directory({"search_url": url, "matcher_url": f"http://127.0.0.1:{matcher.server_port}"})
-    app.testing = True
-    try:
-        yield app.test_client()
-    finally:
-        matcher.shutdown()
-        thread.join()
+    with directory_with_matcher(tmp_path_factory.mktemp("search-pages"), [*directory(), *EXTRA]) as served:
+        yield served
 
 
 def page(client: FlaskClient, url: str, status: int = 200) -> str:
