@@ -10,6 +10,7 @@ one) so that a record the consumer still rejects can be traced to the request th
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.ingest.publishing import publish_listings, publish_tombstone
 from shared.errors import FieldError, InvalidInput
 from shared.events.envelope import with_provenance
 from shared.events.port import Message
+from shared.models import Listing
 from shared.web import event_log, request_json, require_admin, settings
 
 bp = Blueprint("ingest", __name__)
@@ -51,9 +53,16 @@ def post_listings() -> Any:
     return jsonify(body), 202, {"X-Request-ID": provenance["request_id"]}
 
 
+# What a listing id looks like (`workerscoop:R001799`): the model's own rule.
+LISTING_ID = re.compile(Listing.model_json_schema()["properties"]["id"]["pattern"])
+
+
 @bp.delete("/listings/<path:listing_id>")
 def delete_listing(listing_id: str) -> Any:
     require_admin()
+    if not LISTING_ID.match(listing_id):
+        raise InvalidInput("that is not a listing id", [FieldError("listing_id", "expected source:id, e.g. "
+                                                                   "workerscoop:R001799")])
     publish_tombstone(event_log(), settings().topic(settings().listings_topic), listing_id)
     return jsonify({"accepted": 1, "ids": [listing_id]}), 202
 

@@ -35,6 +35,10 @@ def _problem(description: str) -> Schema:
     return _json(_ref("Problem"), description)
 
 
+def _listing_id_pattern() -> str:
+    return str(Listing.model_json_schema()["properties"]["id"]["pattern"])
+
+
 def _model_schemas() -> dict[str, Schema]:
     listing = Listing.model_json_schema(ref_template=_REF + "{model}")
     spend = SpendRecord.model_json_schema(ref_template=_REF + "{model}")
@@ -88,10 +92,14 @@ def _paths(max_items: int) -> Schema:
         "/listings/{listing_id}": {"delete": {
             "summary": "Publish a tombstone: the listing leaves the directory (administrator key)",
             **SECURED,
-            "parameters": [{"name": "listing_id", "in": "path", "required": True, "schema": _STRING,
+            "parameters": [{"name": "listing_id", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": _listing_id_pattern()},
                             "description": "Source-qualified id, e.g. workerscoop:R001799"}],
-            "responses": {"202": _json(_ref("ListingsAccepted"), "Published"), "401": _UNAUTHENTICATED,
-                          "403": _FORBIDDEN, "503": _UNAVAILABLE},
+            "responses": {"202": _json(_ref("ListingsAccepted"), "Published"),
+                          "400": _problem("That is not a listing id"), "401": _UNAUTHENTICATED,
+                          "403": _FORBIDDEN, "404": _problem("No route: the path holds characters no URL path "
+                                                             "segment carries here (a line break)"),
+                          "503": _UNAVAILABLE},
         }},
         "/spend": {"post": {
             "summary": "Publish an organisation's spend records (member key): JSON, or a CSV upload",

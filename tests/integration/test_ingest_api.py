@@ -87,6 +87,8 @@ def test_bodies_that_are_not_listings_get_400(client: FlaskClient, body: bytes) 
 
 
 def test_delete_publishes_a_tombstone(client: FlaskClient, events_url: str) -> None:
+    refused = client.delete("/listings/no colon here")
+    assert refused.status_code == 400 and refused.json["errors"][0]["field"] == "listing_id"
     assert client.delete("/listings/t:a").status_code == 202
     assert published(events_url) == [("t:a", None)]
 

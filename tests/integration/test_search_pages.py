@@ -64,7 +64,7 @@ def test_did_you_mean_names_the_corrected_word(client: FlaskClient) -> None:
 def test_an_empty_search_says_what_emptied_it(client: FlaskClient) -> None:
     radius = page(client, "/?q=bicycle&postcode=LS1&radius_km=20")
     assert "No supplier matching “bicycle” is within 20 km of LS1. The nearest are:" in radius
-    assert "Bicycle Doctor</a>, 5" in radius and "Search within 100 km" in radius
+    assert "Bicycle Doctor</a>, 5" in radius and "Search within 100 km" in radius  # takes in the nearest
     words = page(client, "/?q=cleaning+bicycles")
     assert "No supplier in the directory uses the words “cleaning bicycles”" in words
     assert "similar spellings" not in words
