@@ -914,29 +914,38 @@ class EmbeddedSearchIndex:
         }
         snippets = {}
         if query.highlight and matches.match is not None:
-            columns = self._matched_columns(conn, matches, page)
-            snippets = text.snippets(conn, self._fts, self._schema.text_fields, matches.match, columns)
+            columns, seen = self._matched_columns(conn, matches, page)
+            # Only the terms on this page: snippet() walks every phrase of the expression.
+            match = " OR ".join(text.phrase(t) for t in seen) if seen else matches.match
+            snippets = text.snippets(conn, self._fts, self._schema.text_fields, match, columns)
         hits = [self._hit(matches, doc, rows[doc], snippets.get(doc, {}) if query.highlight else None) for doc in page]
         last_doc, last = page[-1], hits[-1]
         values = {"relevance": last.score, "distance": last.distance_km, "name": rows[last_doc][1]}
         return hits, [values[sort], last.id]
 
-    def _matched_columns(self, conn: sqlite3.Connection, matches: _Matches, page: list[int]) -> dict[int, list[int]]:
-        """Text column number -> the page's documents in which some query term occurs there."""
+    def _matched_columns(
+        self, conn: sqlite3.Connection, matches: _Matches, page: list[int]
+    ) -> tuple[dict[int, list[int]], list[str]]:
+        """Text column number -> the page's documents in which some query term occurs there; and
+        the query terms that occur on the page at all."""
         snapshot = matches.snapshot
         on_page = np.zeros(snapshot.size, dtype=bool)
         on_page[page] = True
         bits = dict.fromkeys(page, 0)
+        seen = []
         for term in matches.terms:
             postings = self._postings(conn, snapshot, term)
             here = on_page[postings.docs]
+            if here.any():
+                seen.append(term)
             for doc, columns in zip(postings.docs[here].tolist(), postings.columns[here].tolist(), strict=True):
                 bits[doc] |= columns
-        return {
+        columns = {
             column: docs
             for column in range(len(self._schema.text_fields))
             if (docs := [doc for doc in page if bits[doc] >> column & 1])
         }
+        return columns, seen
 
     def _hit(
         self, matches: _Matches, doc: int, row: tuple[str, str | None, str], highlights: dict[str, str] | None
