@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 
 from services.directory.html_errors import register_html_errors
 from services.directory.labels import FACET_TITLES, value_label
-from services.directory.lot_form import lot_choices, lot_from_form
+from services.directory.lot_form import LotChoices, lot_choices, lot_from_form
 from services.directory.matcher_client import MatcherError, matcher_client
 from services.directory.provenance import record_links, source_name
 from services.directory.search_params import parse_search_args
@@ -129,7 +129,7 @@ def api_docs() -> Any:
     return render_template("docs.html")
 
 
-def _lot_body(req: Any, choices: Any) -> dict[str, Any]:
+def _lot_body(req: Any, choices: LotChoices) -> dict[str, Any]:
     """The JSON to send the matcher: an uploaded OCDS file, or the form's fields as a plain lot
     (every field checked first, all errors at once)."""
     upload = req.files.get("ocds")
