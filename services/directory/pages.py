@@ -120,7 +120,7 @@ def lot_page() -> Any:
         return render_template("lot.html", **(page | {"error": exc})), 400
     lots = response.get("lots") or [response]
     for entry in lots:
-        with_places(search_index(), entry.get("results", []))
+        with_places(search_index(), [*entry.get("results", []), *entry.get("nearest_strong_beyond_radius", [])])
     return render_template("lot.html", **(page | {"lots": lots}))
 
 

@@ -136,6 +136,9 @@ def test_lot_form_sends_value_legal_form_and_region_to_the_matcher(client: Flask
 def test_score_line_and_reason_give_the_same_distance(client: FlaskClient) -> None:
     html = client.post("/lots", data={"title": "Office cleaning", "cpv_codes": "90910000", "postcode": "LS9",
                                       "radius_km": "30"}).get_data(as_text=True)
-    for line, reason in re.findall(r"Score [\d.]+ · <strong>([^<]+)</strong></p>\s*<p[^>]*>([^<]+)</p>", html):
+    score_line = r"</span> · <strong>([^<]+)</strong>(?: \(beyond the search radius\))?</p>"
+    pairs = re.findall(score_line + r"\s*<p[^>]*>([^<]+)</p>", html)
+    assert pairs
+    for line, reason in pairs:
         assert reason.startswith(line), (line, reason)
     assert "in LS9, within about 2 km" in html
