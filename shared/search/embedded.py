@@ -445,7 +445,7 @@ class EmbeddedSearchIndex:
         with self._reading() as (conn, snapshot):
             if query is None:
                 return int(snapshot.alive.sum())
-            matches = self._matches(conn, snapshot, query, fuzzy=False)
+            matches = self._matches(conn, snapshot, query, fuzzy=False, scored=False)
             return 0 if matches is None else int(matches.all().sum())
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -598,17 +598,18 @@ class EmbeddedSearchIndex:
 
     def _matches(
         self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool,
-        corrections: dict[str, str] | None = None,
+        corrections: dict[str, str] | None = None, scored: bool = True,
     ) -> _Matches | None:  # fmt: skip
         """Evaluate text, radius and filters; None when the text leaves nothing to match.
 
-        `corrections` replaces typed words by index terms (spelling)."""
+        `corrections` replaces typed words by index terms (spelling). A count needs no BM25
+        (`scored=False`): the matcher counts every word of a lot it has not met."""
         base, score, match, clauses = snapshot.alive, None, None, []
         if _has_text(query):
             clauses = self._clauses(conn, snapshot, query, fuzzy, corrections or {})
             if not clauses:
                 return None
-            base, score = self._score_text(conn, snapshot, clauses)
+            base, score = self._score_text(conn, snapshot, clauses, scored)
             match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for _, a in c for t in a))
         filters = self._filter_masks(snapshot, query)
         dist: FloatArray | None
@@ -721,10 +722,11 @@ class EmbeddedSearchIndex:
         return found
 
     def _score_text(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, clauses: Clauses
+        self, conn: sqlite3.Connection, snapshot: Snapshot, clauses: Clauses, scored: bool = True
     ) -> tuple[BoolArray, FloatArray]:
         """Documents matching an alternative of every clause, and their BM25: the sum over the
-        terms of every alternative they match, as FTS5's bm25() sums over a query's phrases."""
+        terms of every alternative they match, as FTS5's bm25() sums over a query's phrases (zeros when
+        not `scored`)."""
         base = snapshot.alive.copy()
         score = np.zeros(snapshot.size)
         for clause in clauses:
@@ -733,7 +735,8 @@ class EmbeddedSearchIndex:
                 if len(alternative) == 1:
                     postings = self._postings(conn, snapshot, alternative[0])
                     present[postings.docs] = True
-                    score[postings.docs] += weight * text.bm25(postings, snapshot)
+                    if scored:
+                        score[postings.docs] += weight * text.bm25(postings, snapshot)
                     continue
                 holds = np.ones(snapshot.size, dtype=bool)
                 gained = np.zeros(snapshot.size)
@@ -742,7 +745,8 @@ class EmbeddedSearchIndex:
                     has = np.zeros(snapshot.size, dtype=bool)
                     has[postings.docs] = True
                     holds &= has
-                    gained[postings.docs] += text.bm25(postings, snapshot)
+                    if scored:
+                        gained[postings.docs] += text.bm25(postings, snapshot)
                 present |= holds
                 score += np.where(holds, weight * gained, 0.0)
             base &= present
