@@ -18,12 +18,12 @@ from werkzeug.datastructures import MultiDict
 from services.directory.labels import LEGAL_FORMS
 from shared import cpv
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
+from shared.limits import MAX_RADIUS_KM
 from shared.models import IMPACT_AREAS
 from shared.search.port import SearchIndex, SearchQuery
 
 MAX_TITLE_CHARS = 1000
 MAX_DESCRIPTION_CHARS = 20_000
-MAX_RADIUS_KM = 1500
 # Certifications buyers ask for, offered even before a listing records one.
 COMMON_CERTIFICATIONS = ("Social Enterprise Mark", "B Corp", "Living Wage employer", "Fair Tax Mark")
 _MONEY = re.compile(r"^£?\s*(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?\s*$")
@@ -96,7 +96,7 @@ def lot_from_form(form: MultiDict[str, str], choices: LotChoices) -> tuple[dict[
             if not 0 < lot["radius_km"] <= MAX_RADIUS_KM:
                 raise ValueError
         except ValueError:
-            error("radius_km", f"Distance must be a number of kilometres between 0 and {MAX_RADIUS_KM:,}, like 50")
+            error("radius_km", f"Distance must be a number of kilometres between 0 and {MAX_RADIUS_KM:,g}, like 50")
     value = form.get("value", "").strip()
     if value:
         pence = value_pence(value)

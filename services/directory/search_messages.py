@@ -9,16 +9,16 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from shared.errors import FieldError
+from shared.limits import MAX_RADIUS_KM
 
 MAX_TEXT_CHARS = 500
-MAX_RADIUS_KM = 1000
 # parameter -> what to say when its value is wrong (whatever the rule it broke).
 MESSAGES: dict[str, str] = {
     "q": f"What you need must be {MAX_TEXT_CHARS} characters or fewer",
     "postcode": "Enter a real postcode or district, like LS1 4AP or LS1",
     "lat": "Latitude must be a number between -90 and 90",
     "lon": "Longitude must be a number between -180 and 180",
-    "radius_km": f"Distance must be a number of kilometres between 0 and {MAX_RADIUS_KM:,}, like 25",
+    "radius_km": f"Distance must be a number of kilometres between 0 and {MAX_RADIUS_KM:,g}, like 25",
     "sort": "Sort by best match (relevance), distance or name",
     "page": "Page must be a whole number from 1 to 10,000",
     "per_page": "Results per page must be a whole number from 1 to 100",

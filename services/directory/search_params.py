@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from werkzeug.datastructures import MultiDict
 
 from services.directory.filter_values import filter_value_errors
-from services.directory.search_messages import MAX_RADIUS_KM, MAX_TEXT_CHARS, MESSAGES, search_errors
+from services.directory.search_messages import MAX_TEXT_CHARS, MESSAGES, search_errors
 from shared.errors import FieldError, InvalidInput
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
 from shared.limits import MAX_RADIUS_KM
