@@ -17,10 +17,11 @@ from werkzeug.datastructures import MultiDict
 
 from services.directory.labels import LEGAL_FORMS
 from shared import cpv
+from shared.errors import BackendUnavailable
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
 from shared.limits import MAX_RADIUS_KM
 from shared.models import IMPACT_AREAS
-from shared.search.port import SearchIndex, SearchQuery
+from shared.search.port import FacetBucket, SearchIndex, SearchQuery
 
 MAX_TITLE_CHARS = 1000
 MAX_DESCRIPTION_CHARS = 20_000
@@ -40,7 +41,12 @@ class LotChoices:
 
 
 def lot_choices(index: SearchIndex) -> LotChoices:
-    held = index.search(SearchQuery(facets=["impact_areas", "certifications"], limit=0)).facets
+    """What listings hold; every known choice while the index cannot say, so the form (and an
+    upload's own error) still shows."""
+    try:
+        held = index.search(SearchQuery(facets=["impact_areas", "certifications"], limit=0)).facets
+    except BackendUnavailable:
+        held = {"impact_areas": [FacetBucket(area, 1) for area in IMPACT_AREAS]}
     areas = {b.value for b in held.get("impact_areas", []) if b.count}
     certifications = [b.value for b in held.get("certifications", []) if b.count]
     return LotChoices(
