@@ -3,9 +3,9 @@
 Three kinds of recall over the lot's area, unioned by id, each a bounded page of hits:
 
 - CPV: the nearest suppliers sharing a CPV group (3 digits) with the lot;
-- text: the nearest suppliers mentioning one of the lot's rarest specific words. The index ANDs
-  query words, so each word is its own query; words in more than `MAX_SHARE` of the directory
-  are skipped as not specific (and they are the costly ones to search for);
+- text: the nearest suppliers mentioning one of the lot's weightiest specific words (`by_text`).
+  The index ANDs query words, so each word is its own query; words in more than `MAX_SHARE` of
+  the directory are skipped as not specific (and they are the costly ones to search for);
 - nearest: when those find too few, the `pool` suppliers closest to the delivery place, so a lot
   still gets the best local fits when few suppliers describe the work in the lot's words (many
   listings say what they do only through codes and categories). The benchmark loses nothing by
@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from services.matcher.features import LotContext
 from services.matcher.places import Place, regions_within
 from services.matcher.supplier import Supplier, supplier
-from services.matcher.text import WordStatistics
+from services.matcher.text import WordStatistics, specific_words
 from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
 TEXT_TERMS = 4
@@ -142,13 +142,8 @@ def by_text(recall: Recall, vector: Mapping[str, float]) -> list[Hit]:
 
     Words in more than `MAX_SHARE` of the directory are not specific (and costly to search for);
     the lot's place names are not in the vector at all."""
-    total = max(recall.stats.total(recall.index), 1)
-    terms = []
-    for word in sorted(vector, key=lambda w: (-vector[w], w)):
-        if 0 < recall.stats.word_count(recall.index, word) <= MAX_SHARE * total:
-            terms.append(word)
-        if len(terms) == TEXT_TERMS:
-            break
+    by_weight = sorted(vector, key=lambda w: (-vector[w], w))
+    terms = specific_words(recall.index, recall.stats, by_weight, MAX_SHARE, TEXT_TERMS)
     limit = max(recall.pool // 3, 10)  # a word's hits are plausible, not certain: a third of a pool each
     # Within an area the nearest mentions (a word is rare: few hundred listings at most), UK-wide
     # the best by BM25.

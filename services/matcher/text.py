@@ -198,13 +198,16 @@ def _supplier_vector(text: str) -> tuple[dict[str, float], float]:
     return weights, math.sqrt(sum(v * v for v in weights.values()))
 
 
-def rarest(index: Counts, stats: WordStatistics, candidates: Iterable[str], max_share: float, count: int) -> list[str]:
-    """Up to `count` of the words that some listing has but at most `max_share` of listings do,
-    rarest first: the specific words of a lot, and the ones cheap to search for."""
+def specific_words(
+    index: Counts, stats: WordStatistics, ranked: Iterable[str], max_share: float, count: int
+) -> list[str]:
+    """Up to `count` of `ranked` (in its order) that some listing has but at most `max_share` of
+    listings do: words worth a recall query of their own, and cheap to search for."""
     total = max(stats.total(index), 1)
-    scored = []
-    for word in dict.fromkeys(candidates):
-        found = stats.word_count(index, word)
-        if 0 < found <= max_share * total:
-            scored.append((found, word))
-    return [word for _, word in sorted(scored)[:count]]
+    found = []
+    for word in dict.fromkeys(ranked):
+        if 0 < stats.word_count(index, word) <= max_share * total:
+            found.append(word)
+            if len(found) == count:
+                break
+    return found
