@@ -3,9 +3,8 @@
 Three kinds of recall over the lot's area, unioned by id, each a bounded page of hits:
 
 - CPV: the nearest suppliers sharing a CPV group (3 digits) with the lot;
-- text: the nearest suppliers mentioning one of the lot's weightiest specific words (`by_text`).
-  The index ANDs query words, so each word is its own query; words in more than `MAX_SHARE` of
-  the directory are skipped as not specific (and they are the costly ones to search for);
+- text: the suppliers whose text best matches the lot's weightiest words, by BM25 in the area
+  (`by_text`: one query, any word);
 - nearest: when those find too few, the `pool` suppliers closest to the delivery place, so a lot
   still gets the best local fits when few suppliers describe the work in the lot's words (many
   listings say what they do only through codes and categories). The benchmark loses nothing by
@@ -23,11 +22,13 @@ from dataclasses import dataclass, replace
 from services.matcher.features import LotContext
 from services.matcher.places import Place, regions_within
 from services.matcher.supplier import Supplier, supplier
-from services.matcher.text import WordStatistics, specific_words
+from services.matcher.text import BOILERPLATE, WordStatistics
 from shared.search.port import Hit, Near, SearchIndex, SearchQuery
 
-TEXT_TERMS = 4
-MAX_SHARE = 0.03
+TEXT_WORDS = 15
+"""How many of the lot's words the text recall query holds: enough to cover a real notice's
+title and the opening of its description once boilerplate is left out."""
+TEXT_HITS = 60
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def fetch_candidates(
     base = area_query(ctx.place, ctx.search_radius_km, legal_forms, pool, ctx.remote)
     recall = Recall(index, stats, base, pool)
     found: dict[str, tuple[Supplier, float | None]] = {}
-    _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, ctx.vector)])
+    _add(found, [*by_cpv(recall, lot.cpv_codes), *by_text(recall, ctx.vector, ctx.place)])
     if len(found) < 2 * wanted:
         _add(found, nearest(recall))
     return list(found.values())
@@ -136,17 +137,21 @@ def by_cpv(recall: Recall, codes: Sequence[str]) -> list[Hit]:
     return recall.index.search(replace(recall.base, filters=cpv_filter)).hits
 
 
-def by_text(recall: Recall, vector: Mapping[str, float]) -> list[Hit]:
-    """The suppliers mentioning each of the lot's `TEXT_TERMS` weightiest words (rare, about the
-    work rather than the notice, from the title first), best BM25 first within the area.
+def by_text(recall: Recall, vector: Mapping[str, float], place: Place) -> list[Hit]:
+    """The suppliers whose text best matches the lot's: one BM25 query for any of the lot's
+    `TEXT_WORDS` weightiest words about the work (title and CPV-label words first, boilerplate
+    of notices left out), best first within the area, so a supplier that uses three of the lot's
+    words beats one that uses a single rare one, and the proper nouns of a notice (a street, a
+    framework number) cannot decide recall alone. The lot's place names are not in the vector.
 
-    Words in more than `MAX_SHARE` of the directory are not specific (and costly to search for);
-    the lot's place names are not in the vector at all."""
+    A lot placed only by region (no point) is read UK-wide: the right work just over the border
+    is worth showing below the local suppliers (the distance feature gives it nothing), where a
+    region filter would hide it."""
     by_weight = sorted(vector, key=lambda w: (-vector[w], w))
-    terms = specific_words(recall.index, recall.stats, by_weight, MAX_SHARE, TEXT_TERMS)
-    limit = max(recall.pool // 3, 10)  # a word's hits are plausible, not certain: a third of a pool each
-    # Within an area the nearest mentions (a word is rare: few hundred listings at most), UK-wide
-    # the best by BM25.
-    in_area = recall.base.near is not None and recall.base.near.radius_km is not None
-    query = replace(recall.base, sort="distance" if in_area else "relevance", limit=limit)
-    return [hit for term in terms for hit in recall.index.search(replace(query, text=term)).hits]
+    terms = [w for w in by_weight if w not in BOILERPLATE][:TEXT_WORDS]
+    if not terms:
+        return []
+    query = replace(recall.base, text=" ".join(terms), any_word=True, sort="relevance", limit=TEXT_HITS)
+    if recall.base.near is None and not place.national:
+        query = replace(query, filters={k: v for k, v in recall.base.filters.items() if k != "region"})
+    return recall.index.search(query).hits

@@ -80,10 +80,24 @@ def _explain(
         name: FeatureScore(round(value, 4), weight, round(value * weight, 4))
         for name, value, weight in zip(FEATURES, values, weights, strict=True)
     }
-    near = ctx.remote or cand.distance_km is None or cand.distance_km <= ctx.radius_km
+    near = is_near(ctx, cand)
     values_by_name = dict(zip(FEATURES, values, strict=True))
     fit = model.fit.level(total, values_by_name["capability_text"], values_by_name["cpv_overlap"], near)
     return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), fit, near)
+
+
+def is_near(ctx: LotContext, cand: Candidate) -> bool:
+    """Within the lot's radius, or in its region when either side has no point (text recall reads
+    a region's lot UK-wide, so a supplier beyond the border is never called near); remote work is
+    near from anywhere, and a supplier whose place is unknown is not held against it."""
+    if ctx.remote:
+        return True
+    if cand.distance_km is not None:
+        return cand.distance_km <= ctx.radius_km
+    place = ctx.place
+    if place.national or place.region is None or cand.supplier.region is None:
+        return True
+    return place.covers_region(cand.supplier.region)
 
 
 def reason(ctx: LotContext, cand: Candidate) -> str:

@@ -19,7 +19,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import filterfalse
@@ -196,18 +196,3 @@ def _supplier_vector(text: str) -> tuple[dict[str, float], float]:
     counts = Counter(filterfalse(ENGLISH_STOP_WORDS.__contains__, _WORD.findall(text.lower())))
     weights = {w: 1 + math.log(tf) if tf > 1 else 1.0 for w, tf in counts.items()}
     return weights, math.sqrt(sum(v * v for v in weights.values()))
-
-
-def specific_words(
-    index: Counts, stats: WordStatistics, ranked: Iterable[str], max_share: float, count: int
-) -> list[str]:
-    """Up to `count` of `ranked` (in its order) that some listing has but at most `max_share` of
-    listings do: words worth a recall query of their own, and cheap to search for."""
-    total = max(stats.total(index), 1)
-    found = []
-    for word in dict.fromkeys(ranked):
-        if 0 < stats.word_count(index, word) <= max_share * total:
-            found.append(word)
-            if len(found) == count:
-                break
-    return found

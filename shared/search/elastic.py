@@ -411,11 +411,13 @@ def build_query(
         if fuzzy:
             must.extend(_fuzzy_clauses(schema, text))
         elif query.buyer_terms or corrections:
-            must.extend(_buyer_clauses(schema, text, query.buyer_terms, corrections or {}))
+            clauses = _buyer_clauses(schema, text, query.buyer_terms, corrections or {})
+            any_of = {"bool": {"should": clauses, "minimum_should_match": 1}}
+            must.extend([any_of] if query.any_word and clauses else clauses)
             phrases = vocabulary.read_text(text, True).phrases if query.buyer_terms and not corrections else []
             should.extend(_text_clause(schema, " ".join(words), "phrase", weight) for words, weight in phrases)
         else:
-            must.append(_text_clause(schema, text))
+            must.append(_text_clause(schema, text, operator="or" if query.any_word else "and"))
     filters = [_filter_clause(schema, name, values) for name, values in query.filters.items()] if with_filters else []
     if query.near is not None and query.near.radius_km is not None:
         filters.append(_radius_clause(schema, query.near))
@@ -484,8 +486,11 @@ def _has_text(query: SearchQuery) -> bool:
     return bool(query.text and query.text.strip())
 
 
-def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields", boost: float = 1.0) -> dict[str, Any]:
+def _text_clause(
+    schema: IndexSchema, text: str, kind: str = "cross_fields", boost: float = 1.0, operator: str = "and"
+) -> dict[str, Any]:
     """cross_fields + and: every analysed word must occur in some field; nothing is parsed as syntax.
+    `operator="or"` (`SearchQuery.any_word`): any word will do, scores summed over those present.
     `kind="phrase"`: the words next to each other in one field (a `should` that only scores).
 
     Text that analyses to no word at all (only stop words or punctuation) matches nothing, as in
@@ -494,7 +499,7 @@ def _text_clause(schema: IndexSchema, text: str, kind: str = "cross_fields", boo
     fields = [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)]
     clause: dict[str, Any] = {"query": text, "fields": fields, "type": kind}
     if kind != "phrase":
-        clause["operator"] = "and"
+        clause["operator"] = operator
     if boost != 1.0:
         clause["boost"] = boost
     return {"multi_match": clause}

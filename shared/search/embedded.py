@@ -678,6 +678,9 @@ class EmbeddedSearchIndex:
             for clause in read.clauses
         ]
         clauses = [clause for clause in clauses if clause]
+        if query.any_word and clauses:
+            # One clause whose alternatives are every word: a document needs only one of them.
+            clauses = [[alternative for clause in clauses for alternative in clause]]
         if not fuzzy:
             return clauses
         vocabulary = self._vocabulary(conn, snapshot)

@@ -92,6 +92,9 @@ class SearchQuery:
     """Read the text as a buyer's search: synonyms, lower-case acronyms, phrases scored higher."""
     spelling: bool = False
     """When the text matches nothing, replace the words the index does not know ("did you mean")."""
+    any_word: bool = False
+    """Match documents holding any of the text's words, BM25 summed over those they hold, instead
+    of all of them: the matcher recalls from a lot's whole description, which no supplier repeats."""
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,13 @@ def test_a_written_acronym_is_highlighted_as_written(loaded: SearchIndex) -> Non
     [hit] = loaded.search(SearchQuery(text="IT support", highlight=True)).hits
     snippet = (hit.highlights or {})["description"]
     assert f"{HIGHLIGHT_START}IT{HIGHLIGHT_END}" in snippet and "acronym" not in snippet
+
+
+def test_any_word_matches_documents_holding_one_of_the_words(loaded: SearchIndex) -> None:
+    assert ids(loaded, "landscaping cctv") == set()  # every word, by default
+    assert ids(loaded, "landscaping cctv", any_word=True) == {"v:garden", "v:cctv"}
+    hits = loaded.search(SearchQuery(text="grounds maintenance housing", any_word=True, limit=50)).hits
+    # BM25 summed over the words a document holds: all three words beat two, two beat one.
+    assert [h.id for h in hits][0] == "v:grounds"
+    assert {h.id for h in hits} == {"v:grounds", "v:scattered"}
+    assert loaded.count(SearchQuery(text="landscaping cctv", any_word=True)) == 2

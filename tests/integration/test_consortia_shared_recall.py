@@ -166,15 +166,6 @@ def test_shared_recall_gives_the_proposals_of_one_match_per_requirement(app: Fla
     assert response.json == one_match_per_requirement(body)
 
 
-@pytest.mark.parametrize("radius", [0.5, 14.0, 30.0, 70.0])
-def test_a_text_query_cut_at_the_radius_has_the_radius_querys_hits(app: Flask, radius: float) -> None:
-    # Leeds, Bradford (14 km), York (35 km), Manchester (58 km), Belfast and no location at all.
-    query = SearchQuery(text="cleaning", near=Near(LEEDS[0], LEEDS[1], radius), sort="distance", limit=3)
-    direct = search_index().search(query)
-    shared = RecallCache(search_index()).search(query)
-    assert [(h.id, h.distance_km) for h in shared.hits] == [(h.id, h.distance_km) for h in direct.hits]
-
-
 def test_members_are_located_from_recalled_documents_without_asking_again(app: Flask) -> None:
     shared = RecallCache(search_index())
     shared.search(SearchQuery(near=Near(YORK[0], YORK[1], 5), sort="distance", limit=5))

@@ -161,7 +161,10 @@ def test_hard_filters_and_region_only_lots(client: FlaskClient) -> None:
     assert _ids(client.post("/match", json=lot).json) == ["test:leeds-clean-start"]
     resp = client.post("/match", json={"title": "Cleaning", "region": "UKD"})
     assert resp.json["lot"]["region"] == "North West"
-    assert _ids(resp.json) == ["test:manchester-cleaners"]
+    # The region's own cleaner first; the right work beyond the region below it, never "near".
+    results = resp.json["results"]
+    assert results[0]["listing_id"] == "test:manchester-cleaners" and results[0]["within_radius"]
+    assert all(not r["within_radius"] and r["fit"] != "strong" for r in results[1:])
 
 
 @pytest.mark.parametrize(

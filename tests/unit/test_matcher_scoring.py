@@ -27,7 +27,7 @@ from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from services.matcher.places import NATIONAL, LotError, Place, region_name
 from services.matcher.scoring import rank
 from services.matcher.supplier import Supplier, supplier
-from services.matcher.text import LotWords, WordStatistics, cosine, query_vector, specific_words
+from services.matcher.text import LotWords, WordStatistics, cosine, query_vector
 from shared.models import Listing, Lot
 from shared.search.port import SearchQuery
 
@@ -123,12 +123,6 @@ def test_text_similarity_weighs_rare_words_and_ignores_stop_words() -> None:
     asked = index.asked
     query_vector(index, stats, LotWords(head=["cleaning"], opening=[]))
     assert index.asked == asked  # counts are cached per process
-
-
-def test_recall_words_are_specific_ones_in_the_order_given() -> None:
-    index = CountingIndex(1000, {"cleaning": 10, "office": 20, "services": 500, "daily": 30})
-    found = specific_words(index, WordStatistics(), ["services", "unknown", "office", "cleaning", "daily"], 0.03, 2)
-    assert found == ["office", "cleaning"]  # "services" is too common, "unknown" is in no listing
 
 
 def test_size_fit_penalises_lots_too_big_for_the_supplier() -> None:
