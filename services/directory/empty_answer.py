@@ -35,7 +35,7 @@ def explain_empty(
         if nearest.total:
             return {"cause": "radius", "message": f"None is within {query.near.radius_km:g} km.", "filters": [],
                     "nearest": [_nearest(hit) for hit in nearest.hits]}  # fmt: skip
-        plain = replace(plain, near=None)
+        plain = replace(plain, near=None, sort="relevance")  # nothing anywhere: distance means nothing
     if not query.filters:
         return _text_cause(query) if has_text else None
     blocking = [name for name in query.filters if any(b.count for b in result.facets.get(facet_of[name], []))]

@@ -131,6 +131,9 @@ def test_known_words_are_never_corrected_and_the_empty_answer_says_why(any_clien
     by_filter = any_client.get("/search?q=bicycle&legal_form=cic").json
     assert by_filter["empty"]["cause"] == "filter" and by_filter["empty"]["filters"] == ["legal_form"]
     assert any_client.get("/search?q=cleaning").json["empty"] is None
+    # Sorted by distance, empty anywhere: the text and a filter are what emptied it, not the radius.
+    nowhere = any_client.get("/search?q=bicycle+cleaning&postcode=LS1&radius_km=20&sort=distance&legal_form=cic")
+    assert nowhere.status_code == 200 and nowhere.json["empty"]["cause"] in {"text", "filter"}
 
 
 @pytest.mark.parametrize(
