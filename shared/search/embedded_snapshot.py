@@ -194,6 +194,8 @@ class Snapshot:
     fields: tuple[FieldColumn, ...]
     words: WordCache = field(default_factory=WordCache, compare=False)
     _orders: dict[str, IntArray] = field(default_factory=dict, compare=False)
+    areas: dict[tuple[float, float, float], tuple[BoolArray, FloatArray]] = field(default_factory=dict, compare=False)
+    """Radius areas already measured at this snapshot (`embedded_geo.within_radius`)."""
 
     @property
     def size(self) -> int:

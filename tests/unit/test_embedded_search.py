@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +306,19 @@ def test_radius_answers_alike_through_the_rtree_and_measured_directly(
         assert all(d is not None and d <= radius for _, d in measured)
         sizes.add(len(measured))
     assert len(sizes) >= 3  # the radii really cut: not all or nothing each time
+
+
+def test_a_remembered_radius_area_follows_writes(index: EmbeddedSearchIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The R*Tree path remembers each area per snapshot; a write makes a new snapshot, so a moved
+    or deleted listing is never answered from the old area."""
+    monkeypatch.setattr(embedded_geo, "MEASURE_DIRECTLY", 0)
+    leeds, york = {"lat": 53.8, "lon": -1.55}, {"lat": 53.96, "lon": -1.08}
+    index.bulk_upsert([listing("a:1", description="bakery", location=leeds),
+                       listing("a:2", description="brewery", location=leeds)])  # fmt: skip
+    near_leeds = SearchQuery(near=Near(53.8, -1.55, 5), sort="distance")
+    assert [h.id for h in index.search(near_leeds).hits] == ["a:1", "a:2"]
+    assert [h.id for h in index.search(replace(near_leeds, text="brewery")).hits] == ["a:2"]  # same area, other base
+    index.bulk_upsert([listing("a:1", description="bakery", location=york, updated_at="2025-03-01T00:00:00Z")])
+    index.delete(["a:2"])
+    assert index.search(near_leeds).hits == []
+    assert [h.id for h in index.search(SearchQuery(near=Near(53.96, -1.08, 5))).hits] == ["a:1"]
