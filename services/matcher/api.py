@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
+from services.matcher import candidates
 from services.matcher.current import matcher
 from services.matcher.features import FEATURES, LotContext, passes_hard_filters
 from services.matcher.model import FitThresholds, ScoringModel
@@ -134,6 +135,7 @@ def algorithms() -> Any:
                 for name, feature in FEATURES.items()
             ],
             "hard_filters": [{"name": "required", "description": _doc(passes_hard_filters)}],
+            "recall": _doc(candidates),
             "fit": {
                 "strong_text": model.fit.strong_text,
                 "strong_codes": model.fit.strong_codes,

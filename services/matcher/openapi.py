@@ -184,6 +184,7 @@ def _other_schemas() -> dict[str, Schema]:
                 },
                 "features": _array(named),
                 "hard_filters": _array(named),
+                "recall": {"type": "string", "description": "How the candidates to rank are found"},
             },
         },
         "Health": {"type": "object", "required": ["status"], "properties": {"status": {"enum": ["ok"]}}},

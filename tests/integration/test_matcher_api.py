@@ -287,3 +287,4 @@ def test_algorithms_document_the_fit_thresholds(client: FlaskClient) -> None:
     fit = client.get("/algorithms").json["fit"]
     assert {"strong_text", "strong_codes", "possible", "description", "remote_work"} <= set(fit)
     assert "both" in fit["description"]
+    assert "BM25" in client.get("/algorithms").json["recall"]
