@@ -8,7 +8,8 @@ Welsh lots, each matched as its OCDS release (that lot only) through the matcher
 point, over the sample directory plus the UK-CAT charities. Prints P@10 (judged results only,
 with the unjudged share), success@10, the precision of `strong` results and "honest none"
 (`bench/quality/judged.py` defines each), for the matcher and for BM25 over the lot's title and
-description within its nation.
+description within its nation; for the matcher also "in recall", the lots whose candidates before
+ranking hold a relevant one (success@10's ceiling).
 
 **Constructed benchmark** (`data/benchmark`, second, and labelled for what it is: its lots were
 placed next to capable suppliers and judged by rules reading the same codes and words the
@@ -43,6 +44,7 @@ from bench.synthetic import SAMPLE
 from services.matcher.config import MatcherSettings
 from services.matcher.features import LotContext
 from services.matcher.matching import Matcher, match, prepare
+from services.matcher.matching import recall as recall_candidates
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from services.matcher.places import LotError
 from services.matcher.text import WordStatistics, words
@@ -164,7 +166,8 @@ def _matcher_answer(engine: Matcher, lot: judged_bench.JudgedLot, keys: Mapping[
         return judged_bench.Answer([])
     ranked = [keys[m.supplier.id] for m in answer.results]
     strong = frozenset(keys[m.supplier.id] for m in answer.results if m.fit == "strong")
-    return judged_bench.Answer(ranked, strong)
+    _, pool = recall_candidates(engine.index, engine.stats, answer.ctx, engine.pool, K)
+    return judged_bench.Answer(ranked, strong, frozenset(keys[sup.id] for sup, _ in pool))
 
 
 def _bm25_answer(index: SearchIndex, lot: judged_bench.JudgedLot, keys: Mapping[str, str]) -> judged_bench.Answer:

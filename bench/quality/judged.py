@@ -63,6 +63,8 @@ class Answer:
 
     ranked: Sequence[str]
     strong: frozenset[str] = frozenset()
+    recalled: frozenset[str] | None = None
+    """Every candidate the system considered before ranking, when it can say (the matcher)."""
 
 
 Ranker = Callable[[JudgedLot], Answer]
@@ -144,6 +146,8 @@ class Scores:
     strong_relevant: int
     honest_none: tuple[int, int]
     answered: int
+    in_recall: int | None = None
+    """Lots with a relevant candidate that recall found at all (success@10's ceiling)."""
 
     @property
     def strong_precision(self) -> float | None:
@@ -158,6 +162,7 @@ def score(lots: Sequence[JudgedLot], answers: Sequence[Answer]) -> Scores:
     precisions, returned, unjudged = [], 0, 0
     success, with_relevant, honest, without = 0, 0, 0, 0
     strong_judged = strong_relevant = 0
+    in_recall = 0 if all(a.recalled is not None for a in answers) else None
     for lot, answer in zip(lots, answers, strict=True):
         top = list(answer.ranked[:K])
         judged = [key for key in top if key in lot.grades]
@@ -169,6 +174,8 @@ def score(lots: Sequence[JudgedLot], answers: Sequence[Answer]) -> Scores:
         if lot.has_relevant:
             with_relevant += 1
             success += bool(hits)
+            if in_recall is not None:
+                in_recall += any(lot.grades.get(key, 0) >= RELEVANT for key in answer.recalled or ())
         else:
             without += 1
             honest += not (answer.strong & set(top))
@@ -184,6 +191,7 @@ def score(lots: Sequence[JudgedLot], answers: Sequence[Answer]) -> Scores:
         strong_relevant=strong_relevant,
         honest_none=(honest, without),
         answered=sum(bool(a.ranked) for a in answers),
+        in_recall=in_recall,
     )
 
 
@@ -191,7 +199,7 @@ def table(rows: Mapping[str, Scores]) -> str:
     """The judged results as the README quotes them."""
     head = (
         f"{'system':22} {'P@10':>6} {'unjudged':>9} {'success@10':>12} {'strong prec.':>14} "
-        f"{'honest none':>12}"
+        f"{'honest none':>12} {'in recall':>10}"
     )
     lines = [head]
     for name, s in rows.items():
@@ -200,8 +208,9 @@ def table(rows: Mapping[str, Scores]) -> str:
         strong = "-"
         if s.strong_precision is not None:
             strong = f"{s.strong_precision:.2f} ({s.strong_relevant}/{s.strong_judged})"
+        recalled = "-" if s.in_recall is None else f"{s.in_recall}/{of}"
         lines.append(
             f"{name:22} {s.p_at_10:6.3f} {s.unjudged_share:9.0%} {f'{ok}/{of} {ok / of:.2f}':>12} "
-            f"{strong:>14} {f'{hn}/{hof} {hn / hof:.2f}':>12}"
+            f"{strong:>14} {f'{hn}/{hof} {hn / hof:.2f}':>12} {recalled:>10}"
         )
     return "\n".join(lines)
