@@ -129,10 +129,12 @@ class Matcher:
         """Ranked suppliers, and an honest word when none of them clearly fits. `index` may be a
         request's `RecallCache` view, when several lots share a place."""
         ctx, candidates = recall(index or self.index, self.stats, ctx, self.pool, limit)
-        results = rank(ctx, candidates, self.model, limit)
+        # A supplier whose words and codes show nothing of the work is no answer at all, however
+        # near: fewer results, or none, rather than a nursery for a reactor decommissioning.
+        results = [m for m in rank(ctx, candidates, self.model, limit) if m.shows_work]
         strong = sum(m.fit == "strong" for m in results)
         beyond = [] if strong else self._beyond(ctx)
-        return LotAnswer(ctx, results, strong, beyond, summary(ctx, strong, beyond))
+        return LotAnswer(ctx, results, strong, beyond, summary(ctx, strong, beyond, len(results)))
 
     def _beyond(self, ctx: LotContext) -> list[Match]:
         """The nearest strong fits beyond the area searched (`candidates.same_class_beyond`)."""
@@ -146,7 +148,7 @@ class Matcher:
         return sorted(far, key=lambda m: (m.distance_km or 0, m.supplier.id))[:BEYOND_COUNT]
 
 
-def summary(ctx: LotContext, strong: int, beyond: Sequence[Match]) -> str:
+def summary(ctx: LotContext, strong: int, beyond: Sequence[Match], shown: int = 1) -> str:
     """The answer in one sentence a buyer can act on."""
     where = "anywhere in the UK" if ctx.remote or ctx.place.national else (
         f"within {ctx.radius_km:.0f} km" if ctx.place.point is not None else f"in {ctx.place.region}"
@@ -159,4 +161,6 @@ def summary(ctx: LotContext, strong: int, beyond: Sequence[Match]) -> str:
     if beyond:
         nearest = "; ".join(f"{m.supplier.name}, {m.distance_km:.0f} km away" for m in beyond)
         return f"{line}; the nearest that do are {nearest}."
+    if not shown:
+        return f"{line}, and none there shows any sign of this work in its description or codes."
     return f"{line}; the suppliers below are the closest fits, to check before approaching them."

@@ -40,6 +40,8 @@ class Match:
     near: bool = True
     """Within the lot's radius (or remote work, or no distance known); beyond it when recall
     looked further than a radius the buyer did not set."""
+    shows_work: bool = True
+    """Whether its words or codes show any sign of the lot's work (`FitThresholds.shows_work`)."""
 
 
 def rank(
@@ -83,7 +85,7 @@ def _explain(
     near = is_near(ctx, cand)
     values_by_name = dict(zip(FEATURES, values, strict=True))
     fit = model.fit.level(total, values_by_name["capability_text"], values_by_name["cpv_overlap"], near)
-    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), fit, near)
+    return Match(cand.supplier, total, cand.distance_km, features, reason(ctx, cand), fit, near, cand.shows_work)
 
 
 def is_near(ctx: LotContext, cand: Candidate) -> bool:

@@ -234,6 +234,9 @@ def test_nothing_strong_is_said_in_words(client: FlaskClient) -> None:
     assert resp.json["strong_matches"] == 0
     assert resp.json["summary"].startswith("No organisation in the directory clearly does this within 50 km")
     assert all(r["fit"] != "strong" for r in resp.json["results"])
+    # No padding: the Leeds suppliers near the place all do other work, so none is offered.
+    assert resp.json["results"] == []
+    assert "none there shows any sign of this work" in resp.json["summary"]
 
 
 @pytest.mark.parametrize("sample", OCDS_SAMPLES, ids=lambda p: p.name)
