@@ -29,6 +29,9 @@ TEXT_WORDS = 15
 """How many of the lot's words the text recall query holds: enough to cover a real notice's
 title and the opening of its description once boilerplate is left out."""
 TEXT_HITS = 60
+"""The best-matching suppliers the text query reads: on the judged real lots, 60 recalled a
+relevant candidate for 37 of 42 lots where 4 per-word queries of a third of a pool each found 32,
+at a fifth of the queries."""
 
 
 @dataclass(frozen=True)
