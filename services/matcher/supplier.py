@@ -9,6 +9,7 @@ skipped with a warning rather than failing the request.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -44,6 +45,22 @@ class Supplier:
         return self.national or bool(self.service_regions) or self.service_radius_km is not None
 
 
+EXCLUSIONS = re.compile(
+    r"\(\s*(?:except|not including)\b[^)]*\)|,?\s*\b(?:except|not including)\b[^;()]*|\bwithout accommodation\b",
+    re.IGNORECASE,
+)
+"""What a classification label says an activity is not: "Retail trade, except of motor vehicles",
+"Social work activities without accommodation". Many listings describe themselves only through
+such labels (a register's SIC description), and matched as words the excluded work would count
+for them: a village shop for a vehicle-cleaning lot."""
+
+
+@lru_cache(maxsize=4096)
+def without_exclusions(label: str) -> str:
+    """The label with what it excludes left out."""
+    return EXCLUSIONS.sub("", label)
+
+
 @lru_cache(maxsize=4096)
 def inferred_cpv(sic_codes: tuple[str, ...]) -> tuple[str, ...]:
     """CPV codes for a listing that gives only SIC codes, by the ingest sources' own table (which
@@ -57,9 +74,8 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
     try:
         area = document.get("service_area") or {}
         services = tuple(document.get("services") or ())
-        text = " ".join(
-            [document["name"], document.get("description") or "", *services, *(document.get("categories") or ())]
-        )
+        labels = [*services, *(document.get("categories") or ())]
+        text = " ".join([document["name"], document.get("description") or "", *map(without_exclusions, labels)])
         given = tuple(document.get("cpv_codes") or ())
         cpv_codes = given or inferred_cpv(tuple(document.get("sic_codes") or ()))
         return Supplier(

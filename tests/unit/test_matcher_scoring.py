@@ -125,6 +125,17 @@ def test_text_similarity_weighs_rare_words_and_ignores_stop_words() -> None:
     assert index.asked == asked  # counts are cached per process
 
 
+def test_what_a_classification_label_excludes_is_not_the_suppliers_work() -> None:
+    lot = query_vector(CountingIndex(1000, {"motor": 30, "vehicles": 20, "cleaning": 10}), WordStatistics(),
+                       LotWords(head=["motor", "vehicles", "cleaning"], opening=[]))  # fmt: skip
+    shop = view(listing("shop", services=["Retail trade, except of motor vehicles and motorcycles"]))
+    care = view(listing("care", services=["Social work activities without accommodation for the elderly"]))
+    assert cosine(lot, shop.text) == 0.0
+    assert "accommodation" not in care.text and "elderly" in care.text
+    garage = view(listing("garage", services=["Motor vehicles cleaning and valeting"]))
+    assert cosine(lot, garage.text) > 0.5
+
+
 def test_size_fit_penalises_lots_too_big_for_the_supplier() -> None:
     lot_of = {"value_pence": 100_000_000}  # £1m
     assert size_fit(context(**lot_of), cand(listing("a", size_band="micro"))) == pytest.approx(0.25)
