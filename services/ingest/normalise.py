@@ -114,9 +114,15 @@ def _unsafe_text(value: Any, path: str) -> Any:
             yield from _unsafe_text(item, f"{path}.{number}")
 
 
+LOST_APOSTROPHE = re.compile(r"(?<=[A-Za-z])\?(?=s\b)")
+"""A possessive's apostrophe that an export's encoding turned into "?" ("Men?s Sheds", "King?s
+Head", as in Co-operatives UK's open data): a question mark never sits inside a word before "s"."""
+
+
 def tidy_name(name: str) -> str:
-    """Collapse whitespace; title-case a name written all in capitals."""
-    name = " ".join(name.split())
+    """Collapse whitespace; restore an apostrophe an export lost; title-case a name written all in
+    capitals."""
+    name = LOST_APOSTROPHE.sub("'", " ".join(name.split()))
     if not name.isupper() or sum(ch.isalpha() for ch in name) < 4:
         return name
     words = name.split(" ")

@@ -31,6 +31,9 @@ def raw(**fields: Any) -> dict[str, Any]:
     ("FRIENDS OF THE EARTH-NORTH", "Friends of the Earth-North"),
     ("NHS", "NHS"),
     ("Already Mixed CASE", "Already Mixed CASE"),
+    ("Men?s Sheds Cymru Association Limited", "Men's Sheds Cymru Association Limited"),
+    ("West Tilbury King?s Head", "West Tilbury King's Head"),
+    ("Why? Seriously?", "Why? Seriously?"),
 ])
 def test_names(given: str, expected: str) -> None:
     assert tidy_name(given) == expected
