@@ -57,6 +57,8 @@ bench: $(VENV)/.runtime wrk
 	$(PY) -m bench.match
 	$(PY) -m bench.match_quality
 	$(PY) -m bench.consortia
+	$(PY) -m bench.limits
+	$(PY) -m bench.buy_social
 	$(PY) -m bench.ingest --n 131000
 
 run: $(VENV)/.runtime assets
