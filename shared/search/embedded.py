@@ -9,8 +9,9 @@ several indexes (test prefixes, a rebuild, a new schema version) share one file 
   count for BM25); `_bodies` holds the JSON apart, so the rows every query touches stay dense in
   the page cache.
 - `_fts`: FTS5 over the text fields (list fields joined), stemmed and diacritic-folded.
-- `_geo`: the R*Tree of the documents' points; radius queries take the documents in the radius's
-  bounding box from it and refine them to exact distances (`embedded_geo`).
+- `_geo`: the R*Tree of the documents' points, from which snapshots read them; radius queries
+  take the documents in the radius's bounding box from the snapshot and refine them to exact
+  distances (`embedded_geo`).
 - `_names`: FTS5 over the suggest field, unstemmed with prefix indexes, for completion.
 - `_terms`: (doc, field, value) for keyword and prefix filters and for facet counts.
 - `_changes`: which documents each write touched, in order; readers use it to keep their
@@ -618,7 +619,7 @@ class EmbeddedSearchIndex:
             # base would cost a haversine per document in the directory.
             dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
         else:
-            base, dist = self._near(conn, snapshot, query.near, base)
+            base, dist = self._near(snapshot, query.near, base)
         terms = tuple(dict.fromkeys(t for c in clauses for _, a in c for t in a))
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
@@ -650,15 +651,13 @@ class EmbeddedSearchIndex:
         # A correction that finds nothing would only say "did you mean" about an empty page.
         return corrected if corrected is not None and corrected.all().any() else None
 
-    def _near(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray
-    ) -> tuple[BoolArray, FloatArray | None]:
-        """The base set narrowed to the radius (through the R*Tree) and the distances computed."""
+    def _near(self, snapshot: Snapshot, near: Near | None, base: BoolArray) -> tuple[BoolArray, FloatArray | None]:
+        """The base set narrowed to the radius and the distances computed."""
         if near is None:
             return base, None
         if near.radius_km is None:
             return base, geo.distances(snapshot, near, base)
-        return geo.within_radius(conn, self._geo, snapshot, near, base)
+        return geo.within_radius(snapshot, near, base)
 
     def _clauses(
         self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool, corrections: dict[str, str]

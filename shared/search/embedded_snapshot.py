@@ -209,6 +209,14 @@ class Snapshot:
         """BM25's avgdl, as FTS5 computes it: all tokens of all rows over the number of rows."""
         return float(self.tokens[self.alive].sum()) / max(1, self.documents)
 
+    @cached_property
+    def by_latitude(self) -> tuple[IntArray, FloatArray]:
+        """The documents that have a point, in latitude order, and their latitudes (a radius's
+        bounding box is a slice of them, `embedded_geo`)."""
+        located = np.flatnonzero(~np.isnan(self.lat))
+        order = located[np.argsort(self.lat[located], kind="stable")]
+        return order, self.lat[order]
+
     def tallies(self, mask: BoolArray, docs: IntArray) -> list[IntArray]:
         """Per field number, the documents within `mask` (members `docs`) holding each value code:
         every field at once, one gather over all (document, field value) pairs instead of one per
