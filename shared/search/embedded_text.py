@@ -175,20 +175,31 @@ def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postin
 def _filled_scratch(conn: sqlite3.Connection, width: int, rows: Sequence[Sequence[object]]) -> tuple[str, str]:
     """The scratch table holding just `rows` (rowid, then `width` texts), and its instances.
 
-    Rows stay until the next use empties the table: deleting from FTS5 tokenizes them again.
+    The scratch table keeps its text in a plain table of its own (FTS5 "external content"), so
+    emptying it is FTS5's `delete-all`, which drops the index without reading the old rows: a
+    `DELETE` from an ordinary FTS5 table tokenizes every row again to find its entries, which
+    cost as much as the snippets made from them.
     """
     scratch, instances = _scratch(conn, width)
     columns = ", ".join(f"c{i}" for i in range(width))
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.executemany(f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (width + 1))})", rows)
+    marks = ", ".join("?" * (width + 1))
+    conn.execute(f"INSERT INTO {scratch} (scratch{width}) VALUES ('delete-all')")
+    conn.execute(f"DELETE FROM {scratch}_content")
+    conn.executemany(f"INSERT INTO {scratch}_content (rowid, {columns}) VALUES ({marks})", rows)
+    conn.execute(f"INSERT INTO {scratch} (rowid, {columns}) SELECT rowid, {columns} FROM {scratch}_content")
     return scratch, instances
 
 
 def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
-    """A temporary FTS5 table with the index's tokenizer and `width` columns, and its instances."""
+    """A temporary FTS5 table with the index's tokenizer and `width` columns over a temporary
+    content table, and its instances."""
     scratch, instances = f"temp.scratch{width}", f"temp.scratch{width}_instances"
     columns = ", ".join(f"c{i}" for i in range(width))
-    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {scratch} USING fts5({columns}, tokenize='{TOKENIZER}')")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {scratch}_content (rowid INTEGER PRIMARY KEY, {columns})")
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {scratch} USING fts5({columns}, tokenize='{TOKENIZER}',"
+        f" content='scratch{width}_content', content_rowid='rowid')"
+    )
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {instances} USING fts5vocab(temp, 'scratch{width}', 'instance')")
     return scratch, instances
 
