@@ -885,7 +885,9 @@ class EmbeddedSearchIndex:
         self, conn: sqlite3.Connection, candidates: IntArray, keys: FloatArray, offset: int, limit: int
     ) -> list[int]:
         """The documents at [offset, offset + limit) in (key, id) order, sorting only what can
-        reach the page: everything up to the k-th key, ties included."""
+        reach the page: everything up to the k-th key, ties included. Only documents whose key
+        another shares need their id (listings placed at one postcode district's centre share a
+        distance; relevance scores rarely tie)."""
         wanted = offset + limit
         if limit == 0 or wanted == 0 or offset >= len(candidates):
             return []
@@ -893,11 +895,14 @@ class EmbeddedSearchIndex:
             kth = np.partition(keys, wanted - 1)[wanted - 1]
             near = keys <= kth
             candidates, keys = candidates[near], keys[near]
-        ids = self._ids(conn, candidates)
-        order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids[int(candidates[i])]))
+        _, group, sizes = np.unique(keys, return_inverse=True, return_counts=True)
+        ids = self._ids(conn, candidates[sizes[group] > 1])
+        order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids.get(int(candidates[i]), "")))
         return [int(candidates[i]) for i in order[offset:wanted]]
 
     def _ids(self, conn: sqlite3.Connection, docs: IntArray) -> dict[int, str]:
+        if not len(docs):
+            return {}
         marks = ",".join(str(int(d)) for d in docs)
         return dict(conn.execute(f"SELECT doc, id FROM {self._docs} WHERE doc IN ({marks})").fetchall())
 

@@ -335,9 +335,13 @@ def _gather(values_by_doc: IntArray, bounds: IntArray, docs: IntArray) -> IntArr
     """The values of the given documents, from values grouped by document (`bounds[d]` to
     `bounds[d + 1]` are document d's)."""
     docs = docs[docs < len(bounds) - 1]
-    starts, lengths = bounds[docs], bounds[docs + 1] - bounds[docs]
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    result: IntArray = values_by_doc[np.repeat(starts, lengths) + offsets]
+    starts = bounds[docs]
+    lengths = bounds[docs + 1] - starts
+    ends = np.cumsum(lengths)
+    # Position i of the result is values_by_doc[starts[d] + (i - where d's run begins)]: one
+    # repeat of each document's shift instead of repeating its start and its run's start.
+    shift = np.repeat(starts - (ends - lengths), lengths)
+    result: IntArray = values_by_doc[shift + np.arange(int(ends[-1]) if len(ends) else 0)]
     return result
 
 
