@@ -895,8 +895,7 @@ class EmbeddedSearchIndex:
             kth = np.partition(keys, wanted - 1)[wanted - 1]
             near = keys <= kth
             candidates, keys = candidates[near], keys[near]
-        _, group, sizes = np.unique(keys, return_inverse=True, return_counts=True)
-        ids = self._ids(conn, candidates[sizes[group] > 1])
+        ids = self._ids(conn, candidates[_tied(keys)])
         order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids.get(int(candidates[i]), "")))
         return [int(candidates[i]) for i in order[offset:wanted]]
 
@@ -961,6 +960,16 @@ class EmbeddedSearchIndex:
         score = None if matches.score is None else float(matches.score[doc])
         dist = None if matches.dist is None or np.isnan(matches.dist[doc]) else float(matches.dist[doc])
         return Hit(id=row[0], score=score, distance_km=dist, document=json_codec.loads(row[2]), highlights=highlights)
+
+
+def _tied(keys: FloatArray) -> BoolArray:
+    """Which keys another key equals."""
+    order = np.argsort(keys, kind="stable")
+    same = keys[order][1:] == keys[order][:-1]
+    tied = np.zeros(len(keys), dtype=bool)
+    tied[order[1:][same]] = True
+    tied[order[:-1][same]] = True
+    return tied
 
 
 def _has_text(query: SearchQuery) -> bool:
