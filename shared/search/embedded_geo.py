@@ -52,9 +52,8 @@ def within_radius(snapshot: Snapshot, near: Near, base: BoolArray) -> tuple[Bool
     costs less than selecting the whole box first, and gives the same answer: the box only ever
     narrows what is then measured exactly.
     """
-    selected = np.flatnonzero(base)
-    if len(selected) <= MEASURE_DIRECTLY:
-        candidates = selected
+    if np.count_nonzero(base) <= MEASURE_DIRECTLY:
+        candidates = np.flatnonzero(base)
     else:
         boxed = _in_box(snapshot, near)
         candidates = boxed[base[boxed]]
@@ -86,13 +85,13 @@ def _in_box(snapshot: Snapshot, near: Near) -> IntArray:
     """Documents whose point lies in the bounding box of the radius's spherical cap."""
     angle = (near.radius_km or 0.0) / EARTH_RADIUS_KM
     dlat = math.degrees(angle) + BOX_PAD_DEG
-    docs, lats = snapshot.by_latitude
-    band = docs[np.searchsorted(lats, near.lat - dlat, "left") : np.searchsorted(lats, near.lat + dlat, "right")]
-    lon = snapshot.lon[band]
-    inside = np.zeros(len(band), dtype=bool)
+    docs, lats, lons = snapshot.by_latitude
+    band = slice(np.searchsorted(lats, near.lat - dlat, "left"), np.searchsorted(lats, near.lat + dlat, "right"))
+    lon = lons[band]
+    inside = np.zeros(len(lon), dtype=bool)
     for low, high in _lon_ranges(near.lat, near.lon, angle):
         inside |= (lon >= low) & (lon <= high)
-    result: IntArray = band[inside]
+    result: IntArray = docs[band][inside]
     return result
 
 

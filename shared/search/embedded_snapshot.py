@@ -210,12 +210,12 @@ class Snapshot:
         return float(self.tokens[self.alive].sum()) / max(1, self.documents)
 
     @cached_property
-    def by_latitude(self) -> tuple[IntArray, FloatArray]:
-        """The documents that have a point, in latitude order, and their latitudes (a radius's
-        bounding box is a slice of them, `embedded_geo`)."""
+    def by_latitude(self) -> tuple[IntArray, FloatArray, FloatArray]:
+        """The documents that have a point, in latitude order, with their latitudes and longitudes
+        in that order (a radius's bounding box is a slice of them, `embedded_geo`)."""
         located = np.flatnonzero(~np.isnan(self.lat))
         order = located[np.argsort(self.lat[located], kind="stable")]
-        return order, self.lat[order]
+        return order, self.lat[order], self.lon[order]
 
     def tallies(self, mask: BoolArray, docs: IntArray) -> list[IntArray]:
         """Per field number, the documents within `mask` (members `docs`) holding each value code:
