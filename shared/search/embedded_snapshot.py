@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -224,7 +224,7 @@ class Snapshot:
         members in one gather; the other fields' (document, value code) pairs are gathered by
         document, or selected by `mask` when the members are most of the index."""
         single, multi_docs, codes, codes_by_doc, bounds, offsets = self._pairs
-        found = [np.take(single, docs[docs < self.size], axis=1).ravel()]
+        found: list[npt.NDArray[np.signedinteger[Any]]] = [np.take(single, docs[docs < self.size], axis=1).ravel()]
         sparse = len(docs) * SPARSE_RATIO < len(multi_docs)
         found.append(_gather(codes_by_doc, bounds, docs) if sparse else codes[mask[multi_docs]])
         # The last code is "no value" of the single-valued fields' table.
