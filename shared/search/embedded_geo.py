@@ -74,9 +74,10 @@ def distances(snapshot: Snapshot, near: Near, mask: BoolArray) -> FloatArray:
 
 def _km(snapshot: Snapshot, near: Near, docs: IntArray) -> FloatArray:
     """Haversine distances in km (NaN for documents without a point)."""
-    lat, lon = np.radians(snapshot.lat[docs]), np.radians(snapshot.lon[docs])
+    lats, lons, cosines = snapshot.in_radians
+    lat, lon, cos_lat = lats[docs], lons[docs], cosines[docs]
     lat0, lon0 = math.radians(near.lat), math.radians(near.lon)
-    h = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
+    h = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * cos_lat * np.sin((lon - lon0) / 2) ** 2
     result: FloatArray = 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
     return result
 

@@ -217,6 +217,13 @@ class Snapshot:
         order = located[np.argsort(self.lat[located], kind="stable")]
         return order, self.lat[order], self.lon[order]
 
+    @cached_property
+    def in_radians(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Latitudes and longitudes in radians and the cosines of the latitudes, for haversine
+        distances (`embedded_geo`): the cosine is the dearest part of each, and never changes."""
+        lat = np.radians(self.lat)
+        return lat, np.radians(self.lon), np.cos(lat)
+
     def tallies(self, mask: BoolArray, docs: IntArray) -> list[IntArray]:
         """Per field number, the documents within `mask` (members `docs`) holding each value code:
         every field at once, since a page asks for a facet on every field. Fields where no document
