@@ -565,7 +565,7 @@ class EmbeddedSearchIndex:
     # -- warming -------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load this process's snapshot and the postings of the most frequent terms now.
+        """Load this process's snapshot, its orders and the postings of the most frequent terms now.
 
         A cold common word costs tens of milliseconds to read; doing it before the first queries
         keeps them off every process's first requests.
@@ -575,6 +575,7 @@ class EmbeddedSearchIndex:
         with self._reading() as (conn, snapshot):
             vocabulary, by_frequency = text.read_vocabulary(conn, self._vocab(conn, "row"))
             snapshot.words.vocabulary = vocabulary
+            snapshot.warm()
             for term in [t for t in by_frequency if t not in ENGLISH_STOP_WORDS][:WARM_TERMS]:
                 if self._closing.is_set():
                     return
