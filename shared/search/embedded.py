@@ -20,9 +20,10 @@ several indexes (test prefixes, a rebuild, a new schema version) share one file 
 Queries are evaluated on that snapshot: filters and facets are numpy masks and counts over every
 document (tens of thousands of matches cost milliseconds, where SQL row by row cost a hundred),
 BM25 is computed in numpy from postings cached per process and patched on writes
-(`embedded_text`), and SQL reads only the R*Tree box and the page's bodies. A process warms its
-snapshot and the postings of the most frequent words in the background when it first uses the
-index. The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one
+(`embedded_text`), a radius's box is a slice of the snapshot's points in latitude order
+(`embedded_geo`), and SQL reads only the page's bodies and the text its snippets are made from. A
+process warms its snapshot and the postings of the most frequent words in the background when it
+first uses the index. The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one
 process writes; commits are visible at once, which makes `refresh()` a no-op.
 """
 
