@@ -70,6 +70,8 @@ def _buckets(result: SearchResult, field: str, limit: int) -> list[dict[str, Any
 def _corrections(result: SearchResult) -> list[dict[str, str]]:
     """Each word the index did not know, with the word searched instead as the listings write it
     (the index holds stems: "offic" is shown as the "office" its matches highlight)."""
+    if not result.corrections:
+        return []
     marked = [
         text.lower()
         for hit in result.hits

@@ -9,8 +9,9 @@ several indexes (test prefixes, a rebuild, a new schema version) share one file 
   count for BM25); `_bodies` holds the JSON apart, so the rows every query touches stay dense in
   the page cache.
 - `_fts`: FTS5 over the text fields (list fields joined), stemmed and diacritic-folded.
-- `_geo`: the R*Tree of the documents' points; radius queries take the documents in the radius's
-  bounding box from it and refine them to exact distances (`embedded_geo`).
+- `_geo`: the R*Tree of the documents' points, from which snapshots read them; radius queries
+  take the documents in the radius's bounding box from the snapshot and refine them to exact
+  distances (`embedded_geo`).
 - `_names`: FTS5 over the suggest field, unstemmed with prefix indexes, for completion.
 - `_terms`: (doc, field, value) for keyword and prefix filters and for facet counts.
 - `_changes`: which documents each write touched, in order; readers use it to keep their
@@ -19,9 +20,10 @@ several indexes (test prefixes, a rebuild, a new schema version) share one file 
 Queries are evaluated on that snapshot: filters and facets are numpy masks and counts over every
 document (tens of thousands of matches cost milliseconds, where SQL row by row cost a hundred),
 BM25 is computed in numpy from postings cached per process and patched on writes
-(`embedded_text`), and SQL reads only the R*Tree box and the page's bodies. A process warms its
-snapshot and the postings of the most frequent words in the background when it first uses the
-index. The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one
+(`embedded_text`), a radius's box is a slice of the snapshot's points in latitude order
+(`embedded_geo`), and SQL reads only the page's bodies and the text its snippets are made from. A
+process warms its snapshot and the postings of the most frequent words in the background when it
+first uses the index. The file runs in WAL mode, so gunicorn workers and the ingest consumer read while one
 process writes; commits are visible at once, which makes `refresh()` a no-op.
 """
 
@@ -564,7 +566,7 @@ class EmbeddedSearchIndex:
     # -- warming -------------------------------------------------------------------------------
 
     def warm_up(self) -> None:
-        """Load this process's snapshot and the postings of the most frequent terms now.
+        """Load this process's snapshot, its orders and the postings of the most frequent terms now.
 
         A cold common word costs tens of milliseconds to read; doing it before the first queries
         keeps them off every process's first requests.
@@ -574,6 +576,7 @@ class EmbeddedSearchIndex:
         with self._reading() as (conn, snapshot):
             vocabulary, by_frequency = text.read_vocabulary(conn, self._vocab(conn, "row"))
             snapshot.words.vocabulary = vocabulary
+            snapshot.warm()
             for term in [t for t in by_frequency if t not in ENGLISH_STOP_WORDS][:WARM_TERMS]:
                 if self._closing.is_set():
                     return
@@ -618,7 +621,7 @@ class EmbeddedSearchIndex:
             # base would cost a haversine per document in the directory.
             dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
         else:
-            base, dist = self._near(conn, snapshot, query.near, base)
+            base, dist = self._near(snapshot, query.near, base)
         terms = tuple(dict.fromkeys(t for c in clauses for _, a in c for t in a))
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
@@ -650,15 +653,13 @@ class EmbeddedSearchIndex:
         # A correction that finds nothing would only say "did you mean" about an empty page.
         return corrected if corrected is not None and corrected.all().any() else None
 
-    def _near(
-        self, conn: sqlite3.Connection, snapshot: Snapshot, near: Near | None, base: BoolArray
-    ) -> tuple[BoolArray, FloatArray | None]:
-        """The base set narrowed to the radius (through the R*Tree) and the distances computed."""
+    def _near(self, snapshot: Snapshot, near: Near | None, base: BoolArray) -> tuple[BoolArray, FloatArray | None]:
+        """The base set narrowed to the radius and the distances computed."""
         if near is None:
             return base, None
         if near.radius_km is None:
             return base, geo.distances(snapshot, near, base)
-        return geo.within_radius(conn, self._geo, snapshot, near, base)
+        return geo.within_radius(snapshot, near, base)
 
     def _clauses(
         self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery, fuzzy: bool, corrections: dict[str, str]
@@ -889,7 +890,9 @@ class EmbeddedSearchIndex:
         self, conn: sqlite3.Connection, candidates: IntArray, keys: FloatArray, offset: int, limit: int
     ) -> list[int]:
         """The documents at [offset, offset + limit) in (key, id) order, sorting only what can
-        reach the page: everything up to the k-th key, ties included."""
+        reach the page: everything up to the k-th key, ties included. Only documents whose key
+        another shares need their id (listings placed at one postcode district's centre share a
+        distance; relevance scores rarely tie)."""
         wanted = offset + limit
         if limit == 0 or wanted == 0 or offset >= len(candidates):
             return []
@@ -897,11 +900,13 @@ class EmbeddedSearchIndex:
             kth = np.partition(keys, wanted - 1)[wanted - 1]
             near = keys <= kth
             candidates, keys = candidates[near], keys[near]
-        ids = self._ids(conn, candidates)
-        order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids[int(candidates[i])]))
+        ids = self._ids(conn, candidates[_tied(keys)])
+        order = sorted(range(len(candidates)), key=lambda i: (keys[i], ids.get(int(candidates[i]), "")))
         return [int(candidates[i]) for i in order[offset:wanted]]
 
     def _ids(self, conn: sqlite3.Connection, docs: IntArray) -> dict[int, str]:
+        if not len(docs):
+            return {}
         marks = ",".join(str(int(d)) for d in docs)
         return dict(conn.execute(f"SELECT doc, id FROM {self._docs} WHERE doc IN ({marks})").fetchall())
 
@@ -960,6 +965,16 @@ class EmbeddedSearchIndex:
         score = None if matches.score is None else float(matches.score[doc])
         dist = None if matches.dist is None or np.isnan(matches.dist[doc]) else float(matches.dist[doc])
         return Hit(id=row[0], score=score, distance_km=dist, document=json_codec.loads(row[2]), highlights=highlights)
+
+
+def _tied(keys: FloatArray) -> BoolArray:
+    """Which keys another key equals."""
+    order = np.argsort(keys, kind="stable")
+    same = keys[order][1:] == keys[order][:-1]
+    tied = np.zeros(len(keys), dtype=bool)
+    tied[order[1:][same]] = True
+    tied[order[:-1][same]] = True
+    return tied
 
 
 def _has_text(query: SearchQuery) -> bool:

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -211,26 +211,58 @@ class Snapshot:
         """BM25's avgdl, as FTS5 computes it: all tokens of all rows over the number of rows."""
         return float(self.tokens[self.alive].sum()) / max(1, self.documents)
 
+    def warm(self) -> None:
+        """Compute now what radius queries and facet counts otherwise compute on first use (tens
+        of milliseconds at 131,000 listings, again for each new snapshot after a write)."""
+        _ = self.by_latitude, self.in_radians, self._pairs
+
+    @cached_property
+    def by_latitude(self) -> tuple[IntArray, FloatArray, FloatArray]:
+        """The documents that have a point, in latitude order, with their latitudes and longitudes
+        in that order (a radius's bounding box is a slice of them, `embedded_geo`)."""
+        located = np.flatnonzero(~np.isnan(self.lat))
+        order = located[np.argsort(self.lat[located], kind="stable")]
+        return order, self.lat[order], self.lon[order]
+
+    @cached_property
+    def in_radians(self) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Latitudes and longitudes in radians and the cosines of the latitudes, for haversine
+        distances (`embedded_geo`): the cosine is the dearest part of each, and never changes."""
+        lat = np.radians(self.lat)
+        return lat, np.radians(self.lon), np.cos(lat)
+
     def tallies(self, mask: BoolArray, docs: IntArray) -> list[IntArray]:
         """Per field number, the documents within `mask` (members `docs`) holding each value code:
-        every field at once, one gather over all (document, field value) pairs instead of one per
-        field, since a page asks for a facet on every field."""
-        all_docs, codes, codes_by_doc, bounds, offsets = self._pairs
-        sparse = len(docs) * SPARSE_RATIO < len(all_docs)
-        found = _gather(codes_by_doc, bounds, docs) if sparse else codes[mask[all_docs]]
-        tally = np.bincount(found, minlength=int(offsets[-1]))
+        every field at once, since a page asks for a facet on every field. Fields where no document
+        holds two values (region, legal form, size) are one value code per document, read for the
+        members in one gather; the other fields' (document, value code) pairs are gathered by
+        document, or selected by `mask` when the members are most of the index."""
+        single, multi_docs, codes, codes_by_doc, bounds, offsets = self._pairs
+        found: list[npt.NDArray[np.signedinteger[Any]]] = [np.take(single, docs[docs < self.size], axis=1).ravel()]
+        sparse = len(docs) * SPARSE_RATIO < len(multi_docs)
+        found.append(_gather(codes_by_doc, bounds, docs) if sparse else codes[mask[multi_docs]])
+        # The last code is "no value" of the single-valued fields' table.
+        tally = np.bincount(np.concatenate(found), minlength=int(offsets[-1]) + 1)
         return [tally[offsets[i] : offsets[i + 1]] for i in range(len(self.fields))]
 
     @cached_property
-    def _pairs(self) -> tuple[IntArray, IntArray, IntArray, IntArray, IntArray]:
-        """Every field's (document, value code) pairs in one code space (field i's codes shifted by
-        `offsets[i]`), also grouped by document with each document's start."""
+    def _pairs(self) -> tuple[npt.NDArray[np.int32], IntArray, IntArray, IntArray, IntArray, IntArray]:
+        """Every field's value codes in one code space (field i's shifted by `offsets[i]`): a row
+        per single-valued field holding each document's code (`offsets[-1]` where it has none),
+        and the other fields' (document, code) pairs, also grouped by document with each
+        document's start."""
         offsets = np.cumsum([0, *(len(f.values) for f in self.fields)])
-        docs = np.concatenate([f.docs for f in self.fields])
-        codes = np.concatenate([f.codes + offsets[i] for i, f in enumerate(self.fields)])
+        none = int(offsets[-1])
+        single = [i for i, f in enumerate(self.fields) if not len(f.docs) or np.bincount(f.docs).max() <= 1]
+        table = np.full((len(single), self.size), none, dtype=np.int32)
+        for row, i in enumerate(single):
+            table[row, self.fields[i].docs] = self.fields[i].codes + offsets[i]
+        multi = [i for i in range(len(self.fields)) if i not in single]
+        docs = np.concatenate([np.zeros(0, dtype=np.int64), *(self.fields[i].docs for i in multi)])
+        codes = np.concatenate([np.zeros(0, dtype=np.int64), *(self.fields[i].codes + offsets[i] for i in multi)])
         order = np.argsort(docs, kind="stable")
         bounds = np.searchsorted(docs[order], np.arange(self.size + 1))
-        return docs, codes, codes[order], bounds, offsets
+        return table, docs, codes, codes[order], bounds, offsets
 
     def rank(self, conn: sqlite3.Connection, tables: Tables, order: str) -> IntArray:
         """Each document's position in `order` ("id" or "name"), read from SQL once per snapshot."""
@@ -329,9 +361,13 @@ def _gather(values_by_doc: IntArray, bounds: IntArray, docs: IntArray) -> IntArr
     """The values of the given documents, from values grouped by document (`bounds[d]` to
     `bounds[d + 1]` are document d's)."""
     docs = docs[docs < len(bounds) - 1]
-    starts, lengths = bounds[docs], bounds[docs + 1] - bounds[docs]
-    offsets = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    result: IntArray = values_by_doc[np.repeat(starts, lengths) + offsets]
+    starts = bounds[docs]
+    lengths = bounds[docs + 1] - starts
+    ends = np.cumsum(lengths)
+    # Position i of the result is values_by_doc[starts[d] + (i - where d's run begins)]: one
+    # repeat of each document's shift instead of repeating its start and its run's start.
+    shift = np.repeat(starts - (ends - lengths), lengths)
+    result: IntArray = values_by_doc[shift + np.arange(int(ends[-1]) if len(ends) else 0)]
     return result
 
 

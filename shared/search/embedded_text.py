@@ -85,10 +85,7 @@ def phrase_matches(
     the whole position list of every word, tens of milliseconds for common ones."""
     if not docs:
         return [set() for _ in phrases]
-    columns = ", ".join(f"c{i}" for i in range(width))
-    marks = ",".join(str(int(d)) for d in docs)
-    texts = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
-    scratch, _ = _filled_scratch(conn, width, texts)
+    scratch, _ = _copied_scratch(conn, fts, width, docs)
     found = []
     for words in phrases:
         expression = phrase(" ".join(protect(w) for w in words))
@@ -127,10 +124,7 @@ def changed_postings(
 ) -> dict[str, Postings]:
     """Every term's postings within the given documents, as the index holds them now: their
     stored text is tokenized again in the scratch table (FTS5 keeps no per-document index)."""
-    columns = ", ".join(f"c{i}" for i in range(len(weights)))
-    marks = ",".join(str(int(d)) for d in docs)
-    rows = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
-    _, instances = _filled_scratch(conn, len(weights), rows)
+    _, instances = _copied_scratch(conn, fts, len(weights), docs)
     return {
         term: _postings(ints(packed), weights)
         for term, packed in conn.execute(
@@ -175,20 +169,45 @@ def _postings(packed: npt.NDArray[np.int64], weights: Sequence[float]) -> Postin
 def _filled_scratch(conn: sqlite3.Connection, width: int, rows: Sequence[Sequence[object]]) -> tuple[str, str]:
     """The scratch table holding just `rows` (rowid, then `width` texts), and its instances.
 
-    Rows stay until the next use empties the table: deleting from FTS5 tokenizes them again.
+    The scratch table keeps its text in a plain table of its own (FTS5 "external content"), so
+    emptying it is FTS5's `delete-all`, which drops the index without reading the old rows: a
+    `DELETE` from an ordinary FTS5 table tokenizes every row again to find its entries, which
+    cost as much as the snippets made from them.
     """
     scratch, instances = _scratch(conn, width)
     columns = ", ".join(f"c{i}" for i in range(width))
-    conn.execute(f"DELETE FROM {scratch}")
-    conn.executemany(f"INSERT INTO {scratch} (rowid, {columns}) VALUES ({', '.join('?' * (width + 1))})", rows)
+    marks = ", ".join("?" * (width + 1))
+    conn.execute(f"INSERT INTO {scratch} (scratch{width}) VALUES ('delete-all')")
+    conn.execute(f"DELETE FROM {scratch}_content")
+    conn.executemany(f"INSERT INTO {scratch}_content (rowid, {columns}) VALUES ({marks})", rows)
+    conn.execute(f"INSERT INTO {scratch} (rowid, {columns}) SELECT rowid, {columns} FROM {scratch}_content")
+    return scratch, instances
+
+
+def _copied_scratch(conn: sqlite3.Connection, fts: str, width: int, docs: Iterable[int]) -> tuple[str, str]:
+    """The scratch table holding just the index's text of `docs`, copied within SQLite."""
+    scratch, instances = _scratch(conn, width)
+    columns = ", ".join(f"c{i}" for i in range(width))
+    marks = ",".join(str(int(d)) for d in docs)
+    conn.execute(f"INSERT INTO {scratch} (scratch{width}) VALUES ('delete-all')")
+    conn.execute(f"DELETE FROM {scratch}_content")
+    conn.execute(
+        f"INSERT INTO {scratch}_content (rowid, {columns}) SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})"
+    )
+    conn.execute(f"INSERT INTO {scratch} (rowid, {columns}) SELECT rowid, {columns} FROM {scratch}_content")
     return scratch, instances
 
 
 def _scratch(conn: sqlite3.Connection, width: int) -> tuple[str, str]:
-    """A temporary FTS5 table with the index's tokenizer and `width` columns, and its instances."""
+    """A temporary FTS5 table with the index's tokenizer and `width` columns over a temporary
+    content table, and its instances."""
     scratch, instances = f"temp.scratch{width}", f"temp.scratch{width}_instances"
     columns = ", ".join(f"c{i}" for i in range(width))
-    conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {scratch} USING fts5({columns}, tokenize='{TOKENIZER}')")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {scratch}_content (rowid INTEGER PRIMARY KEY, {columns})")
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {scratch} USING fts5({columns}, tokenize='{TOKENIZER}',"
+        f" content='scratch{width}_content', content_rowid='rowid')"
+    )
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {instances} USING fts5vocab(temp, 'scratch{width}', 'instance')")
     return scratch, instances
 
@@ -238,21 +257,22 @@ def snippets(
     if not docs:
         return {}
     width = len(fields)
-    columns = ", ".join(f"c{i}" for i in range(width))
-    marks = ",".join(str(int(d)) for d in docs)
-    texts = conn.execute(f"SELECT rowid, {columns} FROM {fts} WHERE rowid IN ({marks})").fetchall()
-    scratch, _ = _filled_scratch(conn, width, texts)
+    scratch, _ = _copied_scratch(conn, fts, width, docs)
+    # One statement for every column, each snippet made only for its column's documents.
+    wanted = list(docs_by_column.items())
+    snippet_sql = ", ".join(
+        f"CASE WHEN rowid IN ({','.join(map(str, members))}) THEN snippet(scratch{width}, {column},"
+        f" '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS}) END"
+        for column, members in wanted
+    )
+    rows = conn.execute(
+        f"SELECT rowid, {snippet_sql} FROM {scratch} WHERE scratch{width} MATCH ?"
+        f" AND rowid IN ({','.join(map(str, docs))})",
+        (match,),
+    )
     found: dict[int, dict[str, str]] = {}
-    for column, members in docs_by_column.items():
-        snippet_sql = (
-            f"snippet(scratch{width}, {column}, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', {SNIPPET_TOKENS})"
-        )
-        rows = conn.execute(
-            f"SELECT rowid, {snippet_sql} FROM {scratch} WHERE scratch{width} MATCH ?"
-            f" AND rowid IN ({','.join(map(str, members))})",
-            (match,),
-        )
-        for doc, snippet in rows:
+    for doc, *made in rows:
+        for (column, _), snippet in zip(wanted, made, strict=True):
             if snippet and HIGHLIGHT_START in snippet:
                 found.setdefault(doc, {})[fields[column]] = unprotect(snippet)
     return found
