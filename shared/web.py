@@ -15,7 +15,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from shared.accounts import AccountStore, Principal, Role
+from shared.accounts import AccountStore, Principal, Role, open_account_store
 from shared.errors import (
     FieldError,
     Forbidden,
@@ -31,7 +31,7 @@ from shared.events.port import EventLog
 from shared.json_provider import OrjsonProvider
 from shared.limits import MAX_JSON_DEPTH
 from shared.logging_setup import configure_logging
-from shared.search.factory import open_search_index, sqlite_path
+from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
 from shared.settings import BackendSettings
 
@@ -170,7 +170,7 @@ def json_body(model: type[ModelT]) -> ModelT:
 
 def accounts() -> AccountStore:
     """The app's organisation and key store, opened on first use."""
-    return _resource("accounts", lambda: AccountStore(sqlite_path(settings().accounts_url)))  # type: ignore[no-any-return]
+    return _resource("accounts", lambda: open_account_store(settings().accounts_url))  # type: ignore[no-any-return]
 
 
 def principal() -> Principal:

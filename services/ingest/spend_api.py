@@ -26,17 +26,17 @@ from services.ingest.publishing import publish_listings
 from shared.accounts import Role
 from shared.errors import FieldError, Forbidden, InvalidInput
 from shared.events.envelope import with_provenance
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import SpendStore, open_spend_store
 from shared.web import event_log, principal, request_json, settings
 
 bp = Blueprint("spend_intake", __name__)
 
 
-def spend_store() -> SqliteSpendStore:
+def spend_store() -> SpendStore:
     """The ledger the consumer writes, read here to tell an upload what it changes."""
     ext = current_app.extensions
     if "spend_store" not in ext:
-        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
+        ext["spend_store"] = open_spend_store(settings().spend_location())
     return ext["spend_store"]  # type: ignore[no-any-return]
 
 

@@ -15,7 +15,7 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from services.matcher.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.spend_store import SqliteSpendStore
@@ -44,7 +44,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     index.ensure_index()
     index.bulk_upsert(directory())
     index.close()
-    store = AccountStore(f"{tmp_path}/accounts.db")
+    store = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org, other_org = store.create_organisation("Builder plc"), store.create_organisation("Council")
     _, admin = store.create_key(Role.admin)
     _, member = store.create_key(Role.member, org.id)

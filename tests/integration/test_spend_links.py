@@ -16,7 +16,7 @@ from services.ingest.consumer import SpendIngest
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.spend_relink import SpendRelinker
 from services.matcher.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.events.embedded import EmbeddedEventLog
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
@@ -62,10 +62,10 @@ def world(tmp_path: Path) -> Iterator[World]:
     index: SearchIndex = open_search_index(urls["search_url"])
     index.ensure_index()
     index.bulk_upsert(directory())
-    accounts = AccountStore(f"{tmp_path}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org, other = accounts.create_organisation("Builder plc"), accounts.create_organisation("Council")
     settings = IngestSettings(**urls)
-    store, registry = SqliteSpendStore(settings.spend_path()), OrganisationRegistry(tmp_path / "state.db")
+    store, registry = SqliteSpendStore(settings.spend_location()), OrganisationRegistry(tmp_path / "state.db")
     events = EmbeddedEventLog(f"{tmp_path}/events.db")
     app = create_app(urls)
     app.testing = True

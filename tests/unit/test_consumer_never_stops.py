@@ -69,8 +69,8 @@ class Stack:
         self.events = EmbeddedEventLog(str(root / "events.db"))
         self.index = open_search_index(self.settings.search_url)
         self.index.ensure_index()
-        self.registry = OrganisationRegistry(self.settings.resolved_state_path())
-        self.store = SqliteSpendStore(self.settings.spend_path())
+        self.registry = OrganisationRegistry(self.settings.state_location())
+        self.store = SqliteSpendStore(self.settings.spend_location())
         metrics = ConsumerMetrics()
         indexer = Indexer(self.index, self.events, self.settings, default_chain(), metrics, self.registry)
         self.listings = BatchRunner(self.events.consumer("listings", "ingest"), indexer.handle, self.events,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -28,13 +27,12 @@ from services.matcher.spend.service import (
     recommendations,
     target_progress,
 )
-from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
-from shared.accounts import Role, UnknownOrganisation
+from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody, open_organisation_plans
+from shared.accounts import NameTaken, Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.limits import MAX_DATE, MIN_DATE
 from shared.models import has_dot_segment
-from shared.search.factory import sqlite_path
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import SpendStore, open_spend_store
 from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
 
 bp = Blueprint("spend", __name__)
@@ -44,14 +42,14 @@ ID_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
 def plans() -> OrganisationPlans:
     ext = current_app.extensions
     if "organisation_plans" not in ext:
-        ext["organisation_plans"] = OrganisationPlans(Path(sqlite_path(settings().accounts_url)))
+        ext["organisation_plans"] = open_organisation_plans(settings().targets_location())
     return ext["organisation_plans"]  # type: ignore[no-any-return]
 
 
-def spend_store() -> SqliteSpendStore:
+def spend_store() -> SpendStore:
     ext = current_app.extensions
     if "spend_store" not in ext:
-        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
+        ext["spend_store"] = open_spend_store(settings().spend_location())
     return ext["spend_store"]  # type: ignore[no-any-return]
 
 
@@ -94,7 +92,7 @@ def create_organisation() -> Any:
         raise InvalidInput("name must be 1-200 characters", [FieldError("name", "bad length")], status=422)
     try:
         org = accounts().create_organisation(body.name)
-    except Exception as exc:  # sqlite3.IntegrityError: the name is taken
+    except NameTaken as exc:
         raise InvalidInput("an organisation with that name exists", [FieldError("name", "taken")],
                            status=409) from exc
     return jsonify({"id": org.id, "name": org.name}), 201
