@@ -226,9 +226,10 @@ class SqliteSpendStore:
         return rows[0] if rows else None
 
     def with_reference(self, organisation: str, reference: str) -> list[StoredSpend]:
-        return self._select(
-            "s.organisation = ? AND json_extract(s.record, '$.reference') = ?", (organisation, reference)
-        )
+        # The key ends with the reference as a JSON string (`SpendRecord.key`), and `,"` never occurs
+        # inside one, so the suffix is the reference exactly; json_extract() would lose one holding a NUL.
+        suffix = f",{json.dumps(reference, ensure_ascii=False)}]"
+        return self._select("s.organisation = ? AND substr(s.key, -?) = ?", (organisation, len(suffix), suffix))
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         return self._select(
@@ -243,7 +244,7 @@ class SqliteSpendStore:
         )
 
     def _select(
-        self, where: str, args: tuple[str, ...], order: str = "s.date, s.key", limit: int = -1
+        self, where: str, args: tuple[str | int, ...], order: str = "s.date, s.key", limit: int = -1
     ) -> list[StoredSpend]:
         rows = self._conns.get().execute(
             "SELECT s.record, s.supplier_id, s.linked, s.link_status, s.candidates, d.supplier_id, d.decision,"
