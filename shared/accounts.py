@@ -126,6 +126,9 @@ class AccountStore(Protocol):
     def authenticate(self, presented: str) -> Principal | None:
         """The principal for a presented key, or None for a malformed, unknown or revoked one."""
 
+    def ping(self) -> bool:
+        """Whether the store answers: a service that cannot check keys is not ready."""
+
     def close(self) -> None: ...
 
 
@@ -234,6 +237,9 @@ class SqliteAccountStore:
             "SELECT secret_sha256, role, organisation_id, revoked_at FROM api_keys WHERE id = ?", (parsed[0],)
         ).fetchone()
         return principal_for(*parsed, row)
+
+    def ping(self) -> bool:
+        return self._conn().execute("SELECT 1").fetchone() is not None
 
     def close(self) -> None:
         self._conns.close_all()

@@ -109,5 +109,9 @@ class PostgresAccountStore:
                                (parsed[0],)).fetchone()
         return principal_for(*parsed, row)
 
+    def ping(self) -> bool:
+        with self._db.transaction() as conn:
+            return conn.execute("SELECT 1").fetchone() is not None
+
     def close(self) -> None:
         self._db.close()

@@ -30,6 +30,7 @@ from shared.errors import BackendUnavailable
 
 POOL_MAX = 8  # a gunicorn worker's threads (4 by default) and the consumer's few, with room
 POOL_TIMEOUT_S = 10.0  # as long as a SQLite writer waits on another's lock
+CONNECT_TIMEOUT_S = 5  # a host that does not answer at all
 _MIGRATIONS_LOCK = 7_140_101  # pg_advisory_xact_lock key: one migrating process at a time
 
 Steps = Sequence[str]
@@ -75,10 +76,12 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
 
 @contextmanager
 def unavailable_on_postgres_error() -> Iterator[None]:
-    """Map "cannot answer now" to `BackendUnavailable`; a wrong query or value still raises as it is."""
+    """Map "cannot answer now" (down, unreachable, pool exhausted, its tables gone) to
+    `BackendUnavailable`, as SQLite's lock, I/O and missing-table errors are; a wrong query or value
+    still raises as it is."""
     try:
         yield
-    except (psycopg.OperationalError, PoolTimeout) as exc:
+    except (psycopg.OperationalError, psycopg.errors.UndefinedTable, PoolTimeout) as exc:
         raise BackendUnavailable(f"the PostgreSQL store cannot answer: {exc}") from exc
 
 
@@ -86,12 +89,16 @@ class PostgresDatabase:
     """A pool of connections to one database, for one store in one process."""
 
     def __init__(self, url: str, store: str, migrations: Steps) -> None:
-        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, timeout=POOL_TIMEOUT_S, open=False,
-                                    name=store, configure=_configure)
         self.store = store
-        with unavailable_on_postgres_error():
-            self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
-            migrate(self, store, migrations)
+        # Migrations on a connection of their own: a database that is down fails here at once
+        # (503) rather than after the pool's retries, and the pool opens only once it is there.
+        with unavailable_on_postgres_error(), psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S) as conn:
+            migrate(conn, store, migrations)
+        self._pool = ConnectionPool(url, min_size=1, max_size=POOL_MAX, timeout=POOL_TIMEOUT_S, open=False,
+                                    name=store, configure=_configure, kwargs={"connect_timeout": CONNECT_TIMEOUT_S},
+                                    # A connection the server dropped (a restart) is replaced, not handed out.
+                                    check=ConnectionPool.check_connection)
+        self._pool.open(wait=False)
 
     @contextmanager
     def transaction(self, lock: bool = False) -> Iterator[psycopg.Connection[Any]]:
@@ -110,9 +117,9 @@ class PostgresDatabase:
         self._pool.close()
 
 
-def migrate(db: PostgresDatabase, store: str, steps: Steps) -> None:
+def migrate(conn: psycopg.Connection[Any], store: str, steps: Steps) -> None:
     """Apply the steps of `store` not yet recorded in `schema_migrations`, in one transaction."""
-    with db.transaction() as conn:
+    with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATIONS_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (store TEXT NOT NULL, version INTEGER NOT NULL,"
                      " applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (store, version))")

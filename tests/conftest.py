@@ -4,6 +4,7 @@ cluster, each shared by every test that needs it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,7 +29,17 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresClust
 
 @pytest.fixture
 def postgres_url(postgres: PostgresCluster) -> Iterator[str]:
-    """A fresh, empty database on the session's cluster, dropped after the test."""
+    """A fresh, empty database (a schema of its own) on the session's cluster, dropped after the test."""
     url = postgres.database()
     yield url
     postgres.drop(url)
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a store of state lives, once per adapter: a fresh SQLite file, then a fresh database on
+    the session's throwaway PostgreSQL cluster. Opening it again reopens the same state."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/state.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL cluster from Debian's `postgresql` package, for tests of the stores.
 
 `initdb` into a temporary directory, `pg_ctl start` on a free port on 127.0.0.1 (its unix socket
-in that directory too), a fresh database per test (`PostgresCluster.database`), and at the end
+in that directory too), a fresh schema per test that its stores see as their whole database
+(`PostgresCluster.database`), and at the end
 `pg_ctl stop` and the directory deleted. PostgreSQL refuses to run as root and CI runs as root,
 so there the cluster runs as the `postgres` user the Debian package creates. Durability is
 switched off (fsync, synchronous commit): a crash loses only a test's data.
@@ -26,6 +27,7 @@ import psycopg
 
 HOST = "127.0.0.1"
 SUPERUSER = "postgres"
+DATABASE = "postgres"
 START_TIMEOUT_S = 30
 _FAST = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
 
@@ -47,26 +49,34 @@ class PostgresCluster:
 
     @property
     def admin_url(self) -> str:
-        return f"postgresql://{SUPERUSER}@{HOST}:{self.port}/postgres"
-
-    def url(self, database: str) -> str:
-        return f"postgresql://{SUPERUSER}@{HOST}:{self.port}/{database}"
+        return f"postgresql://{SUPERUSER}@{HOST}:{self.port}/{DATABASE}"
 
     def database(self) -> str:
-        """A new empty database; returns its URL."""
+        """A new empty schema, as a URL whose connections see only it (`search_path`): to the stores
+        it is a database of their own, and it takes milliseconds where CREATE DATABASE takes 0.1-0.3 s."""
         name = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # a name made here, not input
-        return self.url(name)
+            conn.execute(f'CREATE SCHEMA "{name}"')  # a name made here, not input
+        return f"{self.admin_url}?options=-csearch_path%3D{name}"
 
     def drop(self, url: str) -> None:
-        name = url.rsplit("/", 1)[1]
+        name = url.rsplit("%3D", 1)[1]
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+    def halt(self, mode: str = "fast") -> None:
+        """Stop the server, as an outage does: `fast` keeps every commit (durability is off, so
+        `immediate` may lose the last ones, which only the final stop may)."""
+        _run(self._as_postgres, [str(postgres_bin() / "pg_ctl"), "stop", "-D", str(self.data_dir / "data"),
+                                 "-m", mode, "-w"], check=False)
+
+    def resume(self) -> None:
+        options = f"-p {self.port} -c listen_addresses={HOST} -c unix_socket_directories={self.data_dir} {_FAST}"
+        _run(self._as_postgres, [str(postgres_bin() / "pg_ctl"), "start", "-D", str(self.data_dir / "data"), "-w",
+                                 "-t", str(START_TIMEOUT_S), "-l", str(self.data_dir / "server.log"), "-o", options])
 
     def stop(self) -> None:
-        _run(self._as_postgres, [str(postgres_bin() / "pg_ctl"), "stop", "-D", str(self.data_dir / "data"),
-                                 "-m", "immediate", "-w"], check=False)
+        self.halt("immediate")
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
@@ -82,13 +92,11 @@ def start_postgres(base: Path) -> PostgresCluster:
                 break
             path.chmod(path.stat().st_mode | 0o011)
         os.chown(base, user.pw_uid, user.pw_gid)
-    data, port = base / "data", _free_port()
-    _run(as_postgres, [str(binaries / "initdb"), "-D", str(data), "-U", SUPERUSER, "-A", "trust",
+    cluster = PostgresCluster(base, _free_port(), as_postgres)
+    _run(as_postgres, [str(binaries / "initdb"), "-D", str(base / "data"), "-U", SUPERUSER, "-A", "trust",
                        "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"])
-    options = f"-p {port} -c listen_addresses={HOST} -c unix_socket_directories={base} {_FAST}"
-    _run(as_postgres, [str(binaries / "pg_ctl"), "start", "-D", str(data), "-w", "-t", str(START_TIMEOUT_S),
-                       "-l", str(base / "server.log"), "-o", options])
-    return PostgresCluster(base, port, as_postgres)
+    cluster.resume()
+    return cluster
 
 
 def _run(as_postgres: bool, command: list[str], check: bool = True) -> None:

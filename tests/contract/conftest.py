@@ -60,15 +60,3 @@ def events(backend: BackendUrls) -> Iterator[EventLog]:
     yield log
     log.close()
 
-
-STATE_BACKENDS = ("sqlite", "postgresql")
-
-
-@pytest.fixture(params=STATE_BACKENDS)
-def state_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Where a store of state lives, once per adapter: a fresh SQLite file, then a fresh database on
-    the session's throwaway PostgreSQL cluster. Opening it again reopens the same state."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/state.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url

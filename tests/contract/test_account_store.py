@@ -25,7 +25,7 @@ def everything_stored(location: str) -> str:
     if location.startswith("sqlite:"):
         return "\n".join(sqlite3.connect(sqlite_file(location)).iterdump())
     with psycopg.connect(location) as conn:
-        tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")]
+        tables = [t for (t,) in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
         return "\n".join(str(row) for t in tables for row in conn.execute(f'SELECT * FROM "{t}"'))
 
 

@@ -20,7 +20,7 @@ from shared.accounts import Role, SqliteAccountStore
 from shared.events.embedded import EmbeddedEventLog
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 from tests.factories import directory, doc, listing
 
 TARGET = {"name": "Buy Social 2025/26", "start": "2025-04-01", "end": "2026-03-31", "amount_pence": 500_000}
@@ -65,7 +65,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     accounts = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org, other = accounts.create_organisation("Builder plc"), accounts.create_organisation("Council")
     settings = IngestSettings(**urls)
-    store, registry = SqliteSpendStore(settings.spend_location()), OrganisationRegistry(tmp_path / "state.db")
+    store, registry = open_spend_store(settings.spend_location()), OrganisationRegistry(tmp_path / "state.db")
     events = EmbeddedEventLog(f"{tmp_path}/events.db")
     app = create_app(urls)
     app.testing = True

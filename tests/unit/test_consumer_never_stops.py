@@ -27,7 +27,7 @@ from shared.events.embedded import EmbeddedEventLog
 from shared.models import IMPACT_AREAS, SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import SearchQuery
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 LISTING_SCHEMA = json.loads((SCHEMAS / "listing.schema.json").read_text())
@@ -70,7 +70,7 @@ class Stack:
         self.index = open_search_index(self.settings.search_url)
         self.index.ensure_index()
         self.registry = OrganisationRegistry(self.settings.state_location())
-        self.store = SqliteSpendStore(self.settings.spend_location())
+        self.store = open_spend_store(self.settings.spend_location())
         metrics = ConsumerMetrics()
         indexer = Indexer(self.index, self.events, self.settings, default_chain(), metrics, self.registry)
         self.listings = BatchRunner(self.events.consumer("listings", "ingest"), indexer.handle, self.events,

@@ -23,6 +23,7 @@ from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, SearchIndex
 from shared.spend_store import Linked, SqliteSpendStore
+from shared.sqlite import sqlite_file
 
 
 @pytest.fixture
@@ -69,7 +70,7 @@ def spend(reference: str) -> tuple[str, dict[str, Any]]:
 
 def test_a_spend_record_the_store_refuses_is_dead_lettered_and_the_rest_stored(
         settings: IngestSettings, events: EmbeddedEventLog) -> None:
-    store = RefusingStore(settings.spend_location())
+    store = RefusingStore(Path(sqlite_file(settings.spend_location())))
     registry = OrganisationRegistry(settings.state_location())
     events.publish("spend", [spend("A"), spend("BAD-1"), spend("B")])
     runner = BatchRunner(events.consumer("spend", "ingest"), SpendIngest(store, registry, settings).handle,

@@ -11,7 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
 from services.matcher.current import matcher
@@ -33,24 +33,27 @@ from shared.errors import FieldError, InvalidInput, NotFound
 from shared.limits import MAX_DATE, MIN_DATE
 from shared.models import has_dot_segment
 from shared.spend_store import SpendStore, open_spend_store
-from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
+from shared.web import (
+    accounts,
+    app_resource,
+    json_body,
+    require_admin,
+    require_organisation,
+    search_index,
+    settings,
+)
 
 bp = Blueprint("spend", __name__)
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
 
 
 def plans() -> OrganisationPlans:
-    ext = current_app.extensions
-    if "organisation_plans" not in ext:
-        ext["organisation_plans"] = open_organisation_plans(settings().targets_location())
-    return ext["organisation_plans"]  # type: ignore[no-any-return]
+    return app_resource("organisation_plans",  # type: ignore[no-any-return]
+                        lambda: open_organisation_plans(settings().targets_location()))
 
 
 def spend_store() -> SpendStore:
-    ext = current_app.extensions
-    if "spend_store" not in ext:
-        ext["spend_store"] = open_spend_store(settings().spend_location())
-    return ext["spend_store"]  # type: ignore[no-any-return]
+    return app_resource("spend_store", lambda: open_spend_store(settings().spend_location()))  # type: ignore[no-any-return]
 
 
 def _item_id(value: str, name: str) -> str:
