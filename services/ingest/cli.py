@@ -32,6 +32,7 @@ from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, dead_letter_topic
+from shared.postgres import redacted
 from shared.search.factory import open_search_index
 from shared.search.port import RebuildInProgress
 from shared.spend_store import open_spend_store
@@ -84,7 +85,7 @@ def _load_spend_csv(settings: IngestSettings, topic: str, path: Path, organisati
     accounts = open_account_store(settings.accounts_url)
     try:
         if accounts.organisation(organisation) is None:
-            raise click.UsageError(f"no organisation {organisation!r} in {settings.accounts_url}")
+            raise click.UsageError(f"no organisation {organisation!r} in {redacted(settings.accounts_url)}")
     finally:
         accounts.close()
     store = open_spend_store(settings.spend_location())
