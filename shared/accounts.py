@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Protocol
 
-from shared.postgres import is_postgres_url
 from shared.sqlite import ThreadConnections, sqlite_file
+from shared.store_urls import is_postgres_url
 
 KEY_PREFIX = "smk"
 

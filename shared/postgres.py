@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.abc import Buffer
@@ -29,26 +28,13 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from shared.errors import BackendUnavailable
 
-POOL_MAX = 8  # a gunicorn worker's threads (4 by default) and the consumer's few, with room
+POOL_MAX = 4  # a gunicorn worker's threads (GUNICORN_THREADS, 4): each holds one per store at most
 POOL_TIMEOUT_S = 10.0  # as long as a SQLite writer waits on another's lock
 CONNECT_TIMEOUT_S = 5  # a host that does not answer at all
 _MIGRATIONS_LOCK = 7_140_101  # pg_advisory_xact_lock key: one migrating process at a time
 
 Steps = Sequence[str]
 """A store's migrations in order: step N (1-based) is version N; a step may hold several statements."""
-
-
-def is_postgres_url(url: str) -> bool:
-    return url.startswith(("postgresql://", "postgres://"))
-
-
-def redacted(url: str) -> str:
-    """A store URL fit for a message or a log line: a password in it becomes `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def escape_text(value: str) -> str:

@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from shared.models import SpendRecord
-from shared.postgres import is_postgres_url
 from shared.sqlite import ThreadConnections, sqlite_file, transaction
+from shared.store_urls import is_postgres_url
 
 LinkStatus = Literal["id", "number", "name", "unconfirmed", "unlinked", "confirmed", "rejected"]
 """How a record's supplier is linked: by the payer's directory id, by a registry number, by a

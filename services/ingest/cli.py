@@ -32,10 +32,10 @@ from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, dead_letter_topic
-from shared.postgres import redacted
 from shared.search.factory import open_search_index
 from shared.search.port import RebuildInProgress
 from shared.spend_store import open_spend_store
+from shared.store_urls import redacted
 
 
 @contextmanager

@@ -21,8 +21,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Protocol
 
-from shared.postgres import PostgresDatabase, is_postgres_url
 from shared.sqlite import sqlite_file, transaction
+from shared.store_urls import is_postgres_url
 
 # Page cache of the state file (KiB): inserts touch a few B-tree pages per member and lookups are
 # by key; 16 MB ran as fast as 64 MB at 131,000 listings and kept the worker process 50 MB smaller.
@@ -141,6 +141,8 @@ class _QmarkConnection:
 
 class PostgresRegistryStorage:
     def __init__(self, url: str) -> None:
+        from shared.postgres import PostgresDatabase  # psycopg only where it is used
+
         self._db = PostgresDatabase(url, "ingest_state", POSTGRES_MIGRATIONS)
 
     @contextmanager

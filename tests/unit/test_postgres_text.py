@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.postgres import escape_text, redacted, unescape_text
+from shared.postgres import escape_text, unescape_text
+from shared.store_urls import redacted
 
 TRICKY = st.text(alphabet=st.sampled_from(["\x00", "\\", "0", "a", "é"]), max_size=12) | st.text()
 

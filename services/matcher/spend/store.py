@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.limits import MAX_PERIOD_DAYS, BoundedDate, Pence
 from shared.models import Lot
-from shared.postgres import is_postgres_url
 from shared.sqlite import ThreadConnections, sqlite_file
+from shared.store_urls import is_postgres_url
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
