@@ -37,9 +37,9 @@ def test_a_database_outage_is_503_and_its_end_needs_no_restart(tmp_path: Path,
 
         cluster.halt()
         down = client.get("/organisations", headers=admin)
-        assert down.status_code == 503 and set(down.json) == {"detail", "errors"}
+        assert down.status_code == 503 and set(down.json) == {"detail", "errors"}, (down.status_code, down.json)
         ready = client.get("/readyz")
-        assert ready.status_code == 503 and ready.json["checks"]["accounts"] is False
+        assert ready.status_code == 503 and ready.json["checks"]["accounts"] is False, ready.json
 
         cluster.resume()
         # The pool reconnects in the background, backing off while the server was away: the
@@ -47,7 +47,8 @@ def test_a_database_outage_is_503_and_its_end_needs_no_restart(tmp_path: Path,
         deadline = time.monotonic() + 30
         while client.get("/organisations", headers=admin).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert client.get("/organisations", headers=admin).status_code == 200
+        back = client.get("/organisations", headers=admin)
+        assert back.status_code == 200, (back.status_code, back.json, (cluster.data_dir / "server.log").read_text())
         assert client.get("/readyz").status_code == 200
     finally:
         close_resources(app)
