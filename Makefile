@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test lint typecheck schemas sample clean assets browser bench wrk
+.PHONY: run test lint typecheck schemas sample clean assets browser postgres bench wrk
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,12 @@ browser:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver; }
 
+# The stores' contract tests start a throwaway cluster from Debian's PostgreSQL server (as the
+# `postgres` user the package creates when they run as root, since PostgreSQL refuses root).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql; }
+
 # The HTTP benchmarks drive the services with Debian's `wrk`, installed the same way.
 wrk:
 	@command -v wrk >/dev/null || { apt-get update -q && \
@@ -64,7 +70,7 @@ bench: $(VENV)/.runtime wrk
 run: $(VENV)/.runtime assets
 	$(PY) -m scripts.run_stack
 
-test: $(VENV)/.dev assets browser
+test: $(VENV)/.dev assets browser postgres
 	$(PY) -m pytest
 
 lint: $(VENV)/.dev

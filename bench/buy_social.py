@@ -31,8 +31,8 @@ from werkzeug.serving import make_server
 from bench.timing import latency_summary
 from services.directory.app import create_app as directory_app
 from services.matcher.app import create_app as matcher_app
-from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
-from shared.accounts import AccountStore, Role
+from services.matcher.spend.store import PackageBody, SqliteOrganisationPlans, TargetBody
+from shared.accounts import Role, SqliteAccountStore
 from shared.models import Listing, Lot, SpendRecord
 from shared.search.factory import open_search_index
 from shared.spend_store import SqliteSpendStore
@@ -52,14 +52,14 @@ def build(tmp: Path) -> dict[str, Any]:
     with SAMPLE.open(encoding="utf-8") as lines:
         index.bulk_upsert([Listing.model_validate_json(line).index_document() for line in lines])
     index.close()
-    accounts = AccountStore(f"{tmp}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp}/accounts.db")
     org = accounts.create_organisation("Builder plc").id
     key = accounts.create_key(Role.member, org)[1]
     accounts.close()
     store = SqliteSpendStore(tmp / "spend.db")
     store.upsert([(record, None) for record in spend(org)])
     store.close()
-    plans = OrganisationPlans(tmp / "accounts.db")
+    plans = SqliteOrganisationPlans(tmp / "accounts.db")
     plans.put("targets", org, "fy", TargetBody(name="Buy Social this year", start=START,
                                                end=START + timedelta(days=364), amount_pence=200_000_000))
     for package_id, (title, cpv, postcode, value, in_days, days) in {

@@ -123,7 +123,7 @@ def profile(n: int, batch: int, workdir: Path) -> None:
     publish(events, distinct_organisations(n), 1000)
     index = open_search_index(settings.search_url)
     index.ensure_index()
-    registry = OrganisationRegistry(settings.resolved_state_path())
+    registry = OrganisationRegistry(settings.state_location())
     indexer = Indexer(index, events, settings, default_chain(), ConsumerMetrics(), registry)
     runner = BatchRunner(events.consumer(TOPIC, GROUP), indexer.handle, events, settings, ConsumerMetrics())
     profiler = cProfile.Profile()

@@ -26,7 +26,7 @@ from bench.match import load
 from services.directory.app import create_app as directory_app
 from services.ingest.app import create_app as ingest_app
 from services.matcher.app import create_app as matcher_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.cpv import _labels
 from shared.limits import MAX_CPV_CODES, MAX_LOTS, MAX_RADIUS_KM, MAX_REQUIREMENTS, MAX_RESULTS
 
@@ -94,7 +94,7 @@ def report(label: str, result: tuple[list[float], list[float], int]) -> None:
 
 
 def intake_clients(url: str, state: str) -> tuple[FlaskClient, dict[str, str], dict[str, str]]:
-    store = AccountStore(f"{state}/accounts.db")
+    store = SqliteAccountStore(f"{state}/accounts.db")
     org = store.create_organisation("Bench plc")
     _, member = store.create_key(Role.member, org.id)
     _, admin = store.create_key(Role.admin)

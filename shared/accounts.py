@@ -5,8 +5,10 @@ random bytes, so a fast hash is as safe as a slow one here (there is nothing to 
 and a stolen database yields no usable key. The key id lets a lookup find the row without
 scanning, and the comparison is constant-time.
 
-The store is SQLite (`ACCOUNTS_URL`, default `sqlite:///var/accounts.db`) for every deployment:
-a few organisations and keys need no cluster, only durability and one writer at a time.
+The store is a port (`AccountStore`) with two adapters chosen by `ACCOUNTS_URL`
+(`open_account_store`): a SQLite file (`sqlite:///var/accounts.db`, the default, for one
+machine) and PostgreSQL (`postgresql://…`, `shared/accounts_postgres.py`), which every service
+of a distributed deployment shares, so a key made through one authenticates in all.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Protocol
 
-from shared.sqlite import ThreadConnections
+from shared.sqlite import ThreadConnections, sqlite_file
+from shared.store_urls import is_postgres_url
 
 KEY_PREFIX = "smk"
 
@@ -62,6 +66,10 @@ class UnknownOrganisation(LookupError):
     pass
 
 
+class NameTaken(ValueError):
+    """Another organisation has this name (names are unique, so people can tell them apart)."""
+
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS organisations (
     id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL);
@@ -85,7 +93,7 @@ def is_key_shaped(presented: str) -> bool:
     return 0 < len(presented.strip()) <= MAX_KEY_LENGTH and set(presented.strip()) <= KEY_CHARACTERS
 
 
-def _now() -> str:
+def timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -93,7 +101,83 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class AccountStore:
+class AccountStore(Protocol):
+    """Organisations and their keys: who a presented key is."""
+
+    def create_organisation(self, name: str) -> Organisation:
+        """A new organisation; `NameTaken` when another has this name."""
+
+    def organisations(self) -> list[Organisation]: ...
+
+    def organisation(self, organisation_id: str) -> Organisation | None: ...
+
+    def create_key(self, role: Role, organisation_id: str | None = None, label: str = "") -> tuple[KeyInfo, str]:
+        """A new key; the returned secret is shown once and never stored. `UnknownOrganisation`
+        when a member key names no organisation or one that does not exist."""
+
+    def revoke_key(self, key_id: str) -> bool:
+        """Revoke a key; False when it is unknown or already revoked."""
+
+    def keys(self, organisation_id: str | None = None) -> list[KeyInfo]:
+        """Keys in the order they were made, of one organisation or of all."""
+
+    def key(self, key_id: str) -> KeyInfo | None: ...
+
+    def authenticate(self, presented: str) -> Principal | None:
+        """The principal for a presented key, or None for a malformed, unknown or revoked one."""
+
+    def ping(self) -> bool:
+        """Whether the store answers: a service that cannot check keys is not ready."""
+
+    def close(self) -> None: ...
+
+
+def open_account_store(url: str) -> AccountStore:
+    """The adapter `url` names: `postgresql://…`, else a SQLite file (`sqlite:///path` or a path)."""
+    if is_postgres_url(url):
+        from shared.accounts_postgres import PostgresAccountStore  # psycopg only where it is used
+
+        return PostgresAccountStore(url)
+    return SqliteAccountStore(sqlite_file(url))
+
+
+def new_organisation(name: str) -> Organisation:
+    return Organisation(id=f"org_{uuid.uuid4().hex[:12]}", name=name.strip())
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key about to be stored: its row (with the secret's digest) and the key shown once."""
+
+    info: KeyInfo
+    digest: str
+    presented: str
+
+
+def new_key(role: Role, organisation_id: str | None, label: str) -> NewKey:
+    key_id, secret = uuid.uuid4().hex[:16], secrets.token_urlsafe(32)
+    info = KeyInfo(key_id, role, organisation_id if role is Role.member else None, label, timestamp(), None)
+    return NewKey(info, _digest(secret), f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def presented_key(presented: str) -> tuple[str, str] | None:
+    """(key id, secret) of a key this store could have issued, else None: nothing else is looked up."""
+    parts = presented.strip().split("_", 2)
+    if not is_key_shaped(presented) or len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    return parts[1], parts[2]
+
+
+def principal_for(key_id: str, secret: str, row: tuple[str, str, str | None, str | None] | None) -> Principal | None:
+    """The principal when `row` (digest, role, organisation, revoked_at) is a live key with this secret."""
+    if row is None or row[3] is not None or not hmac.compare_digest(row[0], _digest(secret)):
+        return None
+    return Principal(key_id, Role(row[1]), row[2])
+
+
+class SqliteAccountStore:
+    """Accounts in one SQLite file: a few organisations and keys on one machine."""
+
     def __init__(self, path: str) -> None:
         self._conns = ThreadConnections(path, "FULL", setup=_foreign_keys)
         self._conn().executescript(SCHEMA)
@@ -102,8 +186,11 @@ class AccountStore:
         return self._conns.get()
 
     def create_organisation(self, name: str) -> Organisation:
-        org = Organisation(id=f"org_{uuid.uuid4().hex[:12]}", name=name.strip())
-        self._conn().execute("INSERT INTO organisations VALUES (?, ?, ?)", (org.id, org.name, _now()))
+        org = new_organisation(name)
+        try:
+            self._conn().execute("INSERT INTO organisations VALUES (?, ?, ?)", (org.id, org.name, timestamp()))
+        except sqlite3.IntegrityError as exc:
+            raise NameTaken(org.name) from exc
         return org
 
     def organisations(self) -> list[Organisation]:
@@ -115,20 +202,18 @@ class AccountStore:
         return Organisation(*row) if row else None
 
     def create_key(self, role: Role, organisation_id: str | None = None, label: str = "") -> tuple[KeyInfo, str]:
-        """A new key; the returned secret is shown once and never stored."""
         if role is Role.member and (organisation_id is None or self.organisation(organisation_id) is None):
             raise UnknownOrganisation(organisation_id)
-        key_id, secret = uuid.uuid4().hex[:16], secrets.token_urlsafe(32)
-        info = KeyInfo(key_id, role, organisation_id if role is Role.member else None, label, _now(), None)
+        key = new_key(role, organisation_id, label)
         self._conn().execute(
             "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-            (info.id, _digest(secret), role.value, info.organisation_id, label, info.created_at),
+            (key.info.id, key.digest, role.value, key.info.organisation_id, label, key.info.created_at),
         )
-        return info, f"{KEY_PREFIX}_{key_id}_{secret}"
+        return key.info, key.presented
 
     def revoke_key(self, key_id: str) -> bool:
         cursor = self._conn().execute(
-            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (_now(), key_id)
+            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (timestamp(), key_id)
         )
         return cursor.rowcount == 1
 
@@ -145,16 +230,16 @@ class AccountStore:
         return next((k for k in self.keys() if k.id == key_id), None)
 
     def authenticate(self, presented: str) -> Principal | None:
-        """The principal for a presented key, or None for a malformed, unknown or revoked one."""
-        parts = presented.strip().split("_", 2)
-        if not is_key_shaped(presented) or len(parts) != 3 or parts[0] != KEY_PREFIX:
+        parsed = presented_key(presented)
+        if parsed is None:
             return None
         row = self._conn().execute(
-            "SELECT secret_sha256, role, organisation_id, revoked_at FROM api_keys WHERE id = ?", (parts[1],)
+            "SELECT secret_sha256, role, organisation_id, revoked_at FROM api_keys WHERE id = ?", (parsed[0],)
         ).fetchone()
-        if row is None or row[3] is not None or not hmac.compare_digest(row[0], _digest(parts[2])):
-            return None
-        return Principal(parts[1], Role(row[1]), row[2])
+        return principal_for(*parsed, row)
+
+    def ping(self) -> bool:
+        return self._conn().execute("SELECT 1").fetchone() is not None
 
     def close(self) -> None:
         self._conns.close_all()

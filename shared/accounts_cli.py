@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import click
 
-from shared.accounts import AccountStore, Role
-from shared.search.factory import sqlite_path
+from shared.accounts import AccountStore, Role, open_account_store
 from shared.settings import BackendSettings
 
 
 def _store() -> AccountStore:
-    return AccountStore(sqlite_path(BackendSettings().accounts_url))
+    return open_account_store(BackendSettings().accounts_url)
 
 
 @click.group()

@@ -50,14 +50,21 @@ class BackendSettings(BaseSettings):
     accounts_url: str = Field(
         default="sqlite:///var/accounts.db",
         validation_alias="ACCOUNTS_URL",
-        description="Organisations and hashed API keys (SQLite in every deployment; see shared/accounts.py).",
+        description="Organisations and hashed API keys: sqlite:///path (one machine) or postgresql://… (one"
+        " database every service of a deployment shares; see shared/accounts.py).",
+    )
+    targets_url: str = Field(
+        default="",
+        validation_alias="TARGETS_URL",
+        description="Organisations' targets and pipelines of packages: sqlite:///path or postgresql://…;"
+        " empty = the accounts store's URL.",
     )
 
     spend_url: str = Field(
         default="",
         validation_alias="SPEND_URL",
-        description="Spend ledger store, sqlite:///path; empty = spend.db beside the embedded event log"
-        " (var/spend.db with Kafka).",
+        description="Spend ledger store: sqlite:///path or postgresql://…; empty = spend.db beside the embedded"
+        " event log (var/spend.db with Kafka).",
     )
 
     max_body_bytes: int = Field(
@@ -65,14 +72,18 @@ class BackendSettings(BaseSettings):
         description="Largest request body the service reads (413 beyond): an OCDS upload and its form by default.",
     )
 
-    def spend_path(self) -> Path:
-        """The spend store's file: ingest writes it, the matcher's targets read it."""
+    def spend_location(self) -> str:
+        """The spend store (a URL or a SQLite file): ingest writes it, the matcher's targets read it."""
         if self.spend_url:
-            return Path(sqlite_path(self.spend_url))
+            return self.spend_url
         name = f"{self.topic_prefix}spend.db"
         if urlparse(self.events_url).scheme == "sqlite":
-            return Path(sqlite_path(self.events_url)).parent / name
-        return Path("var") / name
+            return str(Path(sqlite_path(self.events_url)).parent / name)
+        return str(Path("var") / name)
+
+    def targets_location(self) -> str:
+        """The targets and pipelines store: its own URL, else beside the accounts (as before it had one)."""
+        return self.targets_url or self.accounts_url
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -1,9 +1,11 @@
 """The spend ledger's storage: ingest writes spend records here, the matcher's targets read them.
 
-A port (`SpendStore`) with one adapter, SQLite, for every deployment for now: spend is small
-(an organisation's invoices, not the directory) and needs exact sums and idempotent upserts by
-key, not full-text search. A search-index-backed adapter can replace it behind the same port
-when spend needs searching. The file is `SPEND_URL` (see `BackendSettings.spend_path`).
+A port (`SpendStore`) with two adapters chosen by `SPEND_URL` (`open_spend_store`): a SQLite
+file on one machine (the default, beside the embedded event log; see
+`BackendSettings.spend_location`) and PostgreSQL (`postgresql://…`, `spend_store_postgres.py`),
+which the consumer and the matcher of a distributed deployment share. Spend is small (an
+organisation's invoices, not the directory) and needs exact sums in integer pence and
+idempotent upserts by key, not full-text search.
 
 A record's key is its organisation, supplier and reference (`SpendRecord.key`), so two suppliers'
 invoices with one number are two records. A store written when the key was organisation and
@@ -26,7 +28,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from shared.models import SpendRecord
-from shared.sqlite import ThreadConnections, transaction
+from shared.sqlite import ThreadConnections, sqlite_file, transaction
+from shared.store_urls import is_postgres_url
 
 LinkStatus = Literal["id", "number", "name", "unconfirmed", "unlinked", "confirmed", "rejected"]
 """How a record's supplier is linked: by the payer's directory id, by a registry number, by a
@@ -122,6 +125,21 @@ class SpendStore(Protocol):
     def close(self) -> None: ...
 
 
+def open_spend_store(location: str | Path) -> SpendStore:
+    """The adapter `location` names: `postgresql://…`, else a SQLite file (`sqlite:///path` or a path)."""
+    if isinstance(location, str) and is_postgres_url(location):
+        from shared.spend_store_postgres import PostgresSpendStore  # psycopg only where it is used
+
+        return PostgresSpendStore(location)
+    return SqliteSpendStore(Path(sqlite_file(str(location))))
+
+
+def link_row(record: SpendRecord, linked: Linked) -> tuple[SupplierLink, str]:
+    """The link a record is stored with, and its candidates as stored (JSON)."""
+    link = as_link(record, linked)
+    return link, json.dumps([asdict(c) for c in link.candidates])
+
+
 def as_link(record: SpendRecord, linked: Linked) -> SupplierLink:
     """A bare id (or None) as the link it always meant: the payer's id, else a registry number."""
     if isinstance(linked, SupplierLink):
@@ -148,6 +166,8 @@ def resolve(link: SupplierLink, decision: LinkDecision | None) -> tuple[str | No
 
 
 class SqliteSpendStore:
+    """The ledger in one SQLite file, for one machine."""
+
     def __init__(self, path: Path) -> None:
         # One connection per thread: the matcher's threaded workers read while the consumer writes.
         self._conns = ThreadConnections(str(path), "FULL")
@@ -168,7 +188,7 @@ class SqliteSpendStore:
     def upsert(self, records: Sequence[tuple[SpendRecord, Linked]]) -> int:
         rows = []
         for record, linked in records:
-            link = as_link(record, linked)
+            link, candidates = link_row(record, linked)
             rows.append(
                 (
                     record.key,
@@ -179,7 +199,7 @@ class SqliteSpendStore:
                     record.date.isoformat(),
                     record.model_dump_json(),
                     link.status,
-                    json.dumps([asdict(c) for c in link.candidates]),
+                    candidates,
                 )
             )
         with transaction(self._conns.get(), "IMMEDIATE") as conn:
@@ -206,9 +226,10 @@ class SqliteSpendStore:
         return rows[0] if rows else None
 
     def with_reference(self, organisation: str, reference: str) -> list[StoredSpend]:
-        return self._select(
-            "s.organisation = ? AND json_extract(s.record, '$.reference') = ?", (organisation, reference)
-        )
+        # The key ends with the reference as a JSON string (`SpendRecord.key`), and `,"` never occurs
+        # inside one, so the suffix is the reference exactly; json_extract() would lose one holding a NUL.
+        suffix = f",{json.dumps(reference, ensure_ascii=False)}]"
+        return self._select("s.organisation = ? AND substr(s.key, -?) = ?", (organisation, len(suffix), suffix))
 
     def entries(self, organisation: str, start: date | None = None, end: date | None = None) -> list[StoredSpend]:
         return self._select(
@@ -223,7 +244,7 @@ class SqliteSpendStore:
         )
 
     def _select(
-        self, where: str, args: tuple[str, ...], order: str = "s.date, s.key", limit: int = -1
+        self, where: str, args: tuple[str | int, ...], order: str = "s.date, s.key", limit: int = -1
     ) -> list[StoredSpend]:
         rows = self._conns.get().execute(
             "SELECT s.record, s.supplier_id, s.linked, s.link_status, s.candidates, d.supplier_id, d.decision,"
@@ -231,7 +252,7 @@ class SqliteSpendStore:
             f" WHERE {where} ORDER BY {order} LIMIT ?",
             (*args, limit),
         ).fetchall()
-        return [_stored(row) for row in rows]
+        return [stored_spend(row) for row in rows]
 
     def decide(self, key: str, supplier_id: str, decision: Decision, decided_by: str) -> None:
         self._conns.get().execute(
@@ -269,7 +290,9 @@ def _rekey(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE link_decisions SET key = ? WHERE key = ?", (new, key))
 
 
-def _stored(row: tuple[Any, ...]) -> StoredSpend:
+def stored_spend(row: tuple[Any, ...]) -> StoredSpend:
+    """A row of (record, supplier id, linked, link status, candidates, and the decision's supplier
+    id, decision, decided by, decided at) as the stored record with its decision applied."""
     record = SpendRecord.model_validate_json(row[0])
     status: LinkStatus = row[3]  # set for every row: older rows gain theirs when the store opens
     link = SupplierLink(row[1], status, tuple(Candidate(**c) for c in json.loads(row[4] or "[]")))

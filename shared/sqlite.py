@@ -128,3 +128,15 @@ def transaction(conn: sqlite3.Connection, mode: str = "DEFERRED") -> Iterator[sq
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+def sqlite_file(location: str) -> str:
+    """The file a store's setting names: `sqlite:///relative.db`, `sqlite:////abs.db` or a plain path."""
+    if location.startswith("sqlite:"):
+        path = location.split("sqlite:///", 1)[1] if location.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError(f"{location!r} names no file; use sqlite:///path/to/file.db")
+        return path
+    if "://" in location or not location:
+        raise ValueError(f"{location!r} is neither sqlite:///path, a path nor postgresql://…")
+    return location

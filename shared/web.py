@@ -15,7 +15,7 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from shared.accounts import AccountStore, Principal, Role
+from shared.accounts import AccountStore, Principal, Role, open_account_store
 from shared.errors import (
     FieldError,
     Forbidden,
@@ -31,13 +31,14 @@ from shared.events.port import EventLog
 from shared.json_provider import OrjsonProvider
 from shared.limits import MAX_JSON_DEPTH
 from shared.logging_setup import configure_logging
-from shared.search.factory import open_search_index, sqlite_path
+from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
 from shared.settings import BackendSettings
 
 ReadinessCheck = Callable[[], bool]
 ModelT = TypeVar("ModelT", bound=BaseModel)
 _lock = threading.Lock()
+_OPENED = "opened_resources"  # app.extensions key: what app_resource opened, in order
 
 
 def create_base_app(name: str, settings: BackendSettings, checks: dict[str, ReadinessCheck]) -> Flask:
@@ -91,15 +92,27 @@ def _safe(check: ReadinessCheck) -> bool:
         return False
 
 
-def _resource(key: str, opener: Callable[[], Any]) -> Any:
+def app_resource(key: str, opener: Callable[[], Any]) -> Any:
+    """The app's client or store under `key`, opened on first use (after gunicorn's fork) and
+    closed when the process exits, or by `close_resources`."""
     ext = current_app.extensions
     if key not in ext:
         with _lock:
             if key not in ext:
                 resource = opener()
                 atexit.register(resource.close)
+                ext.setdefault(_OPENED, []).append(key)
                 ext[key] = resource
     return ext[key]
+
+
+def close_resources(app: Flask) -> None:
+    """Close what `app_resource` opened, now: an app that ends before its process does (a test's)
+    returns its database connections rather than holding them until exit."""
+    for key in app.extensions.pop(_OPENED, []):
+        resource = app.extensions.pop(key)
+        atexit.unregister(resource.close)
+        resource.close()
 
 
 def settings() -> Any:
@@ -109,7 +122,7 @@ def settings() -> Any:
 def search_index() -> SearchIndex:
     """The app's search index, opened on first use."""
     s = settings()
-    return _resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
+    return app_resource("search_index", lambda: open_search_index(s.search_url, prefix=s.index_prefix))  # type: ignore[no-any-return]
 
 
 def request_json() -> Any:
@@ -170,7 +183,7 @@ def json_body(model: type[ModelT]) -> ModelT:
 
 def accounts() -> AccountStore:
     """The app's organisation and key store, opened on first use."""
-    return _resource("accounts", lambda: AccountStore(sqlite_path(settings().accounts_url)))  # type: ignore[no-any-return]
+    return app_resource("accounts", lambda: open_account_store(settings().accounts_url))  # type: ignore[no-any-return]
 
 
 def principal() -> Principal:
@@ -202,4 +215,4 @@ def require_organisation(organisation_id: str) -> Principal:
 def event_log() -> EventLog:
     """The app's event log, opened on first use."""
     s = settings()
-    return _resource("event_log", lambda: open_event_log(s.events_url))  # type: ignore[no-any-return]
+    return app_resource("event_log", lambda: open_event_log(s.events_url))  # type: ignore[no-any-return]

@@ -27,14 +27,15 @@ from services.ingest.reindex import cleanup, reindex
 from services.ingest.sources.formats import FORMATS, guess_format
 from services.ingest.sources.mapping import CsvMapping
 from services.ingest.spend_loading import load_spend_csv
-from shared.accounts import AccountStore
+from shared.accounts import open_account_store
 from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog, dead_letter_topic
-from shared.search.factory import open_search_index, sqlite_path
+from shared.search.factory import open_search_index
 from shared.search.port import RebuildInProgress
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
+from shared.store_urls import redacted
 
 
 @contextmanager
@@ -81,13 +82,13 @@ def _load_spend_csv(settings: IngestSettings, topic: str, path: Path, organisati
     """A spend CSV in the `POST /spend` format, checked whole, then published in batches."""
     if not organisation:
         raise click.UsageError("a spend CSV needs --organisation ID (or --mapping for a JSON column mapping)")
-    accounts = AccountStore(sqlite_path(settings.accounts_url))
+    accounts = open_account_store(settings.accounts_url)
     try:
         if accounts.organisation(organisation) is None:
-            raise click.UsageError(f"no organisation {organisation!r} in {settings.accounts_url}")
+            raise click.UsageError(f"no organisation {organisation!r} in {redacted(settings.accounts_url)}")
     finally:
         accounts.close()
-    store = SqliteSpendStore(settings.spend_path())
+    store = open_spend_store(settings.spend_location())
     try:
         with _log(settings) as events:
             events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
@@ -237,7 +238,7 @@ def split(a: str, b: str) -> None:
 
 
 def _registry(settings: IngestSettings) -> OrganisationRegistry:
-    return OrganisationRegistry(settings.resolved_state_path())
+    return OrganisationRegistry(settings.state_location())
 
 
 def _decide(a: str, b: str, decision: Decision) -> None:

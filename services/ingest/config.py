@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlparse
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.search.factory import sqlite_path
@@ -57,9 +57,10 @@ class IngestSettings(BackendSettings):
         " was invalid: that many rejects means the code is broken, not the data.",
     )
     invalid_window: int = Field(default=1000, ge=10, description="Records the invalid share is measured over.")
-    state_path: str = Field(
+    state_url: str = Field(
         default="",
-        description="SQLite file for de-duplication clusters and steward decisions;"
+        validation_alias=AliasChoices("STATE_URL", "INGEST_STATE_PATH"),
+        description="De-duplication clusters and steward decisions: sqlite:///path (or a path) or postgresql://…;"
         " empty = beside the embedded event log, or var/<topic prefix>ingest-state.db with Kafka.",
     )
     dedupe_name_threshold: float = Field(
@@ -77,12 +78,12 @@ class IngestSettings(BackendSettings):
         description="Optional geopy service (e.g. nominatim) for street addresses; empty = off (no network).",
     )
 
-    def resolved_state_path(self) -> Path:
-        """Where the ingest state lives: explicit, or beside the embedded log it is derived from
-        (named by topic prefix, since deployments sharing a log file share its directory)."""
-        if self.state_path:
-            return Path(self.state_path)
+    def state_location(self) -> str:
+        """Where the ingest state lives (a URL or a SQLite file): explicit, or beside the embedded log
+        it is derived from (named by topic prefix, since deployments sharing a log file share its directory)."""
+        if self.state_url:
+            return self.state_url
         name = f"{self.topic_prefix}ingest-state.db"
         if urlparse(self.events_url).scheme == "sqlite":
-            return Path(sqlite_path(self.events_url)).parent / name
-        return Path("var") / name
+            return str(Path(sqlite_path(self.events_url)).parent / name)
+        return str(Path("var") / name)

@@ -46,7 +46,7 @@ from shared.logging_setup import configure_logging
 from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, GenerationWriter, SearchIndex
-from shared.spend_store import SpendStore, SqliteSpendStore, SupplierLink
+from shared.spend_store import SpendStore, SupplierLink, open_spend_store
 
 log = logging.getLogger("socialmatch.ingest.consumer")
 
@@ -175,9 +175,9 @@ def main() -> int:
     server = serve_metrics(metrics, settings.metrics_port) if settings.metrics_port else None
     index = open_search_index(settings.search_url, prefix=settings.index_prefix)
     events = open_event_log(settings.events_url, client_id="ingest-consumer")
-    state = settings.resolved_state_path()
+    state = settings.state_location()
     registry = OrganisationRegistry(state, settings.dedupe_name_threshold, settings.dedupe_max_km)
-    spend_store = SqliteSpendStore(settings.spend_path())
+    spend_store = open_spend_store(settings.spend_location())
     listings, spend = settings.topic(settings.listings_topic), settings.topic(settings.spend_topic)
     worker: PrepareWorker | None = None
     try:

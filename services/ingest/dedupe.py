@@ -11,14 +11,14 @@ so two similar names there are two organisations (two branches of a chain, say).
 Each cluster is indexed as one document whose id is the smallest member id (deterministic
 whatever order records arrive in), folded with `sources.merge.merge` and carrying every
 member's provenance. The state (members, registry numbers, decisions, and the clusters whose
-index document is not yet rewritten) lives in a small SQLite file, written before the index so
-that a crash between the two leaves "dirty" clusters that the next batch rewrites.
+index document is not yet rewritten) lives behind `RegistryStorage` (a SQLite file, or
+PostgreSQL at scale: `dedupe_storage.py`), written before the index so that a crash between the
+two leaves "dirty" clusters that the next batch rewrites.
 """
 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,33 +27,17 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz
 
+from services.ingest.dedupe_storage import RegistryStorage, Sql, open_registry_storage
 from services.ingest.sources.merge import merge, name_tokens
 from shared import json_codec
 from shared.geo import distance_km
 from shared.models import Listing
-from shared.sqlite import transaction
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK
-# Page cache of the state file (KiB): inserts touch a few B-tree pages per member and lookups are
-# by key; 16 MB ran as fast as 64 MB at 131,000 listings and kept the worker process 50 MB smaller.
-STATE_CACHE_KIB = 16_384
 # With the same registry number, names this close (or the same postcode district) confirm the match.
 NUMBER_NAME_THRESHOLD = 80
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS members (id TEXT PRIMARY KEY, cluster TEXT NOT NULL, source TEXT NOT NULL,"
-    " updated_at TEXT NOT NULL, name_key TEXT NOT NULL, district TEXT, cell TEXT, lat REAL, lon REAL,"
-    " doc TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS members_cluster ON members (cluster)",
-    "CREATE INDEX IF NOT EXISTS members_cell_source ON members (cell, source)",
-    "CREATE TABLE IF NOT EXISTS registry (kind TEXT NOT NULL, number TEXT NOT NULL, id TEXT NOT NULL,"
-    " PRIMARY KEY (kind, number, id))",
-    "CREATE INDEX IF NOT EXISTS registry_id ON registry (id)",
-    "CREATE TABLE IF NOT EXISTS decisions (a TEXT NOT NULL, b TEXT NOT NULL, decision TEXT NOT NULL,"
-    " decided_at TEXT NOT NULL, PRIMARY KEY (a, b))",
-    "CREATE TABLE IF NOT EXISTS dirty (cluster TEXT PRIMARY KEY, replace INTEGER NOT NULL, seq INTEGER NOT NULL)",
-)
 _REGISTRY_FIELDS = (("company", "company_number"), ("charity", "charity_number"), ("society", "society_number"))
 
 
@@ -89,23 +73,16 @@ def _cell(lat: float, lon: float) -> tuple[int, int]:
 class OrganisationRegistry:
     """The de-duplication state; one instance per consumer process."""
 
-    def __init__(self, path: Path, name_threshold: float = 90, max_km: float = 2.0) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA busy_timeout=10000")
-        self._conn.execute(f"PRAGMA cache_size=-{STATE_CACHE_KIB}")
-        with transaction(self._conn, "IMMEDIATE") as conn:  # the consumer and its worker open it together
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            _add_dirty_seq(conn)
+    def __init__(self, location: str | Path, name_threshold: float = 90, max_km: float = 2.0) -> None:
+        """`location`: a SQLite file (a path or `sqlite:///path`) or a `postgresql://` URL."""
+        self._storage: RegistryStorage = open_registry_storage(location)
         self.name_threshold, self.max_km = name_threshold, max_km
         self._decided = True  # whether any steward decision exists; refreshed per batch
-        self._sources = {s for (s,) in self._conn.execute("SELECT DISTINCT source FROM members")}
+        with self._storage.read() as conn:
+            self._sources = {s for (s,) in conn.execute("SELECT DISTINCT source FROM members")}
 
     def close(self) -> None:
-        self._conn.close()
+        self._storage.close()
 
     # -- the consumer's side -----------------------------------------------------------------
 
@@ -115,7 +92,7 @@ class OrganisationRegistry:
         fresh: dict[str, dict[str, Any]] = {}
         touched: set[str] = set()
         upserts = list(upserts)
-        with transaction(self._conn, "IMMEDIATE") as conn:
+        with self._storage.write() as conn:
             self._decided = conn.execute("SELECT 1 FROM decisions LIMIT 1").fetchone() is not None
             stored = self._stored(conn, [listing.id for listing in upserts])
             for listing in upserts:
@@ -142,33 +119,35 @@ class OrganisationRegistry:
         fresh = fresh or {}
         writes = ClusterWrites()
         dirty: dict[str, int] = {}
-        for cluster, replace, seq in self._conn.execute("SELECT cluster, replace, seq FROM dirty"):
-            dirty[cluster], writes.marked[cluster] = replace, seq
-        for cluster in touched:
-            dirty.setdefault(cluster, 0)
-        members = self._members(list(dirty))
-        for cluster, replace in dirty.items():
-            ids = members.get(cluster, [])
-            if not ids or replace:
-                writes.deletes.append(cluster)
-            if ids:
-                writes.upserts[cluster] = fold(cluster, [fresh[i] if i in fresh else self._doc(i) for i in ids])
+        with self._storage.read() as conn:
+            for cluster, replace, seq in conn.execute("SELECT cluster, replace, seq FROM dirty"):
+                dirty[cluster], writes.marked[cluster] = replace, seq
+            for cluster in touched:
+                dirty.setdefault(cluster, 0)
+            members = self._members(conn, list(dirty))
+            for cluster, replace in dirty.items():
+                ids = members.get(cluster, [])
+                if not ids or replace:
+                    writes.deletes.append(cluster)
+                if ids:
+                    docs = [fresh[i] if i in fresh else self._doc(conn, i) for i in ids]
+                    writes.upserts[cluster] = fold(cluster, docs)
         return writes
 
-    def _members(self, clusters: list[str]) -> dict[str, list[str]]:
+    def _members(self, conn: Sql, clusters: list[str]) -> dict[str, list[str]]:
         """cluster -> its member ids in order, a few queries per batch rather than one per cluster."""
         found: dict[str, list[str]] = {}
         for start in range(0, len(clusters), 500):
             chunk = clusters[start:start + 500]
-            for cluster, member in self._conn.execute(
+            for cluster, member in conn.execute(
                 f"SELECT cluster, id FROM members WHERE cluster IN ({','.join('?' * len(chunk))}) ORDER BY cluster, id",
                 chunk,
             ):
                 found.setdefault(cluster, []).append(member)
         return found
 
-    def _doc(self, member_id: str) -> dict[str, Any]:
-        row = self._conn.execute("SELECT doc FROM members WHERE id = ?", (member_id,)).fetchone()
+    def _doc(self, conn: Sql, member_id: str) -> dict[str, Any]:
+        row = conn.execute("SELECT doc FROM members WHERE id = ?", (member_id,)).fetchone()
         return dict(json_codec.loads(row[0]))
 
     def done(self, writes: ClusterWrites) -> None:
@@ -178,10 +157,10 @@ class OrganisationRegistry:
         it writes this one) has a newer seq and stays, so its cluster is written again.
         """
         if writes.marked:
-            with transaction(self._conn, "IMMEDIATE") as conn:
+            with self._storage.write() as conn:
                 conn.executemany("DELETE FROM dirty WHERE cluster = ? AND seq = ?", list(writes.marked.items()))
 
-    def _stored(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, tuple[str, str]]:
+    def _stored(self, conn: Sql, ids: list[str]) -> dict[str, tuple[str, str]]:
         """id -> (cluster, updated_at) of the members already stored, in a few queries per batch."""
         found: dict[str, tuple[str, str]] = {}
         for start in range(0, len(ids), 500):
@@ -190,7 +169,7 @@ class OrganisationRegistry:
                 f"SELECT id, cluster, updated_at FROM members WHERE id IN ({','.join('?' * len(chunk))})", chunk))
         return found
 
-    def _upsert(self, conn: sqlite3.Connection, listing: Listing, row: tuple[str, str] | None
+    def _upsert(self, conn: Sql, listing: Listing, row: tuple[str, str] | None
                 ) -> tuple[str, dict[str, Any]] | None:
         """Store one member; returns its cluster and document, or None when a newer version is stored.
 
@@ -207,46 +186,49 @@ class OrganisationRegistry:
         doc_json = listing.model_dump_json()
         lat, lon = (listing.location.lat, listing.location.lon) if listing.location else (None, None)
         cell = ":".join(map(str, _cell(lat, lon))) if lat is not None and lon is not None else None
-        conn.execute("INSERT OR REPLACE INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conn.execute("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+                     " cluster = excluded.cluster, source = excluded.source, updated_at = excluded.updated_at,"
+                     " name_key = excluded.name_key, district = excluded.district, cell = excluded.cell,"
+                     " lat = excluded.lat, lon = excluded.lon, doc = excluded.doc",
                      (listing.id, cluster, listing.source, updated, key, _district(listing), cell, lat, lon, doc_json))
         if row:
             conn.execute("DELETE FROM registry WHERE id = ?", (listing.id,))
         numbers = [(kind, registry_number(kind, value), listing.id)
                    for kind, attr in _REGISTRY_FIELDS if (value := getattr(listing, attr))]
         if numbers:
-            conn.executemany("INSERT OR IGNORE INTO registry VALUES (?, ?, ?)", numbers)
+            conn.executemany("INSERT INTO registry VALUES (?, ?, ?) ON CONFLICT DO NOTHING", numbers)
         self._sources.add(listing.source)
         if row and row[0] != cluster:
             self._recluster(conn, row[0])
         return cluster, json_codec.loads(doc_json)  # cheaper than a second pydantic serialisation
 
-    def _delete(self, conn: sqlite3.Connection, member_id: str) -> None:
+    def _delete(self, conn: Sql, member_id: str) -> None:
         row = conn.execute("SELECT cluster FROM members WHERE id = ?", (member_id,)).fetchone()
         conn.execute("DELETE FROM members WHERE id = ?", (member_id,))
         conn.execute("DELETE FROM registry WHERE id = ?", (member_id,))
         self._recluster(conn, row[0] if row else member_id)
 
-    def _recluster(self, conn: sqlite3.Connection, cluster: str) -> None:
+    def _recluster(self, conn: Sql, cluster: str) -> None:
         """A member left `cluster`: the rest keep the smallest remaining id; the old document goes."""
         remaining = conn.execute("SELECT min(id) FROM members WHERE cluster = ?", (cluster,)).fetchone()[0]
         self._dirty(conn, cluster, replace=True)
         if remaining is not None and remaining != cluster:
             self._rename(conn, cluster, remaining)
 
-    def _rename(self, conn: sqlite3.Connection, old: str, new: str) -> None:
+    def _rename(self, conn: Sql, old: str, new: str) -> None:
         conn.execute("UPDATE members SET cluster = ? WHERE cluster = ?", (new, old))
         self._dirty(conn, old, replace=True)
         self._dirty(conn, new, replace=True)
 
-    def _dirty(self, conn: sqlite3.Connection, cluster: str, replace: bool) -> None:
+    def _dirty(self, conn: Sql, cluster: str, replace: bool) -> None:
         """Mark a cluster for rewriting; every mark gets a seq above any standing one."""
-        conn.execute("INSERT INTO dirty VALUES (?, ?, (SELECT ifnull(max(seq), 0) + 1 FROM dirty))"
-                     " ON CONFLICT (cluster) DO UPDATE SET replace = max(replace, excluded.replace),"
-                     " seq = excluded.seq", (cluster, int(replace)))
+        conn.execute("INSERT INTO dirty VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM dirty))"
+                     " ON CONFLICT (cluster) DO UPDATE SET replace = CASE WHEN excluded.replace > dirty.replace"
+                     " THEN excluded.replace ELSE dirty.replace END, seq = excluded.seq", (cluster, int(replace)))
 
     # -- matching ------------------------------------------------------------------------------
 
-    def _resolve(self, conn: sqlite3.Connection, listing: Listing, key: str) -> str | None:
+    def _resolve(self, conn: Sql, listing: Listing, key: str) -> str | None:
         """The cluster `listing` belongs to, or None for a cluster of its own."""
         split = {b for (b,) in conn.execute(
             "SELECT CASE WHEN a = ? THEN b ELSE a END FROM decisions WHERE decision = 'split' AND ? IN (a, b)",
@@ -258,13 +240,13 @@ class OrganisationRegistry:
                     return cluster
         return None
 
-    def _confirmed(self, conn: sqlite3.Connection, listing: Listing) -> list[str]:
+    def _confirmed(self, conn: Sql, listing: Listing) -> list[str]:
         return [c for (c,) in conn.execute(
             "SELECT m.cluster FROM decisions d JOIN members m ON m.id = CASE WHEN d.a = ? THEN d.b ELSE d.a END"
             " WHERE d.decision = 'confirm' AND ? IN (d.a, d.b) AND m.id != ?",
             (listing.id, listing.id, listing.id))]
 
-    def _same_number(self, conn: sqlite3.Connection, listing: Listing, key: str) -> list[str]:
+    def _same_number(self, conn: Sql, listing: Listing, key: str) -> list[str]:
         """Clusters holding the same registry number, corroborated by the postcode district or the name.
 
         Open data carries wrong numbers (in the sample, Co-operatives UK under Co-operatives
@@ -284,7 +266,7 @@ class OrganisationRegistry:
                     or fuzz.token_sort_ratio(key, other_key) >= NUMBER_NAME_THRESHOLD]
         return found
 
-    def _similar(self, conn: sqlite3.Connection, listing: Listing, key: str) -> list[str]:
+    def _similar(self, conn: Sql, listing: Listing, key: str) -> list[str]:
         """Clusters of other sources' members with a similar name within `max_km`, best first."""
         if listing.location is None or self._sources <= {listing.source}:  # no other source to match
             return []
@@ -300,12 +282,12 @@ class OrganisationRegistry:
                 scored.append((-score, cluster))
         return [cluster for _, cluster in sorted(scored) if not self._has_source(conn, cluster, listing)]
 
-    def _has_source(self, conn: sqlite3.Connection, cluster: str, listing: Listing) -> bool:
+    def _has_source(self, conn: Sql, cluster: str, listing: Listing) -> bool:
         """True when another record of `listing`'s source is already in `cluster`."""
         return conn.execute("SELECT 1 FROM members WHERE cluster = ? AND source = ? AND id != ?",
                             (cluster, listing.source, listing.id)).fetchone() is not None
 
-    def _holds_any(self, conn: sqlite3.Connection, cluster: str, ids: set[str]) -> bool:
+    def _holds_any(self, conn: Sql, cluster: str, ids: set[str]) -> bool:
         marks = ",".join("?" * len(ids))
         return conn.execute(f"SELECT 1 FROM members WHERE cluster = ? AND id IN ({marks})",
                             (cluster, *ids)).fetchone() is not None
@@ -315,18 +297,21 @@ class OrganisationRegistry:
     def decide(self, a: str, b: str, decision: Decision, decided_at: str | None = None) -> None:
         """Remember that `a` and `b` are (confirm) or are not (split) one organisation."""
         first, second = sorted((a, b))
-        with transaction(self._conn, "IMMEDIATE") as conn:
-            conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)",
+        with self._storage.write() as conn:
+            conn.execute("INSERT INTO decisions VALUES (?, ?, ?, ?) ON CONFLICT (a, b) DO UPDATE SET"
+                         " decision = excluded.decision, decided_at = excluded.decided_at",
                          (first, second, decision, decided_at or datetime.now(UTC).isoformat()))
 
     def decisions(self) -> list[tuple[str, str, str, str]]:
-        return [tuple(r) for r in self._conn.execute("SELECT a, b, decision, decided_at FROM decisions ORDER BY a, b")]
+        with self._storage.read() as conn:
+            return [tuple(r) for r in conn.execute("SELECT a, b, decision, decided_at FROM decisions ORDER BY a, b")]
 
     def merged(self, limit: int = 100) -> dict[str, list[tuple[str, str]]]:
         """Clusters with more than one member: cluster id -> [(member id, source)]."""
-        rows = self._conn.execute(
-            "SELECT cluster, id, source FROM members WHERE cluster IN (SELECT cluster FROM members"
-            " GROUP BY cluster HAVING count(*) > 1 ORDER BY cluster LIMIT ?) ORDER BY cluster, id", (limit,))
+        with self._storage.read() as conn:
+            rows = list(conn.execute(
+                "SELECT cluster, id, source FROM members WHERE cluster IN (SELECT cluster FROM members"
+                " GROUP BY cluster HAVING count(*) > 1 ORDER BY cluster LIMIT ?) ORDER BY cluster, id", (limit,)))
         out: dict[str, list[tuple[str, str]]] = {}
         for cluster, member, source in rows:
             out.setdefault(cluster, []).append((member, source))
@@ -334,24 +319,20 @@ class OrganisationRegistry:
 
     def cluster_for_number(self, kind: str, number: str) -> str | None:
         """The cluster holding a registry number (normalised by `registry_number`), if listed."""
-        row = self._conn.execute(
-            "SELECT m.cluster FROM registry r JOIN members m ON m.id = r.id WHERE r.kind = ? AND r.number = ?"
-            " ORDER BY m.cluster LIMIT 1", (kind, number)).fetchone()
+        with self._storage.read() as conn:
+            row = conn.execute(
+                "SELECT m.cluster FROM registry r JOIN members m ON m.id = r.id WHERE r.kind = ? AND r.number = ?"
+                " ORDER BY m.cluster LIMIT 1", (kind, number)).fetchone()
         return None if row is None else str(row[0])
 
     def member_docs(self, ids: Iterable[str]) -> list[dict[str, Any]]:
         """Stored members of the clusters holding `ids`: what to republish after a decision."""
         wanted = list(ids)
         marks = ",".join("?" * len(wanted))
-        return [json_codec.loads(d) for (d,) in self._conn.execute(
-            f"SELECT doc FROM members WHERE cluster IN (SELECT cluster FROM members WHERE id IN ({marks}))"
-            " ORDER BY id", wanted)]
-
-
-def _add_dirty_seq(conn: sqlite3.Connection) -> None:
-    """State files written before dirty marks had a seq gain the column (0: settled by any write)."""
-    if "seq" not in {row[1] for row in conn.execute("PRAGMA table_info(dirty)")}:
-        conn.execute("ALTER TABLE dirty ADD COLUMN seq INTEGER NOT NULL DEFAULT 0")
+        with self._storage.read() as conn:
+            return [json_codec.loads(d) for (d,) in conn.execute(
+                f"SELECT doc FROM members WHERE cluster IN (SELECT cluster FROM members WHERE id IN ({marks}))"
+                " ORDER BY id", wanted)]
 
 
 def fold(cluster: str, docs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -108,7 +108,7 @@ def _start(settings: IngestSettings) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_format, settings.log_level)
-    registry = OrganisationRegistry(settings.resolved_state_path(), settings.dedupe_name_threshold,
+    registry = OrganisationRegistry(settings.state_location(), settings.dedupe_name_threshold,
                                     settings.dedupe_max_km)
     _preparer = ListingPreparer.configured(settings, registry)
     settle_memory()

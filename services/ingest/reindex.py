@@ -155,7 +155,7 @@ def _fill_and_switch(
 def _fresh_registry(settings: IngestSettings, path: Path) -> OrganisationRegistry:
     """Empty cluster state with the stewards' decisions copied from the consumer's."""
     registry = OrganisationRegistry(path, settings.dedupe_name_threshold, settings.dedupe_max_km)
-    live = OrganisationRegistry(settings.resolved_state_path())
+    live = OrganisationRegistry(settings.state_location())
     try:
         for a, b, decision, decided_at in live.decisions():
             registry.decide(a, b, decision, decided_at)  # type: ignore[arg-type]

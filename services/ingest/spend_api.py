@@ -19,25 +19,22 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from services.ingest import spend_changes, spend_csv
 from services.ingest.publishing import publish_listings
 from shared.accounts import Role
 from shared.errors import FieldError, Forbidden, InvalidInput
 from shared.events.envelope import with_provenance
-from shared.spend_store import SqliteSpendStore
-from shared.web import event_log, principal, request_json, settings
+from shared.spend_store import SpendStore, open_spend_store
+from shared.web import app_resource, event_log, principal, request_json, settings
 
 bp = Blueprint("spend_intake", __name__)
 
 
-def spend_store() -> SqliteSpendStore:
+def spend_store() -> SpendStore:
     """The ledger the consumer writes, read here to tell an upload what it changes."""
-    ext = current_app.extensions
-    if "spend_store" not in ext:
-        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
-    return ext["spend_store"]  # type: ignore[no-any-return]
+    return app_resource("spend_store", lambda: open_spend_store(settings().spend_location()))  # type: ignore[no-any-return]
 
 
 @bp.post("/spend")

@@ -1,4 +1,5 @@
-"""Every contract test runs once per backend pair: embedded (SQLite) and Elasticsearch + Kafka.
+"""Every contract test runs once per backend: the search index and event log embedded (SQLite) and on
+Elasticsearch + Kafka; the stores of state on SQLite and on PostgreSQL.
 
 Elasticsearch and Kafka are played by noida-db, started once for the session on free ports with
 a temporary data directory. Each test gets its own index and topic names, so tests never see
@@ -58,3 +59,4 @@ def events(backend: BackendUrls) -> Iterator[EventLog]:
     log = open_event_log(backend.events_url, client_id="contract-tests")
     yield log
     log.close()
+

@@ -41,7 +41,7 @@ def _no_grace(monkeypatch: pytest.MonkeyPatch) -> None:
 def settings(backend: BackendUrls, unique: str, tmp_path: Path) -> IngestSettings:
     return IngestSettings(
         search_url=backend.search_url, events_url=backend.events_url, index_prefix=unique, topic_prefix=unique,
-        state_path=str(tmp_path / "state.db"), batch_size=50, batch_timeout_s=0.2, retry_base_s=0.05,
+        state_url=str(tmp_path / "state.db"), batch_size=50, batch_timeout_s=0.2, retry_base_s=0.05,
     )  # fmt: skip
 
 
@@ -61,7 +61,7 @@ class LiveConsumer:
     """The ingest consumer's batch loop (its own group), run in the test's thread or a background one."""
 
     def __init__(self, settings: IngestSettings, events: EventLog, index: SearchIndex, topic: str) -> None:
-        self.registry = OrganisationRegistry(settings.resolved_state_path())
+        self.registry = OrganisationRegistry(settings.state_location())
         indexer = Indexer(index, events, settings, default_chain(), ConsumerMetrics(), self.registry)
         consumer = events.consumer(topic, settings.topic(settings.consumer_group))
         self.runner = BatchRunner(consumer, indexer.handle, events, settings, ConsumerMetrics())

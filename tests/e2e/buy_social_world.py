@@ -13,8 +13,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
-from shared.accounts import AccountStore, Role
+from services.matcher.spend.store import PackageBody, SqliteOrganisationPlans, TargetBody
+from shared.accounts import Role, SqliteAccountStore
 from shared.models import Lot, SpendRecord
 from shared.spend_store import Candidate, Linked, SqliteSpendStore, SupplierLink
 from tests.e2e.processes import Stack, embedded_env_with_directory
@@ -36,11 +36,11 @@ def _spend(org: str, reference: str, pence: int, day: date, linked: Linked = Non
 
 def seed(accounts_path: Path, spend_path: Path) -> Members:
     """Write the stores the matcher reads; the target runs 2025-04-01 to 2026-03-31."""
-    accounts = AccountStore(str(accounts_path))
+    accounts = SqliteAccountStore(str(accounts_path))
     org, other = accounts.create_organisation("Builder plc"), accounts.create_organisation(OTHER_SECRET)
     key, other_key = accounts.create_key(Role.member, org.id)[1], accounts.create_key(Role.member, other.id)[1]
     accounts.close()
-    plans = OrganisationPlans(accounts_path)
+    plans = SqliteOrganisationPlans(accounts_path)
     for org_id, name in ((org.id, "Buy Social 2025/26"), (other.id, OTHER_SECRET)):
         target = TargetBody(name=name, start=date(2025, 4, 1), end=date(2026, 3, 31), amount_pence=500_000)
         plans.put("targets", org_id, "fy25", target)

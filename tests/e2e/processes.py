@@ -81,8 +81,8 @@ class Stack:
 
 
 def stack_env(search_url: str, events_url: str, prefix: str, state_dir: Path | None = None) -> dict[str, str]:
-    """The environment of one test's stack; accounts and spend live in `state_dir` (a new temporary
-    directory unless given), never in the repository's var/."""
+    """The environment of one test's stack; accounts, spend and the ingest state live in `state_dir`
+    (a new temporary directory unless given), never in the repository's var/."""
     state = state_dir or Path(tempfile.mkdtemp(prefix="socialmatch-state-"))
     env = dict(os.environ)
     env.update({
@@ -90,6 +90,7 @@ def stack_env(search_url: str, events_url: str, prefix: str, state_dir: Path | N
         "EVENTS_URL": events_url,
         "ACCOUNTS_URL": f"sqlite:///{state}/accounts.db",
         "SPEND_URL": f"sqlite:///{state}/spend.db",
+        "STATE_URL": f"sqlite:///{state}/{prefix}ingest-state.db",
         "INDEX_PREFIX": prefix,
         "TOPIC_PREFIX": prefix,
         "PYTHONPATH": str(ROOT),

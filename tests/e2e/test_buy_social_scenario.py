@@ -18,7 +18,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.search.factory import open_search_index
 from tests.e2e.processes import Stack, embedded_env_with_directory
 
@@ -122,7 +122,7 @@ def eventually(fetch: Callable[[], Any], done: Callable[[Any], bool], timeout_s:
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     tmp = tmp_path_factory.mktemp("buy-social-scenario")
     env = embedded_env_with_directory(tmp, "bsy")
-    accounts = AccountStore(f"{tmp}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp}/accounts.db")
     org = accounts.create_organisation("Builder plc")
     key, admin = accounts.create_key(Role.member, org.id)[1], accounts.create_key(Role.admin)[1]
     accounts.close()

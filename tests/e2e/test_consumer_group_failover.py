@@ -33,7 +33,7 @@ N = 1500
 def consumer(stack: Stack, name: str) -> Any:
     env = {**stack.env, "LOG_LEVEL": "INFO", "INGEST_METRICS_PORT": "0", "INGEST_BATCH_SIZE": "40",
            "INGEST_BATCH_TIMEOUT_S": "0.2",
-           "INGEST_STATE_PATH": str(stack.log_dir / "ingest-state.db")}
+           "STATE_URL": str(stack.log_dir / "ingest-state.db")}
     return stack._spawn(name, [sys.executable, "-m", "services.ingest.consumer"], env)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from tests.e2e.processes import Stack, embedded_env_with_directory
 
 pytestmark = pytest.mark.slow
@@ -31,7 +31,7 @@ def links(matcher: str, org: str, key: str) -> list[dict[str, Any]]:
 
 
 def test_the_consumer_links_by_name_and_suggests_what_is_unsure(stack: Stack, tmp_path: Path) -> None:
-    accounts = AccountStore(f"{tmp_path}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org = accounts.create_organisation("Builder plc")
     key = accounts.create_key(Role.member, org.id)[1]
     ingest, matcher = stack.start_service("ingest"), stack.start_service("matcher")
@@ -51,7 +51,7 @@ def test_the_consumer_links_by_name_and_suggests_what_is_unsure(stack: Stack, tm
 
 
 def test_spend_waiting_for_its_supplier_links_once_the_supplier_is_listed(stack: Stack, tmp_path: Path) -> None:
-    accounts = AccountStore(f"{tmp_path}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org = accounts.create_organisation("Builder plc")
     key, admin = accounts.create_key(Role.member, org.id)[1], accounts.create_key(Role.admin)[1]
     ingest, matcher = stack.start_service("ingest"), stack.start_service("matcher")

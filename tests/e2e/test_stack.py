@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.search.factory import sqlite_path
 from tests.e2e.processes import ROOT, Stack
 from tests.factories import directory
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.slow
 
 def admin_key(stack: Stack) -> dict[str, str]:
     """Headers carrying a new administrator key (writing listings is a data steward's job)."""
-    store = AccountStore(sqlite_path(stack.env["ACCOUNTS_URL"]))
+    store = SqliteAccountStore(sqlite_path(stack.env["ACCOUNTS_URL"]))
     return {"X-API-Key": store.create_key(Role.admin, label="e2e")[1]}
 
 

@@ -13,8 +13,8 @@ from flask import Flask
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.matcher.app import create_app
-from services.matcher.spend.store import OrganisationPlans, TargetBody
-from shared.accounts import AccountStore, Role
+from services.matcher.spend.store import SqliteOrganisationPlans, TargetBody
+from shared.accounts import Role, SqliteAccountStore
 from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.spend_store import SqliteSpendStore
@@ -32,10 +32,10 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     index.ensure_index()
     index.bulk_upsert(directory())
     index.close()
-    accounts = AccountStore(f"{tmp}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp}/accounts.db")
     mine, other = accounts.create_organisation("Builder plc"), accounts.create_organisation(CANARY)
     STATE.update(mine=mine.id, other=other.id, key=accounts.create_key(Role.member, mine.id)[1])
-    plans = OrganisationPlans(tmp / "accounts.db")
+    plans = SqliteOrganisationPlans(tmp / "accounts.db")
     for org in (mine.id, other.id):
         name = CANARY if org == other.id else "Ours"
         plans.put("targets", org, "fy25", TargetBody(name=name, start=date(2025, 4, 1), end=date(2026, 3, 31),

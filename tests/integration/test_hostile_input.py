@@ -13,14 +13,14 @@ from flask.testing import FlaskClient
 from services.directory.app import create_app as directory_app
 from services.ingest.app import create_app as ingest_app
 from services.matcher.app import create_app as matcher_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.limits import MAX_JSON_DEPTH, MAX_REQUIREMENTS
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("hostile")
-    store = AccountStore(f"{tmp}/accounts.db")
+    store = SqliteAccountStore(f"{tmp}/accounts.db")
     org = store.create_organisation("Builder plc")
     _, member = store.create_key(Role.member, org.id)
     _, admin = store.create_key(Role.admin)

@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.ingest.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.events.factory import open_event_log
 
 
@@ -20,7 +20,7 @@ def events_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def keys(tmp_path: Path) -> dict[str, str]:
-    store = AccountStore(f"{tmp_path}/accounts.db")
+    store = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org = store.create_organisation("Builder plc")
     return {"admin": store.create_key(Role.admin)[1], "member": store.create_key(Role.member, org.id)[1]}
 

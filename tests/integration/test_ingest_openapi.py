@@ -12,7 +12,7 @@ from flask import Flask
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from services.ingest.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 KEYS: dict[str, str] = {}
@@ -21,7 +21,7 @@ KEYS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     tmp: Path = tmp_path_factory.mktemp("ingest-openapi")
-    accounts = AccountStore(f"{tmp}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp}/accounts.db")
     org = accounts.create_organisation("Builder plc")
     KEYS.update(admin=accounts.create_key(Role.admin)[1], member=accounts.create_key(Role.member, org.id)[1])
     built = create_app({"events_url": f"sqlite:///{tmp}/events.db", "search_url": f"sqlite:///{tmp}/search.db",

@@ -258,10 +258,15 @@ def test_algorithms_publish_features_and_version(client: FlaskClient) -> None:
     assert all(f["description"] for f in body["features"] + body["hard_filters"])
 
 
-def test_readiness_pings_the_index(client: FlaskClient, tmp_path: Path) -> None:
-    assert client.get("/readyz").status_code == 200
-    missing = create_app({"search_url": f"sqlite:///{tmp_path / 'empty.db'}"}).test_client()
+def test_readiness_pings_the_index_and_the_accounts(client: FlaskClient, tmp_path: Path) -> None:
+    assert client.get("/readyz").json == {"status": "ok", "checks": {"search_index": True, "accounts": True}}
+    missing = create_app({"search_url": f"sqlite:///{tmp_path / 'empty.db'}",
+                          "accounts_url": f"sqlite:///{tmp_path / 'accounts.db'}"}).test_client()
     assert missing.get("/readyz").status_code == 503
+    no_accounts = create_app({"search_url": client.application.config["SETTINGS"].search_url,
+                              "index_prefix": "test_", "accounts_url": "postgresql://127.0.0.1:1/none"})
+    answer = no_accounts.test_client().get("/readyz")
+    assert answer.status_code == 503 and answer.json["checks"] == {"search_index": True, "accounts": False}
 
 
 @pytest.fixture()

@@ -1,5 +1,6 @@
 """Buy Social API: every endpoint refuses no key, bad keys, revoked keys, the wrong role and other
-organisations' keys; an organisation's data flows from spend records to progress and reports."""
+organisations' keys; an organisation's data flows from spend records to progress and reports.
+Every test runs with the stores of state on SQLite and on PostgreSQL (`state_location`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from flask.testing import FlaskClient
 from openpyxl import load_workbook
 
 from services.matcher.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, open_account_store
 from shared.models import SpendRecord
 from shared.search.factory import open_search_index
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
+from shared.web import close_resources
 from tests.factories import directory
 
 TARGET = {"name": "Buy Social 2025/26", "start": "2025-04-01", "end": "2026-03-31", "amount_pence": 500_000}
@@ -38,20 +40,20 @@ class World:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    search_url, accounts_url = f"sqlite:///{tmp_path}/search.db", f"sqlite:///{tmp_path}/accounts.db"
+def world(tmp_path: Path, state_location: str) -> Iterator[World]:
+    search_url = f"sqlite:///{tmp_path}/search.db"
     index = open_search_index(search_url)
     index.ensure_index()
     index.bulk_upsert(directory())
     index.close()
-    store = AccountStore(f"{tmp_path}/accounts.db")
+    store = open_account_store(state_location)
     org, other_org = store.create_organisation("Builder plc"), store.create_organisation("Council")
     _, admin = store.create_key(Role.admin)
     _, member = store.create_key(Role.member, org.id)
     _, other = store.create_key(Role.member, other_org.id)
     revoked_info, revoked = store.create_key(Role.member, org.id)
     store.revoke_key(revoked_info.id)
-    spend = SqliteSpendStore(tmp_path / "spend.db")
+    spend = open_spend_store(state_location)
     spend.upsert([
         (SpendRecord(organisation=org.id, supplier_id="t:clean-leeds", amount_pence=100_000, date=date(2025, 5, 1),
                      reference="INV-1", category="cleaning"), "t:clean-leeds"),
@@ -60,11 +62,13 @@ def world(tmp_path: Path) -> Iterator[World]:
         (SpendRecord(organisation=other_org.id, supplier_id="t:garden-leeds", amount_pence=999,
                      date=date(2025, 6, 1), reference="SECRET"), "t:garden-leeds"),
     ])
-    app: Flask = create_app({"search_url": search_url, "accounts_url": accounts_url,
-                             "spend_url": f"sqlite:///{tmp_path}/spend.db", "events_url": f"sqlite:///{tmp_path}/e.db"})
+    app: Flask = create_app({"search_url": search_url, "accounts_url": state_location,
+                             "spend_url": state_location, "events_url": f"sqlite:///{tmp_path}/e.db"})
     app.testing = True
     yield World(app.test_client(), admin, member, other, revoked, org.id, other_org.id)
+    close_resources(app)
     spend.close()
+    store.close()
 
 
 def call(world: World, method: str, path: str, key: str | None, json: object = None):  # type: ignore[no-untyped-def]

@@ -9,16 +9,16 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.ingest.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.events.envelope import split_provenance
 from shared.events.factory import open_event_log
 from shared.models import SpendRecord
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, Any]:
-    store = AccountStore(f"{tmp_path}/accounts.db")
+    store = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org = store.create_organisation("Builder plc")
     _, member = store.create_key(Role.member, org.id)
     _, admin = store.create_key(Role.admin)
@@ -151,7 +151,7 @@ def test_duplicates_within_one_upload_are_refused_with_their_lines(env: dict[str
 
 def test_the_reply_counts_stored_updated_and_unchanged_and_lists_each_change(env: dict[str, Any]) -> None:
     app_settings = env["client"].application.config["SETTINGS"]
-    store = SqliteSpendStore(app_settings.spend_path())
+    store = open_spend_store(app_settings.spend_location())
     first = [RECORD, {**RECORD, "reference": "INV-2"}]
     reply = post(env, env["member"], json=first).json
     assert (reply["stored"], reply["updated"], reply["unchanged"]) == (2, 0, 0)

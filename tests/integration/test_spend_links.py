@@ -16,11 +16,11 @@ from services.ingest.consumer import SpendIngest
 from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.spend_relink import SpendRelinker
 from services.matcher.app import create_app
-from shared.accounts import AccountStore, Role
+from shared.accounts import Role, SqliteAccountStore
 from shared.events.embedded import EmbeddedEventLog
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 from tests.factories import directory, doc, listing
 
 TARGET = {"name": "Buy Social 2025/26", "start": "2025-04-01", "end": "2026-03-31", "amount_pence": 500_000}
@@ -62,10 +62,10 @@ def world(tmp_path: Path) -> Iterator[World]:
     index: SearchIndex = open_search_index(urls["search_url"])
     index.ensure_index()
     index.bulk_upsert(directory())
-    accounts = AccountStore(f"{tmp_path}/accounts.db")
+    accounts = SqliteAccountStore(f"{tmp_path}/accounts.db")
     org, other = accounts.create_organisation("Builder plc"), accounts.create_organisation("Council")
     settings = IngestSettings(**urls)
-    store, registry = SqliteSpendStore(settings.spend_path()), OrganisationRegistry(tmp_path / "state.db")
+    store, registry = open_spend_store(settings.spend_location()), OrganisationRegistry(tmp_path / "state.db")
     events = EmbeddedEventLog(f"{tmp_path}/events.db")
     app = create_app(urls)
     app.testing = True

@@ -27,7 +27,7 @@ from shared.events.embedded import EmbeddedEventLog
 from shared.models import IMPACT_AREAS, SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import SearchQuery
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "schemas"
 LISTING_SCHEMA = json.loads((SCHEMAS / "listing.schema.json").read_text())
@@ -69,8 +69,8 @@ class Stack:
         self.events = EmbeddedEventLog(str(root / "events.db"))
         self.index = open_search_index(self.settings.search_url)
         self.index.ensure_index()
-        self.registry = OrganisationRegistry(self.settings.resolved_state_path())
-        self.store = SqliteSpendStore(self.settings.spend_path())
+        self.registry = OrganisationRegistry(self.settings.state_location())
+        self.store = open_spend_store(self.settings.spend_location())
         metrics = ConsumerMetrics()
         indexer = Indexer(self.index, self.events, self.settings, default_chain(), metrics, self.registry)
         self.listings = BatchRunner(self.events.consumer("listings", "ingest"), indexer.handle, self.events,

@@ -19,7 +19,7 @@ from shared.models import Listing
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return {"EVENTS_URL": f"sqlite:///{tmp_path}/events.db", "INGEST_STATE_PATH": str(tmp_path / "state.db")}
+    return {"EVENTS_URL": f"sqlite:///{tmp_path}/events.db", "STATE_URL": str(tmp_path / "state.db")}
 
 
 def run(env: dict[str, str], *args: str) -> str:
@@ -82,9 +82,9 @@ def test_spend_records_load_to_the_spend_topic_keyed_by_reference(env: dict[str,
 
 def test_a_spend_csv_larger_than_a_request_loads_in_batches_after_a_whole_check(
         env: dict[str, str], tmp_path: Path) -> None:
-    from shared.accounts import AccountStore
+    from shared.accounts import SqliteAccountStore
 
-    accounts = AccountStore(str(tmp_path / "accounts.db"))
+    accounts = SqliteAccountStore(str(tmp_path / "accounts.db"))
     org = accounts.create_organisation("Builder plc").id
     accounts.close()
     env = {**env, "ACCOUNTS_URL": f"sqlite:///{tmp_path}/accounts.db"}

@@ -23,7 +23,7 @@ from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import with_provenance
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, SearchIndex
-from shared.spend_store import SqliteSpendStore
+from shared.spend_store import open_spend_store
 
 
 class FlakyIndex:
@@ -72,7 +72,7 @@ def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
     workers: list[PrepareWorker] = []
 
     def make(settings: IngestSettings, events: EmbeddedEventLog, index: Any) -> TopicRunner:
-        registry = OrganisationRegistry(settings.resolved_state_path())
+        registry = OrganisationRegistry(settings.state_location())
         consumer = events.consumer("listings", "ingest")
         if request.param == "inline":
             indexer = Indexer(index, events, settings, default_chain(), ConsumerMetrics(), registry)
@@ -150,8 +150,8 @@ def test_spend_records_are_stored_by_reference_and_linked_by_registry_number(
         settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
     events.publish("listings", [listing(1, company_number="01234567")])
     consume(runner(settings, events, index))
-    registry = OrganisationRegistry(settings.resolved_state_path())
-    store = SqliteSpendStore(settings.spend_path())
+    registry = OrganisationRegistry(settings.state_location())
+    store = open_spend_store(settings.spend_location())
     spend = {"organisation": "leeds-cc", "supplier_name": "Listing 1", "supplier_company_number": "1234567",
              "amount_pence": 1000, "date": "2025-04-01", "reference": "INV-1"}
     events.publish("spend", [("leeds-cc:INV-1", spend), ("leeds-cc:INV-1", {**spend, "amount_pence": 1500}),

@@ -23,6 +23,7 @@ from shared.models import SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, SearchIndex
 from shared.spend_store import Linked, SqliteSpendStore
+from shared.sqlite import sqlite_file
 
 
 @pytest.fixture
@@ -69,8 +70,8 @@ def spend(reference: str) -> tuple[str, dict[str, Any]]:
 
 def test_a_spend_record_the_store_refuses_is_dead_lettered_and_the_rest_stored(
         settings: IngestSettings, events: EmbeddedEventLog) -> None:
-    store = RefusingStore(settings.spend_path())
-    registry = OrganisationRegistry(settings.resolved_state_path())
+    store = RefusingStore(Path(sqlite_file(settings.spend_location())))
+    registry = OrganisationRegistry(settings.state_location())
     events.publish("spend", [spend("A"), spend("BAD-1"), spend("B")])
     runner = BatchRunner(events.consumer("spend", "ingest"), SpendIngest(store, registry, settings).handle,
                          events, settings, ConsumerMetrics())
@@ -87,7 +88,7 @@ def test_a_listing_the_index_refuses_is_dead_lettered_and_the_rest_indexed(
         settings: IngestSettings, events: EmbeddedEventLog) -> None:
     inner = open_search_index(settings.search_url)
     inner.ensure_index()
-    registry = OrganisationRegistry(settings.resolved_state_path())
+    registry = OrganisationRegistry(settings.state_location())
     indexer = Indexer(RefusingIndex(inner), events, settings, default_chain(), ConsumerMetrics(), registry)
     records = [(f"t:{n}", {"id": f"t:{n}", "name": name, "source": "test", "updated_at": "2025-01-01T00:00:00Z"})
                for n, name in enumerate(["Good one", "BAD mapping", "Good two"])]

@@ -22,7 +22,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return {
         "EVENTS_URL": f"sqlite:///{tmp_path}/events.db",
         "SEARCH_URL": f"sqlite:///{tmp_path}/search.db",
-        "INGEST_STATE_PATH": str(tmp_path / "state.db"),
+        "STATE_URL": str(tmp_path / "state.db"),
     }
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel
 
 from services.matcher.current import matcher
@@ -28,31 +27,33 @@ from services.matcher.spend.service import (
     recommendations,
     target_progress,
 )
-from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody
-from shared.accounts import Role, UnknownOrganisation
+from services.matcher.spend.store import OrganisationPlans, PackageBody, TargetBody, open_organisation_plans
+from shared.accounts import NameTaken, Role, UnknownOrganisation
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.limits import MAX_DATE, MIN_DATE
 from shared.models import has_dot_segment
-from shared.search.factory import sqlite_path
-from shared.spend_store import SqliteSpendStore
-from shared.web import accounts, json_body, require_admin, require_organisation, search_index, settings
+from shared.spend_store import SpendStore, open_spend_store
+from shared.web import (
+    accounts,
+    app_resource,
+    json_body,
+    require_admin,
+    require_organisation,
+    search_index,
+    settings,
+)
 
 bp = Blueprint("spend", __name__)
 ID_PATTERN = r"^[A-Za-z0-9_.-]{1,100}$"
 
 
 def plans() -> OrganisationPlans:
-    ext = current_app.extensions
-    if "organisation_plans" not in ext:
-        ext["organisation_plans"] = OrganisationPlans(Path(sqlite_path(settings().accounts_url)))
-    return ext["organisation_plans"]  # type: ignore[no-any-return]
+    return app_resource("organisation_plans",  # type: ignore[no-any-return]
+                        lambda: open_organisation_plans(settings().targets_location()))
 
 
-def spend_store() -> SqliteSpendStore:
-    ext = current_app.extensions
-    if "spend_store" not in ext:
-        ext["spend_store"] = SqliteSpendStore(settings().spend_path())
-    return ext["spend_store"]  # type: ignore[no-any-return]
+def spend_store() -> SpendStore:
+    return app_resource("spend_store", lambda: open_spend_store(settings().spend_location()))  # type: ignore[no-any-return]
 
 
 def _item_id(value: str, name: str) -> str:
@@ -94,7 +95,7 @@ def create_organisation() -> Any:
         raise InvalidInput("name must be 1-200 characters", [FieldError("name", "bad length")], status=422)
     try:
         org = accounts().create_organisation(body.name)
-    except Exception as exc:  # sqlite3.IntegrityError: the name is taken
+    except NameTaken as exc:
         raise InvalidInput("an organisation with that name exists", [FieldError("name", "taken")],
                            status=409) from exc
     return jsonify({"id": org.id, "name": org.name}), 201

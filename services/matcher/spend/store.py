@@ -1,8 +1,10 @@
-"""Targets and the pipeline of upcoming packages, per organisation, beside the accounts.
+"""Targets and the pipeline of upcoming packages, per organisation.
 
-They live in the accounts file (`ACCOUNTS_URL`): the same few rows per organisation, written by
-people, read with the organisation's keys. Each row keeps its JSON model so that a field added
-later needs no migration.
+A port (`OrganisationPlans`) with two adapters chosen by `TARGETS_URL` (by default the accounts
+store's URL, where they lived before they had one; `open_organisation_plans`): a SQLite file, or
+PostgreSQL (`store_postgres.py`) shared by every matcher process of a deployment. The same few
+rows per organisation, written by people, read with the organisation's keys. Each row keeps its
+JSON model so that a field added later needs no migration.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 import sqlite3
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.limits import MAX_PERIOD_DAYS, BoundedDate, Pence
 from shared.models import Lot
-from shared.sqlite import ThreadConnections
+from shared.sqlite import ThreadConnections, sqlite_file
+from shared.store_urls import is_postgres_url
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS targets (
@@ -81,7 +84,38 @@ class PackageBody(BaseModel):
         return self.value_pence * max(overlap, 0) // days
 
 
-class OrganisationPlans:
+class OrganisationPlans(Protocol):
+    """Each organisation's targets and packages, by id within the organisation."""
+
+    def put(self, kind: Kind, organisation_id: str, item_id: str, body: BaseModel) -> None:
+        """Store a target or package, replacing one with the same id."""
+
+    def get_target(self, organisation_id: str, target_id: str) -> TargetBody | None: ...
+
+    def targets(self, organisation_id: str) -> dict[str, TargetBody]:
+        """The organisation's targets by id, in id order."""
+
+    def packages(self, organisation_id: str) -> dict[str, PackageBody]:
+        """The organisation's pipeline by id, in id order."""
+
+    def delete(self, kind: Kind, organisation_id: str, item_id: str) -> bool:
+        """False when there was no such item."""
+
+    def close(self) -> None: ...
+
+
+def open_organisation_plans(location: str) -> OrganisationPlans:
+    """The adapter `location` names: `postgresql://…`, else a SQLite file (`sqlite:///path` or a path)."""
+    if is_postgres_url(location):
+        from services.matcher.spend.store_postgres import PostgresOrganisationPlans  # psycopg where used
+
+        return PostgresOrganisationPlans(location)
+    return SqliteOrganisationPlans(Path(sqlite_file(location)))
+
+
+class SqliteOrganisationPlans:
+    """Plans in a SQLite file (the accounts file by default)."""
+
     def __init__(self, path: Path) -> None:
         self._conns = ThreadConnections(str(path), "FULL")
         self._conn().executescript(_SCHEMA)

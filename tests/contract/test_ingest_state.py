@@ -1,8 +1,11 @@
-"""De-duplication: registry numbers, fuzzy name + distance across sources, steward decisions."""
+"""De-duplication: registry numbers, fuzzy name + distance across sources, steward decisions.
+
+The ingest state's contract: every test runs on SQLite and on PostgreSQL (`state_location`)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,10 @@ def listing(id: str, name: str, source: str, minute: int = 0, **fields: Any) -> 
 
 
 @pytest.fixture
-def registry(tmp_path: Path) -> OrganisationRegistry:
-    return OrganisationRegistry(tmp_path / "state.db", name_threshold=90, max_km=2.0)
+def registry(state_location: str) -> Iterator[OrganisationRegistry]:
+    registry = OrganisationRegistry(state_location, name_threshold=90, max_km=2.0)
+    yield registry
+    registry.close()
 
 
 def index_after(registry: OrganisationRegistry, upserts: list[Listing], deletes: tuple[str, ...] = ()
@@ -90,12 +95,13 @@ def test_older_member_versions_are_stale_and_write_nothing(registry: Organisatio
 
 
 def test_a_cluster_left_behind_survives_a_crash_before_the_index_write(registry: OrganisationRegistry,
-                                                                       tmp_path: Path) -> None:
+                                                                       state_location: str) -> None:
     index_after(registry, [listing("a:1", "Same", "a", company_number="9"), listing("b:1", "Same", "b",
                                                                                     company_number="9")])
     registry.apply([listing("b:1", "Same", "b", minute=1, company_number="8")], ())  # died before the index write
-    registry.close()
-    writes = OrganisationRegistry(tmp_path / "state.db").pending()
+    reopened = OrganisationRegistry(state_location)
+    writes = reopened.pending()
+    reopened.close()
     assert writes.deletes == ["a:1"] and list(writes.upserts) == ["a:1"]  # rebuilt without b:1
     assert [p["id"] for p in writes.upserts["a:1"]["provenance"]] == ["a:1"]
 
