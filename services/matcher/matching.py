@@ -148,8 +148,8 @@ class Matcher:
         return sorted(far, key=lambda m: (m.distance_km or 0, m.supplier.id))[:BEYOND_COUNT]
 
 
-def summary(ctx: LotContext, strong: int, beyond: Sequence[Match], shown: int = 1) -> str:
-    """The answer in one sentence a buyer can act on."""
+def summary(ctx: LotContext, strong: int, beyond: Sequence[Match], shown: int) -> str:
+    """The answer in one sentence a buyer can act on; `shown` is how many results it heads."""
     where = "anywhere in the UK" if ctx.remote or ctx.place.national else (
         f"within {ctx.radius_km:.0f} km" if ctx.place.point is not None else f"in {ctx.place.region}"
     )

@@ -1,10 +1,9 @@
 """One consortium request's view of the search index: the area's recall, shared by its requirements.
 
 A consortium request matches every requirement of a lot at the same delivery place, each as
-`/match` would. Their recall queries (`candidates.py`) all search the same area, and a query with
-a radius makes the index find every listing in the area first: tens of thousands round London, 7
-to 10 ms each time, most of a request. So this view asks for the area as few times as it can and
-gives every query the answer the index would have given it:
+`/match` would. Their recall queries (`candidates.py`) all search the same area; the embedded
+index measures an area once per snapshot itself (`embedded_geo`), and this view saves what is
+left, giving every query the answer the index would have given it:
 
 - a repeated query (the nearest suppliers, the same for every requirement; two requirements in
   one CPV group) is answered from memory;
