@@ -159,6 +159,39 @@ class SourceRef(BaseModel):
     updated_at: BoundedDateTime
 
 
+REGISTERS: dict[str, str] = {
+    "GB-CHC": "Charity Commission for England and Wales",
+    "GB-SC": "OSCR (Scottish Charity Regulator)",
+    "GB-NIC": "Charity Commission for Northern Ireland",
+    "GB-COH": "Companies House",
+    "GB-MPR": "FCA Mutuals Public Register",
+}
+"""The official registers a listing can be verified by, keyed by their org-id.guide list code."""
+RegisterCode = Literal["GB-CHC", "GB-SC", "GB-NIC", "GB-COH", "GB-MPR"]
+
+
+class Verification(BaseModel):
+    """One official register that lists the organisation, with what status, as of which extract.
+
+    A buyer must see who vouches for a supplier ("registered charity, OSCR, 2024-05"), not take a
+    directory's word; `as_of` is the date of the register extract the record came from, so an old
+    extract reads as old. `current` is False when the register says the organisation was removed
+    or dissolved: such a record still explains itself but no longer verifies anything.
+    """
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    register: RegisterCode
+    identifier: str = Field(pattern=ORG_ID_PATTERN, max_length=60)
+    status: str = Field(min_length=1, max_length=100)
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
+    current: bool = True
+
+    def in_words(self) -> str:
+        """"registered charity, OSCR (Scottish Charity Regulator), 2024-05"."""
+        return f"{self.status}, {REGISTERS[self.register]}, {self.as_of}"
+
+
 class Listing(BaseModel):
     """A social enterprise supplier in the directory.
 
@@ -180,6 +213,11 @@ class Listing(BaseModel):
         description="org-id.guide identifiers (GB-CHC-1000003, GB-SC-SC012345, GB-NIC-100016, GB-COH-05533834), "
         "so records from registers, grant files and benchmarks can name this organisation",
     )
+    verified: list[Verification] = Field(
+        default_factory=list,
+        max_length=MAX_LIST_ITEMS,
+        description="the official registers that list this organisation (set by register loaders)",
+    )
     description: str = Field(default="", max_length=20_000)
     services: Terms = Field(default_factory=list)
     cpv_codes: CpvCodes = Field(default_factory=list)
@@ -198,6 +236,12 @@ class Listing(BaseModel):
     contact: Contact = Field(default_factory=Contact)
     source: str = Field(min_length=1, max_length=100)
     source_url: str | None = None
+    licence: str | None = Field(
+        default=None,
+        max_length=100,
+        description="the terms the source's data is used under (OGL-UK-3.0, CC-BY-4.0, ODC-By-1.0; "
+        "'development only' when the licence is unconfirmed)",
+    )
     provenance: list[SourceRef] = Field(default_factory=list, max_length=MAX_LIST_ITEMS)
     updated_at: BoundedDateTime
 
@@ -219,8 +263,11 @@ class Listing(BaseModel):
         return value
 
     def index_document(self) -> dict[str, object]:
-        """The JSON document stored in the search index (dates as ISO strings)."""
-        return self.model_dump(mode="json")
+        """The JSON document stored in the search index (dates as ISO strings), plus `verified_by`:
+        the registers that currently list it, a keyword a buyer filters on."""
+        document = self.model_dump(mode="json")
+        document["verified_by"] = sorted({v.register for v in self.verified if v.current})
+        return document
 
 
 def require_place(model: Any, what: str) -> None:

@@ -57,7 +57,9 @@ LISTINGS_SCHEMA = IndexSchema(
     # 2: `name.suggest` (completion) and, in the embedded adapter, the change log and names table.
     # 3: embedded adapter: the `_geo` R*Tree holds the points, `_docs` each document's token count.
     # 4: protected acronyms ("IT", "SEND") indexed as their own tokens (`vocabulary`).
-    version=4,
+    # 5: `org_ids` (find an organisation by its registry identifier) and `verified_by` (keep the
+    #    organisations an official register lists).
+    version=5,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),
     keyword_fields=(
@@ -69,6 +71,8 @@ LISTINGS_SCHEMA = IndexSchema(
         "size_band",
         "source",
         "cpv_codes",
+        "org_ids",
+        "verified_by",
     ),
     prefix_fields=(("cpv", "cpv_codes"),),
     geo_field="location",

@@ -25,6 +25,7 @@ _LIST_FIELDS = (
     "impact_areas",
     "beneficiaries",
     "certifications",
+    "org_ids",
 )
 _NESTED_FIELDS = ("address", "contact")
 _PLACE_FIELDS = ("postcode", "location", "geo_precision", "region")
@@ -55,6 +56,10 @@ def merge(a: RawListing, b: RawListing) -> RawListing:
     merged: RawListing = {**{k: v for k, v in other.items() if v}, **{k: v for k, v in lead.items() if v}}
     for field in _LIST_FIELDS:
         merged[field] = unique([*lead.get(field, []), *other.get(field, [])])
+    licences = unique(part for listing in (lead, other) for part in (listing.get("licence") or "").split(";"))
+    if licences:  # a merged record is used under every member source's terms
+        merged["licence"] = "; ".join(licences)
+    merged["verified"] = _united_verifications(lead.get("verified", []), other.get("verified", []))
     for field in _NESTED_FIELDS:
         merged[field] = {**_present(other.get(field)), **_present(lead.get(field))}
     placed = min((lead, other), key=_precision)
@@ -65,6 +70,17 @@ def merge(a: RawListing, b: RawListing) -> RawListing:
     merged["id"] = a["id"]
     merged["updated_at"] = max(a["updated_at"], b["updated_at"])
     return merged
+
+
+def _united_verifications(*groups: list[Any]) -> list[Any]:
+    """Every register entry once (by register and identifier), the newer extract's when both
+    sources saw the same entry."""
+    kept: dict[tuple[str, str], Any] = {}
+    for entry in (e for group in groups for e in group):
+        key = (str(entry.get("register")), str(entry.get("identifier")))
+        if key not in kept or str(entry.get("as_of", "")) > str(kept[key].get("as_of", "")):
+            kept[key] = entry
+    return list(kept.values())
 
 
 def _present(values: dict[str, Any] | None) -> dict[str, Any]:
