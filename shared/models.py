@@ -181,7 +181,7 @@ class Verification(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    register: RegisterCode
+    registry: RegisterCode
     identifier: str = Field(pattern=ORG_ID_PATTERN, max_length=60)
     status: str = Field(min_length=1, max_length=100)
     as_of: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")
@@ -189,7 +189,7 @@ class Verification(BaseModel):
 
     def in_words(self) -> str:
         """"registered charity, OSCR (Scottish Charity Regulator), 2024-05"."""
-        return f"{self.status}, {REGISTERS[self.register]}, {self.as_of}"
+        return f"{self.status}, {REGISTERS[self.registry]}, {self.as_of}"
 
 
 class Listing(BaseModel):
@@ -266,7 +266,7 @@ class Listing(BaseModel):
         """The JSON document stored in the search index (dates as ISO strings), plus `verified_by`:
         the registers that currently list it, a keyword a buyer filters on."""
         document = self.model_dump(mode="json")
-        document["verified_by"] = sorted({v.register for v in self.verified if v.current})
+        document["verified_by"] = sorted({v.registry for v in self.verified if v.current})
         return document
 
 

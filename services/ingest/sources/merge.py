@@ -73,11 +73,11 @@ def merge(a: RawListing, b: RawListing) -> RawListing:
 
 
 def _united_verifications(*groups: list[Any]) -> list[Any]:
-    """Every register entry once (by register and identifier), the newer extract's when both
+    """Every register entry once (by registry and identifier), the newer extract's when both
     sources saw the same entry."""
     kept: dict[tuple[str, str], Any] = {}
     for entry in (e for group in groups for e in group):
-        key = (str(entry.get("register")), str(entry.get("identifier")))
+        key = (str(entry.get("registry")), str(entry.get("identifier")))
         if key not in kept or str(entry.get("as_of", "")) > str(kept[key].get("as_of", "")):
             kept[key] = entry
     return list(kept.values())
