@@ -221,6 +221,11 @@ class Listing(BaseModel):
     description: str = Field(default="", max_length=20_000)
     services: Terms = Field(default_factory=list)
     cpv_codes: CpvCodes = Field(default_factory=list)
+    cpv_inferred: bool = Field(
+        default=False,
+        description="True when cpv_codes were inferred by a loader from the register's own classifications "
+        "(SIC, ICNP/TSO, UK-CAT) or activities text, not stated by the organisation",
+    )
     sic_codes: Terms = Field(default_factory=list)
     categories: Terms = Field(default_factory=list)
     impact_areas: Terms = Field(default_factory=list)

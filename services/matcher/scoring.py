@@ -122,7 +122,7 @@ def _what(ctx: LotContext, cand: Candidate) -> str:
     )
     if best and best[1] > 0:
         code = best[0]
-        source = ", inferred from its SIC code" if cand.supplier.cpv_inferred else ""
+        source = ", inferred from its register classification" if cand.supplier.cpv_inferred else ""
         return f"delivers {(cpv.label(code) or 'work').lower()} (CPV {code}{source})"
     if cand.supplier.services:
         return f"offers {', '.join(cand.supplier.services[:2])}"

@@ -27,7 +27,8 @@ class Supplier:
     legal_form: str
     cpv_codes: tuple[str, ...]
     cpv_inferred: bool
-    """True when `cpv_codes` were inferred from SIC codes because the listing gave none."""
+    """True when `cpv_codes` were inferred (here from SIC codes because the listing gave none, or by
+    the loader from a register's classifications) rather than stated by the organisation."""
     impact_areas: tuple[str, ...]
     certifications: frozenset[str]
     """Case-folded, for case-insensitive hard filters."""
@@ -83,7 +84,7 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
             name=document["name"],
             legal_form=document.get("legal_form") or "other",
             cpv_codes=cpv_codes,
-            cpv_inferred=bool(cpv_codes) and not given,
+            cpv_inferred=bool(cpv_codes) and (not given or bool(document.get("cpv_inferred"))),
             impact_areas=tuple(document.get("impact_areas") or ()),
             certifications=frozenset(c.casefold() for c in document.get("certifications") or ()),
             services=services,
