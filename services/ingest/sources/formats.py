@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,14 +37,20 @@ class SourceRecord:
 Reader = Callable[[Path, CsvMapping | None], Iterator[SourceRecord]]
 
 
+# surrogateescape decoding turns each byte that is not UTF-8 into one of these code points.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _has_bad_bytes(value: Any) -> bool:
     """True when surrogateescape decoding met bytes that are not UTF-8."""
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+    return isinstance(value, str) and _ESCAPED_BYTE.search(value) is not None
 
 
 def _printable(value: Any) -> Any:
     """A value fit for JSON: undecodable bytes become U+FFFD."""
     if isinstance(value, str):
+        if not _ESCAPED_BYTE.search(value):  # the common case: nothing to replace
+            return value
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if isinstance(value, dict):
         return {_printable(k): _printable(v) for k, v in value.items()}
