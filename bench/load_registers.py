@@ -63,6 +63,7 @@ def run(workdir: Path) -> dict[str, object]:
     summaries: dict[str, LoadSummary] = {}
     for path, fmt in files:
         summaries[path.name] = load_file(events, TOPIC, path, fmt)
+    loaded = time.monotonic() - started
     reader = events.consumer(TOPIC, GROUP)
     while reader.lag() > 0:
         if consumer.poll() is not None:
@@ -94,6 +95,7 @@ def run(workdir: Path) -> dict[str, object]:
         "rows_read": read,
         "seconds": round(elapsed, 2),
         "rows_per_s": round(read / elapsed),
+        "reading_and_publishing_s": round(loaded, 2),
         "published_records": published,
         "distinct_listing_ids_published": len(ids),
         "indexed_listings": len(indexed_ids),
