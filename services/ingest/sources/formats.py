@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import coopsuk, threesixtygiving, ukcat, workerscoop
+from . import ccew, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
 
@@ -82,7 +82,13 @@ def _row_problem(row: dict[Any, Any], width: int) -> str | None:
 
 def mapped_csv(path: Path, convert: Callable[[Row], RawListing]) -> Iterator[SourceRecord]:
     """Every CSV row through a source mapping."""
-    for where, row, problem in csv_rows(path):
+    return mapped_rows(csv_rows(path), convert)
+
+
+def mapped_rows(rows: Iterable[tuple[str, Row, str | None]], convert: Callable[[Row], RawListing]
+                ) -> Iterator[SourceRecord]:
+    """Every (line, row, problem) a reader gives through a source mapping."""
+    for where, row, problem in rows:
         if problem:
             yield SourceRecord(where, row, problem=problem)
             continue
@@ -143,10 +149,15 @@ FORMATS: dict[str, Reader] = {
     "workerscoop": lambda path, _: mapped_csv(path, workerscoop.record),
     "ukcat": lambda path, _: mapped_csv(path, ukcat.record),
     "360giving": grant_records,
+    "ccew": lambda path, _: mapped_rows(ccew.rows(path), ccew.converter(path)),
+    "oscr": lambda path, _: mapped_rows(oscr.rows(path), oscr.converter(path)),
+    "companies-house": lambda path, _: mapped_rows(companies_house.rows(path), companies_house.converter(path)),
+    "fca-mutuals": lambda path, _: mapped_rows(fca_mutuals.rows(path), fca_mutuals.converter(path)),
 }
 """`load --format NAME`: the project's JSONL and CSV (or CSV with a steward's mapping file),
-Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, and 360Giving
-grant files."""
+Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, 360Giving
+grant files, and the official registers' own downloads (Charity Commission, OSCR, Companies House,
+FCA Mutuals Public Register)."""
 
 
 def guess_format(path: Path) -> str:
