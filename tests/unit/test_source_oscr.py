@@ -15,7 +15,8 @@ from services.ingest.sources.formats import FORMATS, SourceRecord
 from shared.events.factory import open_event_log
 from shared.models import Listing
 
-NEED = "'The relief of those in need by reason of age, ill-health, disability, financial hardship or other disadvantage'"
+NEED = ("'The relief of those in need by reason of age, ill-health, disability, financial hardship"
+        " or other disadvantage'")
 
 
 def charity(**values: str) -> dict[str, str]:
@@ -25,7 +26,8 @@ def charity(**values: str) -> dict[str, str]:
         "Charity Status": "Registered", "Postcode": "ky1 1aa", "Constitutional Form":
         "SCIO (Scottish Charitable Incorporated Organisation)",
         "Purposes": f"'The advancement of environmental protection or improvement',{NEED}",
-        "Beneficiaries": "'People with disabilities or health problems','People of a particular ethnic or racial origin'",
+        "Beneficiaries": "'People with disabilities or health problems',"
+                         "'People of a particular ethnic or racial origin'",
         "Activities": "'It provides services','It provides buildings/ facilities/ open space'",
         "Objectives": "To collect furniture and pass it on to households in need.",
         "Principal Office/Trustees Address": "12 Some Street, Kirkcaldy, KY1 1AA",

@@ -85,8 +85,10 @@ def society_type(row: Cells) -> str:
 def skip_reason(row: Cells) -> str | None:
     """Why a society is not listed, or None to list it."""
     status = (row.get("Society Status") or "").strip()
-    if status.lower() != "registered" or cell(row, "Deregistration Date"):
-        return f"no longer registered ({status or 'deregistered'})"
+    if cell(row, "Deregistration Date"):
+        return "no longer registered (deregistered)"
+    if status.lower() != "registered":
+        return f"no longer registered ({status or 'no status'})"
     kind = society_type(row)
     if kind not in _KEPT_TYPES:
         return f"not a supplier ({_OTHER_TYPES.get(kind, kind or 'no society type')})"
