@@ -117,6 +117,14 @@ def test_unreadable_rows_become_problems(tmp_path: Path) -> None:
     assert ok.listing is not None
     assert bad_number.problem == "unreadable value: CompanyNumber '123' is not 8 letters and digits"
     assert truncated.problem == f"truncated row: 2 of {len(ch.COLUMNS)} columns" and truncated.where == "4"
+    assert truncated.raw == {"CompanyName": "BROKEN CIC", "CompanyNumber": "87654321"}
+
+
+def test_a_file_that_is_not_basic_company_data_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / FILE
+    path.write_text("Name,Number\nA,1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no CompanyCategory column"):
+        list(FORMATS["companies-house"](path, None))
 
 
 def test_invalid_bytes_in_a_kept_row_are_a_problem(tmp_path: Path) -> None:

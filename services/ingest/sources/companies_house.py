@@ -42,7 +42,7 @@ from . import icnptso
 from .common import RawListing, Skipped, edition, given_place, listing_id, unique
 from .impact import impact_areas
 from .non_suppliers import by_name
-from .register_files import Cells, RowReading, cell, extract_date, has_bad_bytes, open_text, width_problem
+from .register_files import Cells, RowReading, bad_bytes_problem, cell, extract_date, open_text, width_problem
 from .sic import describe, section
 from .sic_to_cpv import cpv_for_sic
 
@@ -86,17 +86,20 @@ def rows(path: Path) -> Iterator[RowReading]:
     with open_text(path, ".csv") as fh:
         reader = csv.reader(fh)
         header = [name.strip() for name in next(reader, [])]
+        if "CompanyCategory" not in header:
+            raise ValueError(f"{path.name} has no CompanyCategory column: not a BasicCompanyData file")
         category_at, width = header.index("CompanyCategory"), len(header)
         line = reader.line_num
         for values in reader:
             where, line = str(line + 1), reader.line_num
             problem = width_problem(len(values), width)
-            if problem or values[category_at].strip() != CIC:
-                yield where, {"CompanyCategory": values[category_at] if not problem else ""}, problem
-                continue
-            row = dict(zip(header, values, strict=True))
-            bad = next((name for name, value in row.items() if has_bad_bytes(value)), None)
-            yield where, row, f"invalid text in column {bad!r}" if bad else None
+            if problem:  # the whole row, for the dead letter a steward reads
+                yield where, dict(zip(header, values, strict=False)), problem
+            elif values[category_at].strip() != CIC:
+                yield where, {"CompanyCategory": values[category_at]}, None
+            else:
+                row = dict(zip(header, values, strict=True))
+                yield where, row, bad_bytes_problem(row)
 
 
 @lru_cache(maxsize=4)

@@ -24,6 +24,7 @@ Cells = Mapping[str, str]
 RowReading = tuple[str, Cells, str | None]
 """(line where the row starts, the row, why it cannot be read or None)."""
 
+_UNDECODED = re.compile("[\udc80-\udcff]")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DAY_FIRST_DATE = re.compile(r"(?<!\d)(\d{2})[-_.](\d{2})[-_.](\d{4})(?!\d)")
 PLACEHOLDERS = frozenset({"", "n/a", "na", "none", "null", "0", "-", "exempt", "not known", "unknown"})
@@ -51,7 +52,15 @@ def open_text(path: Path, member_suffix: str, encoding: str = "utf-8-sig") -> It
 
 def has_bad_bytes(value: str) -> bool:
     """True when surrogateescape decoding met bytes the file's encoding does not allow."""
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _UNDECODED.search(value) is not None
+
+
+def bad_bytes_problem(row: Cells) -> str | None:
+    """Which column holds undecodable bytes, or None; one scan of the whole row when clean."""
+    if not has_bad_bytes("".join(row.values())):
+        return None
+    bad = next(name for name, value in row.items() if has_bad_bytes(value))
+    return f"invalid text in column {bad!r}"
 
 
 def delimited_rows(fh: TextIO, **dialect: Any) -> Iterator[RowReading]:
@@ -67,12 +76,8 @@ def delimited_rows(fh: TextIO, **dialect: Any) -> Iterator[RowReading]:
         where, start = str(start), reader.line_num + 1
         if not any(values):
             continue
-        problem = width_problem(len(values), len(header))
         row = dict(zip(header, values, strict=False))
-        if not problem:
-            bad = next((name for name, value in row.items() if has_bad_bytes(value)), None)
-            problem = f"invalid text in column {bad!r}" if bad else None
-        yield where, row, problem
+        yield where, row, width_problem(len(values), len(header)) or bad_bytes_problem(row)
 
 
 def width_problem(width: int, expected: int) -> str | None:
