@@ -93,8 +93,8 @@ class Classified:
                 if problem or (row.get("linked_charity_number") or "0").strip() != "0":
                     continue
                 number, kind = row["organisation_number"].strip(), row["classification_type"].strip().lower()
-                label = labels.setdefault(row["classification_description"].strip(),
-                                          row["classification_description"].strip())
+                text = row["classification_description"].strip()
+                label = labels.setdefault(text, text)
                 if kind == "what":
                     found.what[number].append(label)
                 elif kind == "who":
