@@ -39,7 +39,7 @@ from pathlib import Path
 from .common import RawListing, Skipped, edition, given_place, listing_id, unique
 from .impact import impact_areas
 from .non_suppliers import by_name
-from .register_files import Cells, RowReading, cell, delimited_rows, open_text, website
+from .register_files import Cells, RowReading, cell, file_rows, verification, website
 
 SOURCE = "ccew"
 LICENCE = "OGL-UK-3.0"
@@ -88,19 +88,18 @@ class Classified:
         if path is None:
             return found
         labels: dict[str, str] = {}  # one string per label, not one per row
-        with open_text(path, ".txt") as fh:
-            for _, row, problem in delimited_rows(fh, **DIALECT):
-                if problem or (row.get("linked_charity_number") or "0").strip() != "0":
-                    continue
-                number, kind = row["organisation_number"].strip(), row["classification_type"].strip().lower()
-                text = row["classification_description"].strip()
-                label = labels.setdefault(text, text)
-                if kind == "what":
-                    found.what[number].append(label)
-                elif kind == "who":
-                    found.who[number].append(label)
-                elif kind == "how":
-                    found.how[number].add(row["classification_code"].strip())
+        for _, row, problem in file_rows(path, ".txt", **DIALECT):
+            if problem or (row.get("linked_charity_number") or "0").strip() != "0":
+                continue
+            number, kind = row["organisation_number"].strip(), row["classification_type"].strip().lower()
+            text = row["classification_description"].strip()
+            label = labels.setdefault(text, text)
+            if kind == "what":
+                found.what[number].append(label)
+            elif kind == "who":
+                found.who[number].append(label)
+            elif kind == "how":
+                found.how[number].add(row["classification_code"].strip())
         return found
 
 
@@ -115,8 +114,7 @@ def classification_beside(path: Path) -> Path | None:
 
 def rows(path: Path) -> Iterator[RowReading]:
     """The charity file's rows (plain or zipped)."""
-    with open_text(path, ".txt") as fh:
-        yield from delimited_rows(fh, **DIALECT)
+    return file_rows(path, ".txt", **DIALECT)
 
 
 def converter(path: Path) -> Callable[[Cells], RawListing]:
@@ -170,8 +168,7 @@ def record(row: Cells, classified: Classified) -> RawListing:
         "charity_number": number,
         **({"company_number": company} if company else {}),
         "org_ids": [identifier, *([f"GB-COH-{company}"] if company else [])],
-        "verified": [{"registry": "GB-CHC", "identifier": identifier, "status": "registered charity",
-                      "as_of": as_of, "current": True}],
+        "verified": verification("GB-CHC", identifier, "registered charity", as_of),
         "description": description,
         "categories": categories,
         "beneficiaries": unique(classified.who.get(organisation, ())),

@@ -42,7 +42,16 @@ from . import icnptso
 from .common import RawListing, Skipped, edition, given_place, listing_id, unique
 from .impact import impact_areas
 from .non_suppliers import by_name
-from .register_files import Cells, RowReading, bad_bytes_problem, cell, extract_date, open_text, width_problem
+from .register_files import (
+    Cells,
+    RowReading,
+    bad_bytes_problem,
+    cell,
+    extract_date,
+    open_text,
+    verification,
+    width_problem,
+)
 from .sic import describe, section
 from .sic_to_cpv import cpv_for_sic
 
@@ -181,8 +190,7 @@ def record(row: Cells, as_of: str, codes: dict[str, tuple[str, float]]) -> RawLi
         "legal_form": "cic",
         "company_number": number,
         "org_ids": [identifier],
-        "verified": [{"registry": "GB-COH", "identifier": identifier, "status": CIC,
-                      "as_of": as_of, "current": True}],
+        "verified": verification("GB-COH", identifier, CIC, as_of),
         "description": description,
         "services": services,
         "sic_codes": sics,

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from .common import RawListing, Skipped, edition, given_place, listing_id, registry_numbers, unique
 from .non_suppliers import by_name
-from .register_files import Cells, RowReading, cell, day_first, delimited_rows, extract_date, open_text
+from .register_files import Cells, RowReading, cell, dated_by_file, day_first, file_rows, verification
 
 SOURCE = "fcamutuals"
 LICENCE = "development only"
@@ -67,14 +67,12 @@ _POSTCODE_AT_END = re.compile(r"[,\s]*([A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})\s*$", 
 
 def rows(path: Path) -> Iterator[RowReading]:
     """The extract's rows (plain or zipped CSV)."""
-    with open_text(path, ".csv") as fh:
-        yield from delimited_rows(fh)
+    return file_rows(path, ".csv")
 
 
 def converter(path: Path) -> Callable[[Cells], RawListing]:
     """`record` dated by the extract `path` is."""
-    as_of = extract_date(path)
-    return lambda row: record(row, as_of)
+    return dated_by_file(record, path)
 
 
 def society_type(row: Cells) -> str:
@@ -121,8 +119,7 @@ def record(row: Cells, as_of: str) -> RawListing:
         "legal_form": "cooperative",
         "society_number": number,
         "org_ids": [identifier],
-        "verified": [{"registry": "GB-MPR", "identifier": identifier, "status": status,
-                      "as_of": as_of, "current": True}],
+        "verified": verification("GB-MPR", identifier, status, as_of),
         "description": " ".join(unique([
             f"A {status} registered with the FCA" + (f" since {registered}" if registered else "") + ".",
             f"Registered under the {act}." if act else None,

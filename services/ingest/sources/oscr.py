@@ -35,7 +35,7 @@ from pathlib import Path
 from .common import RawListing, Skipped, edition, given_place, listing_id, unique
 from .impact import impact_areas
 from .non_suppliers import by_name
-from .register_files import Cells, RowReading, cell, delimited_rows, extract_date, open_text, website
+from .register_files import Cells, RowReading, cell, dated_by_file, file_rows, verification, website
 
 SOURCE = "oscr"
 LICENCE = "OGL-UK-3.0"
@@ -59,14 +59,12 @@ _RELIGION = "the advancement of religion"
 
 def rows(path: Path) -> Iterator[RowReading]:
     """The register's rows (plain or zipped CSV)."""
-    with open_text(path, ".csv") as fh:
-        yield from delimited_rows(fh)
+    return file_rows(path, ".csv")
 
 
 def converter(path: Path) -> Callable[[Cells], RawListing]:
     """`record` dated by the extract `path` is."""
-    as_of = extract_date(path)
-    return lambda row: record(row, as_of)
+    return dated_by_file(record, path)
 
 
 def labels(value: str | None) -> list[str]:
@@ -112,8 +110,7 @@ def record(row: Cells, as_of: str) -> RawListing:
         "legal_form": "charity",
         "charity_number": number,
         "org_ids": [identifier],
-        "verified": [{"registry": "GB-SC", "identifier": identifier, "status": "registered charity",
-                      "as_of": as_of, "current": True}],
+        "verified": verification("GB-SC", identifier, "registered charity", as_of),
         "description": description,
         "categories": categories,
         "beneficiaries": labels(row["Beneficiaries"]),

@@ -13,11 +13,13 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
+
+from .common import RawListing
 
 Cells = Mapping[str, str]
 """One data row by column name (header names stripped of the spaces some publishers add)."""
@@ -48,6 +50,23 @@ def open_text(path: Path, member_suffix: str, encoding: str = "utf-8-sig") -> It
             raise ValueError(f"{path.name} holds no *{member_suffix} file")
         with archive.open(names[0]) as raw:
             yield io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+
+
+def file_rows(path: Path, member_suffix: str, **dialect: Any) -> Iterator[RowReading]:
+    """`delimited_rows` of a plain or zipped file (see `open_text`)."""
+    with open_text(path, member_suffix) as fh:
+        yield from delimited_rows(fh, **dialect)
+
+
+def dated_by_file(record: Callable[[Cells, str], RawListing], path: Path) -> Callable[[Cells], RawListing]:
+    """`record` for files that carry no date of their own: every row is as of `extract_date`."""
+    as_of = extract_date(path)
+    return lambda row: record(row, as_of)
+
+
+def verification(registry: str, identifier: str, status: str, as_of: str) -> list[dict[str, Any]]:
+    """A listing's `verified`: the one register this extract is, vouching as of its date."""
+    return [{"registry": registry, "identifier": identifier, "status": status, "as_of": as_of, "current": True}]
 
 
 def has_bad_bytes(value: str) -> bool:
