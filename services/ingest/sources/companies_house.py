@@ -12,7 +12,7 @@ date comes from its name; it is the date every verification is "as of" and every
 About 5 million companies are read and about 1 in 60 kept: only Community Interest Companies
 whose `CompanyStatus` is "Active". A skipped row is never turned into a full row: the reader
 looks at the category by position and passes on only the cell that decided it, so the skip path
-costs a CSV parse and nothing more (`scripts/measure_register_readers.py`: about 64,000 rows
+costs a CSV parse and nothing more (`scripts/measure_register_readers.py`: 53,000–64,000 rows
 read per CPU-second with 2% CICs). Skipped among CICs, each with its reason: any status but Active (dissolved,
 liquidation, proposal to strike off); companies whose only SIC codes say they do not trade or
 sell nothing to buyers (dormant, non-trading, religious, political, membership bodies, trade
