@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 from . import ccew, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
+from .register_files import has_bad_bytes
 
 # The csv module refuses fields over 128 KB; a 1 MB description must reach validation and be
 # rejected with a reason, not abort the file.
@@ -37,19 +37,15 @@ class SourceRecord:
 Reader = Callable[[Path, CsvMapping | None], Iterator[SourceRecord]]
 
 
-# surrogateescape decoding turns each byte that is not UTF-8 into one of these code points.
-_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
-
-
 def _has_bad_bytes(value: Any) -> bool:
     """True when surrogateescape decoding met bytes that are not UTF-8."""
-    return isinstance(value, str) and _ESCAPED_BYTE.search(value) is not None
+    return isinstance(value, str) and has_bad_bytes(value)
 
 
 def _printable(value: Any) -> Any:
     """A value fit for JSON: undecodable bytes become U+FFFD."""
     if isinstance(value, str):
-        if not _ESCAPED_BYTE.search(value):  # the common case: nothing to replace
+        if not has_bad_bytes(value):  # the common case: nothing to replace
             return value
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if isinstance(value, dict):
