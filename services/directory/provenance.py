@@ -23,7 +23,7 @@ SOURCE_NAMES: dict[str, str] = {
     "ccew": "Charity Commission for England and Wales register extract",
     "oscr": "Scottish Charity Register (OSCR)",
     "companieshouse": "Companies House basic company data",
-    "fca_mutuals": "FCA Mutuals Public Register",
+    "fcamutuals": "FCA Mutuals Public Register",
     "api": "Sent to the directory through its API",
 }
 COMPANIES_HOUSE = "https://find-and-update.company-information.service.gov.uk/company/{}"
