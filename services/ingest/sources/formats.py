@@ -52,6 +52,12 @@ def _printable(value: Any) -> Any:
     return value
 
 
+def csv_header(path: Path) -> list[str]:
+    """The CSV's column names (empty for an empty file), for checking a mapping before loading."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        return [_printable(name) for name in next(csv.reader(fh), [])]
+
+
 def csv_rows(path: Path) -> Iterator[tuple[str, Row, str | None]]:
     """(line, row, problem) for each data row; the line is where the row starts."""
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
