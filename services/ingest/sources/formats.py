@@ -135,6 +135,16 @@ def grant_records(path: Path, mapping: CsvMapping | None = None) -> Iterator[Sou
             yield SourceRecord(where, grants, skipped=skipped.reason)
 
 
+ROW_FORMATS: dict[str, Callable[[CsvMapping | None], Callable[[Row], RawListing]]] = {
+    "csv": lambda mapping: (mapping or own_schema_mapping()).to_listing,
+    "coopsuk": lambda _: coopsuk.record,
+    "workerscoop": lambda _: workerscoop.record,
+    "ukcat": lambda _: ukcat.record,
+}
+"""The formats whose records are single CSV rows: a row they dead-letter can be converted again
+on replay (with the mapping as it is then)."""
+
+
 FORMATS: dict[str, Reader] = {
     "jsonl": jsonl_records,
     "csv": lambda path, mapping: mapped_csv(path, (mapping or own_schema_mapping()).to_listing),
