@@ -101,11 +101,11 @@ def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry
     with _log(settings) as events:
         events.ensure_topics(steward_topics(topic))
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
-            summary, load_id = load_file(events, topic, path, fmt, mapping, batch, bar.update, mapping_path)
+            summary = load_file(events, topic, path, fmt, mapping, batch, bar.update, mapping_path)
         if summary.published and wait_s and not spend:
             summary.consumer_waited_s = wait_s
             if wait_until_processed(events, topic, end_offsets(events, topic), wait_s):
-                summary.consumer_rejected = consumer_rejects(events, topic, load_id, _scan_timeout(settings))
+                summary.consumer_rejected = consumer_rejects(events, topic, summary.load_id, _scan_timeout(settings))
     for line in summary.lines():
         click.echo(line)
 

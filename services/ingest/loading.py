@@ -77,6 +77,7 @@ class LoadSummary:
     consumer_rejected: Counter[str] | None = None  # None until the consumer's outcome is known
     consumer_waited_s: float = 0.0
     file: str = ""
+    load_id: str = ""  # in every record's provenance, so the consumer's rejects of this load can be found
     dry_run: bool = False
 
     def lines(self) -> list[str]:
@@ -115,14 +116,13 @@ def load_file(
     batch: int = 500,
     progress: Callable[[int], Any] = lambda n: None,
     mapping_path: Path | None = None,
-) -> tuple[LoadSummary, str]:
+) -> LoadSummary:
     """Publish every listing in `path` with its file, line, format, mapping file and this load's
-    id (returned with the summary); unreadable rows go to the DLQ."""
-    load_id = uuid.uuid4().hex[:12]
-    base: Provenance = {"format": fmt, "load": load_id}
+    id; unreadable rows go to the DLQ."""
+    summary = LoadSummary(file=path.name, load_id=uuid.uuid4().hex[:12])
+    base: Provenance = {"format": fmt, "load": summary.load_id}
     if mapping_path is not None:
         base["mapping"] = str(mapping_path.resolve())
-    summary = LoadSummary(file=path.name)
     for chunk in chunked(FORMATS[fmt](path, mapping), batch):
         listings, rejects = _sort(chunk, path.name, base, summary)
         if listings:
@@ -130,7 +130,7 @@ def load_file(
         if rejects:
             events.publish(dead_letter_topic(topic), rejects)
         progress(len(chunk))
-    return summary, load_id
+    return summary
 
 
 def end_offsets(events: EventLog, topic: str) -> dict[int, int]:

@@ -25,6 +25,10 @@ def test_a_registry_number_field_is_spread_into_company_or_society_number(tmp_pa
     assert mapping.to_listing({"Company No": "8996508"}) == {"company_number": "08996508"}
     assert mapping.to_listing({"Company No": "ip31234r"}) == {"society_number": "IP31234R"}
     assert mapping.to_listing({"Company No": "N/A"}) == {}
+    # the mapping a steward wrote in issue 15 gave {"company_number": {"company_number": "8996508"}}
+    as_written = CsvMapping.from_json(mapping_file(tmp_path, {"fields": {
+        "company_number": {"column": "Company No", "transform": "registry_number"}}}))
+    assert as_written.to_listing({"Company No": "8996508"}) == {"company_number": "08996508"}
 
 
 @pytest.mark.parametrize(("cell", "iso"), [("14/03/2024", "2024-03-14"), ("1/4/2024", "2024-04-01"),
