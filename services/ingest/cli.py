@@ -219,7 +219,8 @@ def show(ref: str) -> None:
         found = [letter for letter in _letters(settings, events) if letter.ref == ref]
     if not found:
         raise click.ClickException(f"no dead letter {ref}")
-    click.echo(json.dumps({**found[0].value, "replayed": found[0].replayed}, ensure_ascii=False, indent=2))
+    click.echo(json.dumps({**found[0].value, "replayed": found[0].replayed, "resolved": found[0].resolved},
+                          ensure_ascii=False, indent=2))
 
 
 @dead_letters_group.command("replay")

@@ -182,6 +182,7 @@ def test_a_fixed_and_reloaded_file_resolves_its_dead_letters(
            "--wait", "30")
     listed = ok(env, "dead-letters", "list", "--file", "s.csv")
     assert "0 dead letters (2 resolved not shown: --all shows them)" in listed
+    assert json.loads(ok(env, "dead-letters", "show", "0:0"))["resolved"] is True
     every = ok(env, "dead-letters", "list", "--all")
     assert every.count("[resolved]") == 2 and "other.jsonl:1" in every and every.count("\n") == 4
 
