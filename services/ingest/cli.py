@@ -102,6 +102,7 @@ def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry
         events.ensure_topics(steward_topics(topic))
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
             summary = load_file(events, topic, path, fmt, mapping, batch, bar.update, mapping_path)
+        summary.spend = spend
         if summary.published and wait_s and not spend:
             summary.consumer_waited_s = wait_s
             if wait_until_processed(events, topic, end_offsets(events, topic), wait_s):

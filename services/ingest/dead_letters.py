@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from services.ingest.settled import letter_key, resolved_topic
+from services.ingest.settled import letter_key, progress_topic, resolved_topic
 from services.ingest.sources.common import Skipped
 from services.ingest.sources.formats import ROW_FORMATS
 from services.ingest.sources.mapping import CsvMapping, MappingError
@@ -39,7 +39,7 @@ def replays_topic(topic: str) -> str:
 
 def steward_topics(topic: str) -> list[str]:
     """The topics around `topic` that the CLI reads and writes (a missing Kafka topic hangs a read)."""
-    return [topic, dead_letter_topic(topic), replays_topic(topic), resolved_topic(topic)]
+    return [topic, dead_letter_topic(topic), replays_topic(topic), resolved_topic(topic), progress_topic(topic)]
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,11 @@ class LoadSummary:
     file: str = ""
     load_id: str = ""  # in every record's provenance, so the consumer's rejects of this load can be found
     dry_run: bool = False
+    spend: bool = False  # spend records' dead letters are listed with `dead-letters --spend`
 
     def lines(self) -> list[str]:
         """The summary a steward reads at the end of a load."""
+        listing = f"`dead-letters{' --spend' if self.spend else ''} list --file {self.file}`"
         verb = "would publish" if self.dry_run else "published"
         out = [f"read {self.read}, {verb} {self.published}, skipped {self.skipped.total()},"
                f" rejected {self.rejected.total()}"]
@@ -96,14 +98,13 @@ class LoadSummary:
             would = "would reject" if self.dry_run else "rejected"
             out.append(f"the consumer {would} {self.consumer_rejected.total()}"
                        + ("" if self.dry_run or not self.consumer_rejected else
-                          f" (see `dead-letters list --file {self.file}`)"))
+                          f" (see {listing})"))
             out += [f"  rejected {n}: {reason}" for reason, n in self.consumer_rejected.most_common()]
         elif self.consumer_waited_s:
             out.append(f"the consumer had not processed this load after {self.consumer_waited_s:g}s (is it running?):"
-                       f" its rejects are not known yet; see them later with `dead-letters list --file {self.file}`")
+                       f" its rejects are not known yet; see them later with {listing}")
         else:
-            out.append("the consumer's rejects are not known yet: see them later with"
-                       f" `dead-letters list --file {self.file}`")
+            out.append(f"the consumer's rejects are not known yet: see them later with {listing}")
         return out
 
 

@@ -71,16 +71,19 @@ class SettledMarkers:
         self._letters: LogReader = events.read_from_start(dead_letter_topic(topic))
 
     def after_commit(self, messages: Sequence[Message], rejections: Iterable[Rejection]) -> None:
+        """Publish the batch's markers; the open keys change only once they are published, so a
+        retried call publishes the same markers again (a duplicate marker changes nothing)."""
         self._read_new_letters()
         rejected = {(r.message.partition, r.message.offset) for r in rejections}
+        still_open = set(self.open)
         resolved: list[tuple[str | None, dict[str, Any]]] = []
         for message in sorted(messages, key=lambda m: (m.partition, m.offset)):
             keys = record_keys(message.key, message.value)
             if (message.partition, message.offset) in rejected:
-                self.open.update(keys[:1])
+                still_open.update(keys[:1])
             elif message.value is not None:
-                for key in (k for k in keys if k in self.open):
-                    self.open.discard(key)
+                for key in (k for k in keys if k in still_open):
+                    still_open.discard(key)
                     resolved.append((key, {"key": key, "partition": message.partition, "offset": message.offset,
                                            "timestamp_ms": message.timestamp_ms}))
         if resolved:
@@ -90,6 +93,7 @@ class SettledMarkers:
             upto[message.partition] = max(upto.get(message.partition, 0), message.offset + 1)
         self.events.publish(progress_topic(self.topic),
                             [(str(p), {"partition": p, "next_offset": o}) for p, o in sorted(upto.items())])
+        self.open = still_open
 
     def close(self) -> None:
         self._letters.close()

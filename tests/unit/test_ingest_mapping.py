@@ -84,6 +84,11 @@ def test_the_worked_example_loads_through_its_mapping() -> None:
     assert mapping.missing_columns(header) == {}
 
 
+def test_top_level_keys_starting_with_an_underscore_are_comments(tmp_path: Path) -> None:
+    mapping = CsvMapping.from_json(mapping_file(tmp_path, {"_about": "Leeds suppliers, 2024", "fields": {"name": "N"}}))
+    assert mapping.to_listing({"N": "Alpha"}) == {"name": "Alpha"}
+
+
 def test_missing_columns_name_their_fields() -> None:
     mapping = CsvMapping.from_json(EXAMPLES / "council-suppliers.mapping.json")
     header = ["Supplier Ref", "Supplier Name", "Activities"]

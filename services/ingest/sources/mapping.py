@@ -34,6 +34,7 @@ with `data/examples/council-suppliers.mapping.json`)::
 - `constants` sets a field to the same value on every row (`source`, `licence`, an
   `updated_at` for a file without a date column).
 - `id:<prefix>` turns the column into a source-qualified id (`leeds-cc:SUP-0042`).
+- Top-level keys starting with `_` (`"_about": "..."`) are comments, ignored.
 
 A mistake in the file (not JSON, an unknown field or transform, the wrong shape) is a
 `MappingError` naming it, before any row is read; a mapped column the file's header lacks is a
@@ -242,7 +243,7 @@ class CsvMapping:
             raise MappingError(f"{path.name} is not JSON: {exc}") from None
         if not isinstance(spec, dict):
             raise MappingError(f"{path.name}: expected an object with \"fields\" (and \"constants\")")
-        unknown = sorted(set(spec) - {"fields", "constants"})
+        unknown = sorted(key for key in set(spec) - {"fields", "constants"} if not key.startswith("_"))
         if unknown:
             raise MappingError(f"{path.name}: unknown key {unknown[0]!r}; a mapping has \"fields\" and \"constants\"")
         fields: dict[str, Spec] = dict(_fields(_object(spec, "fields")))
