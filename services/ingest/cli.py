@@ -33,6 +33,7 @@ from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
 from shared.events.port import EventLog
+from shared.models import Listing, SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import RebuildInProgress
 from shared.spend_store import open_spend_store
@@ -53,12 +54,12 @@ def cli() -> None:
     """socialmatch ingest: load listings and inspect or replay what was rejected."""
 
 
-def _read_mapping(path: Path | None) -> CsvMapping | None:
+def _read_mapping(path: Path | None, spend: bool) -> CsvMapping | None:
     """The --mapping file, checked before anything is read or published."""
     if path is None:
         return None
     try:
-        return CsvMapping.from_json(path)
+        return CsvMapping.from_json(path, SpendRecord if spend else Listing)
     except MappingError as exc:
         raise click.BadParameter(str(exc), param_hint="--mapping") from None
 
@@ -81,7 +82,7 @@ def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry
          spend: bool, organisation: str | None) -> None:
     """Publish every listing (or spend record) in PATH to its topic, then print a summary."""
     settings = IngestSettings()
-    mapping = _read_mapping(mapping_path)
+    mapping = _read_mapping(mapping_path, spend)
     fmt = fmt or guess_format(path)
     topic = settings.topic(settings.spend_topic if spend else settings.listings_topic)
     if mapping is not None and fmt != "csv":
@@ -93,8 +94,7 @@ def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry
         return
     if dry_run:
         click.echo(f"dry run of {path.name}: nothing is published")
-    if not spend:
-        _check_header(path, fmt, mapping)
+    _check_header(path, fmt, mapping)
     if dry_run:
         _dry_run(settings, path, fmt, mapping)
         return

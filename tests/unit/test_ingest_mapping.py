@@ -9,6 +9,7 @@ import pytest
 
 from services.ingest.sources.formats import FORMATS, csv_header
 from services.ingest.sources.mapping import CsvMapping, MappingError, charity_number, iso_date, uk_date
+from shared.models import SpendRecord
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "data" / "examples"
 
@@ -87,6 +88,15 @@ def test_the_worked_example_loads_through_its_mapping() -> None:
 def test_top_level_keys_starting_with_an_underscore_are_comments(tmp_path: Path) -> None:
     mapping = CsvMapping.from_json(mapping_file(tmp_path, {"_about": "Leeds suppliers, 2024", "fields": {"name": "N"}}))
     assert mapping.to_listing({"N": "Alpha"}) == {"name": "Alpha"}
+
+
+def test_a_spend_mapping_is_checked_against_spend_record_fields(tmp_path: Path) -> None:
+    path = mapping_file(tmp_path, {"fields": {"reference": "Invoice", "amount_pence": {"column": "Pence",
+                                                                                      "transform": "number"}}})
+    assert CsvMapping.from_json(path, SpendRecord).to_listing({"Invoice": "INV-1", "Pence": "1,200"}) == {
+        "reference": "INV-1", "amount_pence": 1200.0}
+    with pytest.raises(MappingError, match="no listing field 'reference'"):
+        CsvMapping.from_json(path)
 
 
 def test_missing_columns_name_their_fields() -> None:

@@ -234,9 +234,9 @@ class CsvMapping:
         return [name for name in header if name not in read]
 
     @classmethod
-    def from_json(cls, path: Path) -> CsvMapping:
-        """Load a steward's mapping file (the format is in this module's docstring); raises
-        MappingError naming the first problem."""
+    def from_json(cls, path: Path, model: type[BaseModel] = Listing) -> CsvMapping:
+        """Load a steward's mapping file (the format is in this module's docstring) for records of
+        `model` (a spend CSV maps to SpendRecord); raises MappingError naming the first problem."""
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -246,9 +246,9 @@ class CsvMapping:
         unknown = sorted(key for key in set(spec) - {"fields", "constants"} if not key.startswith("_"))
         if unknown:
             raise MappingError(f"{path.name}: unknown key {unknown[0]!r}; a mapping has \"fields\" and \"constants\"")
-        fields: dict[str, Spec] = dict(_fields(_object(spec, "fields")))
+        fields: dict[str, Spec] = dict(_fields(_object(spec, "fields"), model))
         for target, value in _object(spec, "constants").items():
-            _check_field(target, "constants")
+            _check_field(target, "constants", model)
             fields[target] = Const(value)
         if not fields:
             raise MappingError(f"{path.name}: no fields mapped")
@@ -263,7 +263,7 @@ def _object(spec: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _fields(spec: dict[str, Any]) -> Iterator[tuple[str, Column]]:
+def _fields(spec: dict[str, Any], model: type[BaseModel]) -> Iterator[tuple[str, Column]]:
     for target, source in spec.items():
         where = f"fields.{target}"
         if isinstance(source, str):
@@ -285,16 +285,16 @@ def _fields(spec: dict[str, Any]) -> Iterator[tuple[str, Column]]:
             raise MappingError(f"{where}: {exc}") from None
         spread = transform in SPREADING
         if not spread:
-            _check_field(target, "fields")
+            _check_field(target, "fields", model)
         yield target, Column(tuple(names), function, spread)
 
 
 @cache
-def listing_fields() -> dict[str, Any]:
-    """Every field a file may set -> its annotation: the Listing's own fields, and nested ones
+def model_fields(model: type[BaseModel] = Listing) -> dict[str, Any]:
+    """Every field a file may set -> its annotation: the model's own fields, and nested ones
     dotted (`address.town`); `provenance` is set by ingest, never read from a file."""
     out: dict[str, Any] = {}
-    for name, info in Listing.model_fields.items():
+    for name, info in model.model_fields.items():
         if name == "provenance":
             continue
         nested = info.annotation if isinstance(info.annotation, type) else _optional_model(info.annotation)
@@ -305,10 +305,10 @@ def listing_fields() -> dict[str, Any]:
     return out
 
 
-def _check_field(target: str, where: str) -> None:
-    if target not in listing_fields():
-        raise MappingError(f"{where}.{target}: no listing field {target!r} (fields are Listing's, nested ones"
-                           " dotted: address.town; see shared/schemas/listing.schema.json)")
+def _check_field(target: str, where: str, model: type[BaseModel]) -> None:
+    if target not in model_fields(model):
+        what = "listing" if model is Listing else model.__name__
+        raise MappingError(f"{where}.{target}: no {what} field {target!r} (known: {', '.join(model_fields(model))})")
 
 
 def _set_path(out: RawListing, path: str, value: Any) -> None:
@@ -322,7 +322,7 @@ def _set_path(out: RawListing, path: str, value: Any) -> None:
 def own_schema_mapping() -> CsvMapping:
     """The project's own CSV: one column per Listing field (`address.town` for nested ones),
     lists separated by `;`. Derived from the model so a new field needs no mapping change."""
-    return CsvMapping({path: col(path, transform=_cell(annotation)) for path, annotation in listing_fields().items()})
+    return CsvMapping({path: col(path, transform=_cell(annotation)) for path, annotation in model_fields().items()})
 
 
 def _optional_model(annotation: Any) -> type | None:
