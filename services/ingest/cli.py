@@ -61,7 +61,7 @@ def _read_mapping(path: Path | None, spend: bool) -> CsvMapping | None:
     try:
         return CsvMapping.from_json(path, SpendRecord if spend else Listing)
     except MappingError as exc:
-        raise click.BadParameter(str(exc), param_hint="--mapping") from None
+        raise click.ClickException(f"mapping file {path}: {exc}") from None
 
 
 @cli.command()

@@ -108,7 +108,7 @@ def test_missing_columns_name_their_fields() -> None:
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("{not json", "is not JSON"),
+    ("{not json", "not JSON"),
     ([], "expected an object"),
     ({"feilds": {}}, "unknown key 'feilds'"),
     ({"fields": ["Name"]}, '"fields" must be an object'),

@@ -240,18 +240,18 @@ class CsvMapping:
         try:
             spec = json.loads(path.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise MappingError(f"{path.name} is not JSON: {exc}") from None
+            raise MappingError(f"not JSON: {exc}") from None
         if not isinstance(spec, dict):
-            raise MappingError(f"{path.name}: expected an object with \"fields\" (and \"constants\")")
+            raise MappingError('expected an object with "fields" (and "constants")')
         unknown = sorted(key for key in set(spec) - {"fields", "constants"} if not key.startswith("_"))
         if unknown:
-            raise MappingError(f"{path.name}: unknown key {unknown[0]!r}; a mapping has \"fields\" and \"constants\"")
+            raise MappingError(f"unknown key {unknown[0]!r}; a mapping has \"fields\" and \"constants\"")
         fields: dict[str, Spec] = dict(_fields(_object(spec, "fields"), model))
         for target, value in _object(spec, "constants").items():
             _check_field(target, "constants", model)
             fields[target] = Const(value)
         if not fields:
-            raise MappingError(f"{path.name}: no fields mapped")
+            raise MappingError("no fields mapped")
         return cls(fields)
 
 
@@ -292,10 +292,11 @@ def _fields(spec: dict[str, Any], model: type[BaseModel]) -> Iterator[tuple[str,
 @cache
 def model_fields(model: type[BaseModel] = Listing) -> dict[str, Any]:
     """Every field a file may set -> its annotation: the model's own fields, and nested ones
-    dotted (`address.town`); `provenance` is set by ingest, never read from a file."""
+    dotted (`address.town`). Lists of objects (`provenance`, set by ingest; `verified`, set by
+    register loaders) have no place in one cell, and are left out."""
     out: dict[str, Any] = {}
     for name, info in model.model_fields.items():
-        if name == "provenance":
+        if get_origin(info.annotation) is list and _optional_model(info.annotation) is not None:
             continue
         nested = info.annotation if isinstance(info.annotation, type) else _optional_model(info.annotation)
         if nested is not None and issubclass(nested, BaseModel):
