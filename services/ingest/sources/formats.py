@@ -55,6 +55,12 @@ def _printable(value: Any) -> Any:
     return value
 
 
+def csv_header(path: Path) -> list[str]:
+    """The CSV's column names (empty for an empty file), for checking a mapping before loading."""
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        return [_printable(name) for name in next(csv.reader(fh), [])]
+
+
 def csv_rows(path: Path) -> Iterator[tuple[str, Row, str | None]]:
     """(line, row, problem) for each data row; the line is where the row starts."""
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
@@ -136,6 +142,16 @@ def grant_records(path: Path, mapping: CsvMapping | None = None) -> Iterator[Sou
             yield SourceRecord(where, grants, listing=threesixtygiving.record(grants))
         except Skipped as skipped:
             yield SourceRecord(where, grants, skipped=skipped.reason)
+
+
+ROW_FORMATS: dict[str, Callable[[CsvMapping | None], Callable[[Row], RawListing]]] = {
+    "csv": lambda mapping: (mapping or own_schema_mapping()).to_listing,
+    "coopsuk": lambda _: coopsuk.record,
+    "workerscoop": lambda _: workerscoop.record,
+    "ukcat": lambda _: ukcat.record,
+}
+"""The formats whose records are single CSV rows: a row they dead-letter can be converted again
+on replay (with the mapping as it is then)."""
 
 
 FORMATS: dict[str, Reader] = {
