@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import ccew, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
+from . import ccew, ccni, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
 from .register_files import has_bad_bytes
@@ -61,9 +61,10 @@ def csv_header(path: Path) -> list[str]:
         return [_printable(name) for name in next(csv.reader(fh), [])]
 
 
-def csv_rows(path: Path) -> Iterator[tuple[str, Row, str | None]]:
-    """(line, row, problem) for each data row; the line is where the row starts."""
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+def csv_rows(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[str, Row, str | None]]:
+    """(line, row, problem) for each data row; the line is where the row starts. A few sources
+    publish in another encoding (CCNI: Windows-1252); bytes it cannot decode are problems."""
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         width = len(reader.fieldnames or [])
         start = reader.line_num + 1
@@ -82,9 +83,11 @@ def _row_problem(row: dict[Any, Any], width: int) -> str | None:
     return f"invalid UTF-8 in column {bad[0]!r}" if bad else None
 
 
-def mapped_csv(path: Path, convert: Callable[[Row], RawListing]) -> Iterator[SourceRecord]:
+def mapped_csv(
+    path: Path, convert: Callable[[Row], RawListing], encoding: str = "utf-8-sig"
+) -> Iterator[SourceRecord]:
     """Every CSV row through a source mapping."""
-    return mapped_rows(csv_rows(path), convert)
+    return mapped_rows(csv_rows(path, encoding), convert)
 
 
 def mapped_rows(rows: Iterable[tuple[str, Row, str | None]], convert: Callable[[Row], RawListing]
@@ -149,6 +152,7 @@ ROW_FORMATS: dict[str, Callable[[CsvMapping | None], Callable[[Row], RawListing]
     "coopsuk": lambda _: coopsuk.record,
     "workerscoop": lambda _: workerscoop.record,
     "ukcat": lambda _: ukcat.record,
+    "ccni": lambda _: ccni.record,
 }
 """The formats whose records are single CSV rows: a row they dead-letter can be converted again
 on replay (with the mapping as it is then)."""
@@ -160,6 +164,7 @@ FORMATS: dict[str, Reader] = {
     "coopsuk": lambda path, _: mapped_csv(path, coopsuk.record),
     "workerscoop": lambda path, _: mapped_csv(path, workerscoop.record),
     "ukcat": lambda path, _: mapped_csv(path, ukcat.record),
+    "ccni": lambda path, _: mapped_csv(path, ccni.record, ccni.ENCODING),
     "360giving": grant_records,
     "ccew": lambda path, _: mapped_rows(ccew.rows(path), ccew.converter(path)),
     "oscr": lambda path, _: mapped_rows(oscr.rows(path), oscr.converter(path)),
@@ -167,9 +172,9 @@ FORMATS: dict[str, Reader] = {
     "fca-mutuals": lambda path, _: mapped_rows(fca_mutuals.rows(path), fca_mutuals.converter(path)),
 }
 """`load --format NAME`: the project's JSONL and CSV (or CSV with a steward's mapping file),
-Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, 360Giving
-grant files, and the official registers' own downloads (Charity Commission, OSCR, Companies House,
-FCA Mutuals Public Register)."""
+Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, the Northern
+Ireland charity register's export, 360Giving grant files, and the official registers' own downloads
+(Charity Commission, OSCR, Companies House, FCA Mutuals Public Register)."""
 
 
 def guess_format(path: Path) -> str:

@@ -1,0 +1,79 @@
+"""What the charity-register loaders (UK-CAT, the CCNI export) share: register links, company
+numbers, the verification a register extract vouches for, and the name rule for school parents'
+associations.
+
+Both loaders meet the same charities (UK-CAT classifies CCNI's), so a rule or an identifier
+written twice would let one organisation read differently depending on the file it came from.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .common import RawListing
+
+CHARITY_REGISTERS = ("GB-CHC", "GB-SC", "GB-NIC")
+"""org-id.guide lists of the three UK charity registers."""
+
+_REGISTER_URLS = {
+    "GB-CHC": "https://register-of-charities.charitycommission.gov.uk/charity-search/-/charity-details/{n}",
+    "GB-SC": "https://www.oscr.org.uk/about-charities/search-the-register/charity-details?number={n}",
+    "GB-NIC": "https://www.charitycommissionni.org.uk/charity-details/?regId={n}",
+}
+
+# A school's parent-teacher association or "Friends of" fund-raises for that school: it sells
+# nothing to public buyers, whatever its purposes say. "Academy" and "college" are left out of
+# the "Friends of" rule: friends of the Royal Academy are a gallery's members, not a school's.
+_PARENTS_ASSOCIATION = re.compile(
+    r"\bP\.?T\.?F?\.?A\b"
+    r"|\bparents?'?,? (?:(?:and|&) )?(?:staff|teachers?|friends)'?,? (?:and friends )?(?:association|council|committee)"
+    r"|\bparents'? (?:association|council|committee)\b"
+    r"|\bfriends of\b.*\b(?:school|primary|P\.?S|nursery|grammar)\b",
+    re.IGNORECASE,
+)
+_COMPANY_PREFIXED = re.compile(r"^(?:RC|ZC|SC|NI)\d{6}$")
+
+
+def register_url(org_id: str) -> str:
+    """The charity's page on its regulator's register."""
+    register, _, number = org_id.rpartition("-")
+    return _REGISTER_URLS[register].format(n=number)
+
+
+def registered_charity(org_id: str, as_of: str, status: str = "registered charity") -> RawListing:
+    """The `Verification` a register extract of `as_of` gives the charity `org_id`."""
+    register = org_id.rpartition("-")[0]
+    return {"registry": register, "identifier": org_id, "status": status, "as_of": as_of}
+
+
+def is_parents_association(name: str) -> bool:
+    """True for a PTA, a parents' association or a "Friends of … School"."""
+    return bool(_PARENTS_ASSOCIATION.search(name))
+
+
+def company_fields(raw: str | None, northern_ireland: bool) -> RawListing:
+    """`company_number` (and, when it is certain, the `GB-COH-` org-id) from a register's cell.
+
+    Registers store Companies House numbers loosely: `2324869.0`, leading zeros lost, `0` for
+    none. A Great Britain number is digits padded to 8, or two letters and six digits (RC, ZC
+    royal-charter and unregistered companies), and then its org-id is safe to state. Northern
+    Ireland charities' numbers arrive with both the `NI` prefix and the zeros stripped, so
+    `NI` + six digits is a rebuild nobody has checked against Companies House: it is kept as the
+    number a reader can look up, but no org-id is claimed, because org-ids join records and a
+    wrong one would merge two organisations. `CE` (charitable incorporated organisation) values,
+    one digit repeated (`111111`) and malformed values are left out.
+    """
+    value = (raw or "").strip().upper().removesuffix(".0")
+    if not value or not value.strip("0") or len(set(value)) == 1 and len(value) > 1:
+        return {}
+    if value.isdigit():
+        if northern_ireland:
+            return {"company_number": f"NI{value.zfill(6)}"} if len(value) <= 6 else {}
+        if len(value) > 8:
+            return {}
+        number = value.zfill(8)
+    elif _COMPANY_PREFIXED.match(value) and not northern_ireland:
+        number = value
+    else:
+        return {}
+    return {"company_number": number, "org_ids": [f"GB-COH-{number}"]}
