@@ -152,3 +152,10 @@ def test_the_shipped_export_loads_without_problems() -> None:
     assert sum(r.skipped == "removed from the register" for r in records) == 342
     with pytest.raises(Skipped):
         ccni.record(_row(Status="Removed"))
+
+
+def test_a_description_reads_as_a_sentence_whatever_the_lists_hold() -> None:
+    assert ccni.describe([], [], ["General charitable purposes", "Arts", "Cultural"]) == "Arts and cultural."
+    assert ccni.describe(["The advancement of amateur sport"], ["Men"], []) == (
+        "Works for men. Charitable purposes: amateur sport."
+    )

@@ -165,7 +165,8 @@ def describe(aims: list[str], beneficiaries: list[str], ways: list[str]) -> str:
     """The three lists in words: "Advice/advocacy/information and counselling/support for
     carers and older people. Charitable purposes: education; the relief of those in need."."""
     sentences = []
-    doing = _joined([w if i == 0 else w[:1].lower() + w[1:] for i, w in enumerate(ways) if w != GENERAL])
+    specific = [way for way in ways if way != GENERAL]
+    doing = _joined([w if i == 0 else w[:1].lower() + w[1:] for i, w in enumerate(specific)])
     helping = _joined([b[:1].lower() + b[1:] for b in beneficiaries])
     if doing:
         sentences.append(f"{doing} for {helping}." if helping else f"{doing}.")
