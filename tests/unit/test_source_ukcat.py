@@ -120,3 +120,8 @@ def test_a_faith_based_charity_that_delivers_a_service_is_kept() -> None:
 def test_never_classified_rows_are_listed_with_what_they_have() -> None:
     listing = Listing.model_validate(ukcat.record(_row(ICNPTSO="", UKCAT="", **{"Batch ID": ""})))
     assert listing.categories == [] and listing.cpv_codes == [] and listing.verified
+
+
+def test_an_ni_charity_number_is_written_as_the_ni_register_writes_it() -> None:
+    listing = ukcat.record(_row(org_id="GB-NIC-100016", reg_number="NI100016", source="CCNI"))
+    assert listing["charity_number"] == "100016" and listing["org_ids"] == ["GB-NIC-100016"]

@@ -149,7 +149,9 @@ def record(row: Row) -> RawListing:
         "id": listing_id("charity", identifier),
         "name": name,
         "legal_form": "charity",
-        "charity_number": text(row["reg_number"]),
+        # The regulator's own form (CCNI's "100016", not UK-CAT's "NI100016"), as the NI register's
+        # loader writes it, so a merged listing reads the same whichever source leads.
+        "charity_number": identifier.rpartition("-")[2],
         **company,
         "org_ids": [identifier, *company.get("org_ids", [])],
         "verified": [registered_charity(identifier, snapshot.as_of)],
