@@ -104,8 +104,8 @@ def test_removed_charities_and_non_suppliers_are_skipped_with_their_reasons(tmp_
         "removed from the register",
         "not a supplier: grant-maker (works only by grant making)",
         "not a supplier: religious body delivering nothing else",
-        "not a supplier: congregation or place of worship (by name)",
-        "not a supplier: school parents' association or fund",
+        "not a supplier: congregation or place of worship (religion, and its name)",
+        "not a supplier: parent-teacher association (by name)",
         "no longer operates (the register's address says so)",
     ]
 

@@ -48,8 +48,9 @@ def test_the_objects_stand_in_when_a_charity_gives_no_activities() -> None:
         ({"ICNPTSO": "H10"}, "not a supplier: grant-making foundation (ICNP/TSO)"),
         ({"ICNPTSO": "", "UKCAT": "RL302;RL200;BE102"}, "not a supplier: place of worship (UK-CAT tags)"),
         ({"ICNPTSO": "", "UKCAT": "CA201;BE102"}, "not a supplier: grant-maker (UK-CAT tags)"),
-        ({"ICNPTSO": "B32", "UKCAT": "ED201"}, "not a supplier: school parents' association or fund"),
-        ({"name": "Frodsham Manor House P.T.A."}, "not a supplier: school parents' association or fund"),
+        ({"ICNPTSO": "B32", "UKCAT": "ED201"}, "not a supplier: school parents' association or fund (UK-CAT tags)"),
+        ({"name": "Frodsham Manor House P.T.A."}, "not a supplier: parent-teacher association (by name)"),
+        ({"name": "Leith Bowling Club"}, "not a supplier: members' club (by name)"),
         ({"org_id": "GB-COH-01234567"}, "no charity register identifier"),
     ],
 )

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from shared.geo import Gazetteer
 
-from .charities import company_fields, is_parents_association, register_url, registered_charity
+from .charities import company_fields, non_supplier_by_name, register_url, registered_charity
 from .common import RawListing, Skipped, edition, geocoded, given_place, listing_id, text, unique
 from .impact import impact_areas
 from .mapping import Row
+from .register_files import cell, website
 
 SOURCE = "ccni"
 LICENCE = "OGL-UK-3.0"
@@ -82,7 +83,6 @@ _POSTCODE = re.compile(
 _NOT_A_TOWN = re.compile(
     r"^(?:co\.?|county) |^(?:n\.? ?ireland|northern ireland|uk|united kingdom)$|^BT ?\d", re.IGNORECASE
 )
-_PLACEHOLDER = re.compile(r"^(?:n/?a|none|nil|no|-+|\.+|tbc|no website|not applicable|www\.?)$", re.IGNORECASE)
 # A place of worship or congregation says so in its name ("… Presbyterian Church", "St Mary's
 # Parish", "… Congregation of Jehovah's Witnesses").
 _CONGREGATION = re.compile(
@@ -130,10 +130,8 @@ def non_supplier_reason(name: str, aims: list[str], ways: list[str], address: st
     if RELIGION in aims and set(ways) <= {RELIGIOUS_ACTIVITIES, GENERAL}:
         return "not a supplier: religious body delivering nothing else"
     if RELIGION in aims and _CONGREGATION.search(name):
-        return "not a supplier: congregation or place of worship (by name)"
-    if is_parents_association(name):
-        return "not a supplier: school parents' association or fund"
-    return None
+        return "not a supplier: congregation or place of worship (religion, and its name)"
+    return non_supplier_by_name(name)
 
 
 def address_fields(address: str, name: str) -> RawListing:
@@ -185,15 +183,10 @@ def _joined(items: list[str]) -> str:
 
 
 def _contact(row: Row) -> RawListing:
-    website = text(row.get("Website"))
-    if website and (_PLACEHOLDER.match(website) or "." not in website):
-        website = None
-    if website and "://" not in website:
-        website = f"https://{website}"
     email = text(row.get("Email"))
     phone = text(row.get("Telephone"))
     return {
-        "website": website,
+        "website": website(cell(row, "Website")),
         "email": email if email and "@" in email else None,
         "phone": phone if phone and any(ch.isdigit() for ch in phone) else None,
     }
@@ -225,7 +218,7 @@ def record(row: Row) -> RawListing:
         "charity_number": number,
         **company_fields(row.get("Company number"), northern_ireland=True),
         "org_ids": [identifier],
-        "verified": [registered_charity(identifier, AS_OF, _STATUS_WORDS.get(status, "registered charity"))],
+        "verified": registered_charity(identifier, AS_OF, _STATUS_WORDS.get(status, "registered charity")),
         "description": description,
         "categories": categories,
         "beneficiaries": beneficiaries,

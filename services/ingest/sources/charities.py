@@ -1,6 +1,6 @@
-"""What the charity-register loaders (UK-CAT, the CCNI export) share: register links, company
-numbers, the verification a register extract vouches for, and the name rule for school parents'
-associations.
+"""What the charity loaders built on UK-CAT and the CCNI export share: register links, company
+numbers, the verification a register extract vouches for, and the name rules every register
+loader applies (`non_suppliers.by_name`), worded as these loaders count their rules.
 
 Both loaders meet the same charities (UK-CAT classifies CCNI's), so a rule or an identifier
 written twice would let one organisation read differently depending on the file it came from.
@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from .common import RawListing
+from .non_suppliers import by_name
+from .register_files import verification
 
 CHARITY_REGISTERS = ("GB-CHC", "GB-SC", "GB-NIC")
 """org-id.guide lists of the three UK charity registers."""
@@ -21,16 +23,6 @@ _REGISTER_URLS = {
     "GB-NIC": "https://www.charitycommissionni.org.uk/charity-details/?regId={n}",
 }
 
-# A school's parent-teacher association or "Friends of" fund-raises for that school: it sells
-# nothing to public buyers, whatever its purposes say. "Academy" and "college" are left out of
-# the "Friends of" rule: friends of the Royal Academy are a gallery's members, not a school's.
-_PARENTS_ASSOCIATION = re.compile(
-    r"\bP\.?T\.?F?\.?A\b"
-    r"|\bparents?'?,? (?:(?:and|&) )?(?:staff|teachers?|friends)'?,? (?:and friends )?(?:association|council|committee)"
-    r"|\bparents'? (?:association|council|committee)\b"
-    r"|\bfriends of\b.*\b(?:school|primary|P\.?S|nursery|grammar)\b",
-    re.IGNORECASE,
-)
 _COMPANY_PREFIXED = re.compile(r"^(?:RC|ZC|SC|NI)\d{6}$")
 
 
@@ -40,15 +32,15 @@ def register_url(org_id: str) -> str:
     return _REGISTER_URLS[register].format(n=number)
 
 
-def registered_charity(org_id: str, as_of: str, status: str = "registered charity") -> RawListing:
-    """The `Verification` a register extract of `as_of` gives the charity `org_id`."""
-    register = org_id.rpartition("-")[0]
-    return {"registry": register, "identifier": org_id, "status": status, "as_of": as_of}
+def registered_charity(org_id: str, as_of: str, status: str = "registered charity") -> list[RawListing]:
+    """The `verified` a register extract of `as_of` gives the charity `org_id`."""
+    return verification(org_id.rpartition("-")[0], org_id, status, as_of)
 
 
-def is_parents_association(name: str) -> bool:
-    """True for a PTA, a parents' association or a "Friends of … School"."""
-    return bool(_PARENTS_ASSOCIATION.search(name))
+def non_supplier_by_name(name: str) -> str | None:
+    """The shared name rules (PTA, place of worship, members' club) as a counted reason, or None."""
+    why = by_name(name)
+    return f"not a supplier: {why} (by name)" if why else None
 
 
 def company_fields(raw: str | None, northern_ireland: bool) -> RawListing:

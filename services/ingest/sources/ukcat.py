@@ -10,8 +10,9 @@ carries, so grant files, spend records and the judged benchmark can name it.
 Rows the register no longer holds (every register field blank) or marked inactive are skipped;
 so are bodies that sell nothing to public buyers, each rule counted by its reason: ICNP/TSO
 groups `icnptso.non_supplier` names (grant-makers, congregations, members' clubs, parties),
-UK-CAT tags that say only "place of worship" or only "grant making", and school parents'
-associations. Licence: classification CC BY 4.0; register data OGL v3.
+UK-CAT tags that say only "place of worship", only "grant making" or "parent teacher", and the
+name rules every register loader shares (`non_suppliers.by_name`). Licence: classification
+CC BY 4.0; register data OGL v3.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from shared.geo import Gazetteer
 
 from . import icnptso
-from .charities import CHARITY_REGISTERS, company_fields, is_parents_association, register_url, registered_charity
+from .charities import CHARITY_REGISTERS, company_fields, non_supplier_by_name, register_url, registered_charity
 from .common import RawListing, Skipped, edition, geocoded, given_place, listing_id, text, unique
 from .impact import impact_areas
 from .mapping import Row
@@ -114,9 +115,9 @@ def non_supplier_reason(name: str, code: str | None, classified: list[Tag]) -> s
         return "not a supplier: place of worship (UK-CAT tags)"
     if activities and activities <= _GRANT_MAKING_TAGS:
         return "not a supplier: grant-maker (UK-CAT tags)"
-    if codes & _PARENT_TEACHER_TAGS or is_parents_association(name):
-        return "not a supplier: school parents' association or fund"
-    return None
+    if codes & _PARENT_TEACHER_TAGS:
+        return "not a supplier: school parents' association or fund (UK-CAT tags)"
+    return non_supplier_by_name(name)
 
 
 def inferred_cpv(code: str | None, classified: list[Tag]) -> list[str]:
@@ -154,7 +155,7 @@ def record(row: Row) -> RawListing:
         "charity_number": identifier.rpartition("-")[2],
         **company,
         "org_ids": [identifier, *company.get("org_ids", [])],
-        "verified": [registered_charity(identifier, snapshot.as_of)],
+        "verified": registered_charity(identifier, snapshot.as_of),
         "description": description,
         "categories": categories,
         "beneficiaries": [t.label for t in classified if t.category == _BENEFICIARY_CATEGORY],
