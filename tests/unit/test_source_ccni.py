@@ -76,7 +76,7 @@ def test_a_registered_charity_is_verified_by_ccni_with_its_lists_in_words() -> N
     assert listing.postcode == "BT14 7PJ" and listing.region == "Northern Ireland" and listing.location
     assert listing.address.town == "Belfast" and listing.address.street == "44 Alliance Avenue"
     assert listing.contact.website == "https://www.cancerlifeline.info"
-    assert listing.source_url == "https://www.charitycommissionni.org.uk/charity-details/?regId=100002"
+    assert listing.source_url == "https://www.charitycommissionni.org.uk/charity-details/?regid=100002&subid=0"
     assert listing.updated_at.date().isoformat() == "2020-06-30"
 
 

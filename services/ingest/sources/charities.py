@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from . import ccew, oscr
 from .common import RawListing
 from .non_suppliers import by_name
 from .register_files import verification
@@ -18,9 +19,9 @@ CHARITY_REGISTERS = ("GB-CHC", "GB-SC", "GB-NIC")
 """org-id.guide lists of the three UK charity registers."""
 
 _REGISTER_URLS = {
-    "GB-CHC": "https://register-of-charities.charitycommission.gov.uk/charity-search/-/charity-details/{n}",
-    "GB-SC": "https://www.oscr.org.uk/about-charities/search-the-register/charity-details?number={n}",
-    "GB-NIC": "https://www.charitycommissionni.org.uk/charity-details/?regId={n}",
+    "GB-CHC": ccew.REGISTER_URL,
+    "GB-SC": oscr.REGISTER_URL,
+    "GB-NIC": "https://www.charitycommissionni.org.uk/charity-details/?regid={n}&subid=0",
 }
 
 _COMPANY_PREFIXED = re.compile(r"^(?:RC|ZC|SC|NI)\d{6}$")
