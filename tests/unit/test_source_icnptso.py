@@ -34,3 +34,12 @@ def test_cpv_comes_from_the_sub_group_else_its_group_else_nothing() -> None:
     assert icnptso.cpv_for("D41") == ["80530000", "79611000"]
     assert icnptso.cpv_for("F20") == []
     assert icnptso.cpv_for("nonsense") == []
+
+
+def test_housing_management_is_a_supplier_group_and_residents_associations_are_known_by_name() -> None:
+    """F30 holds housing associations and supported-housing charities beside tenants' groups."""
+    from services.ingest.sources.non_suppliers import by_name
+
+    assert icnptso.non_supplier("F30") is None
+    assert by_name("Oakwood Tenants and Residents Association") == "residents' or tenants' association"
+    assert by_name("Kingdom Housing Association") is None

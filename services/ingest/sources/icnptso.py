@@ -4,7 +4,10 @@ UK-CAT gives every classified charity, and a model gives 62,088 Community Intere
 ICNP/TSO code. The code says what an organisation does in terms a register can vouch for, so the
 loaders use it three ways: its title becomes a category a buyer can read, a table links it to
 the CPV codes buyers publish lots under (inferred, and marked so), and a few groups mark bodies
-that sell nothing to public buyers (grant-makers, congregations, members' clubs, parties).
+that sell nothing to public buyers (grant-makers, congregations, members' clubs, parties). F30,
+"Housing management and maintenance", is not one of them: it holds the housing associations and
+supported-housing charities buyers contract with, beside residents' associations (which
+`non_suppliers.by_name` recognises by name).
 
 The CPV links are deliberately coarse and only drawn where the activity *is* a service a public
 buyer contracts for (child day-care, vocational training, residential care); advocacy, community
@@ -25,7 +28,6 @@ NON_SUPPLIER_GROUPS: dict[str, str] = {
     "J": "business, professional or labour association",
     "G13": "members' social club",
     "G20": "political party or lobbying body",
-    "F30": "residents' or tenants' association",
     "L60": "financial or insurance body",
     "L80": "household activity",
 }

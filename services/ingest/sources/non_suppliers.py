@@ -20,11 +20,13 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bsocial club\b|\bworking\s*men'?s\b.*\bclub\b|\bmasonic\b|\blodge of\b|\bconservative club\b"
          r"|\blabour club\b|\bliberal club\b|\bex-?servicemen'?s club\b|\bbowling club\b|\bgolf club\b",
          "members' club"),
+        (r"\b(?:tenants?'?|residents?'?)\s*(?:(?:and|&)\s*(?:tenants?'?|residents?'?)\s*)?association\b",
+         "residents' or tenants' association"),
     )
 )
 
 
 def by_name(name: str) -> str | None:
     """Why an organisation with this name is not a supplier (PTA, place of worship, members'
-    club), or None."""
+    club, residents' or tenants' association), or None."""
     return next((reason for pattern, reason in _NAME_RULES if pattern.search(name)), None)
