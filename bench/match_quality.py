@@ -40,7 +40,7 @@ from typing import Any
 from bench.lots import ROOT
 from bench.quality import judged as judged_bench
 from bench.quality.metrics import ndcg, recall, reciprocal_rank
-from bench.synthetic import SAMPLE
+from bench.synthetic import BEFORE_CHARITIES, SAMPLE
 from services.matcher.config import MatcherSettings
 from services.matcher.features import LotContext
 from services.matcher.matching import Matcher, match, prepare
@@ -78,11 +78,13 @@ def cases() -> list[Case]:
 
 @contextmanager
 def sample_index() -> Iterator[SearchIndex]:
-    """The shipped directory in a throw-away embedded index."""
+    """The listings the constructed benchmark was graded over (`BEFORE_CHARITIES`), in a
+    throw-away embedded index."""
     with tempfile.TemporaryDirectory() as tmp:
         index = open_search_index(f"sqlite:///{Path(tmp) / 'quality.db'}")
         index.ensure_index()
-        docs = [Listing.model_validate_json(line).index_document() for line in SAMPLE.read_text().splitlines()]
+        listings = [Listing.model_validate_json(line) for line in SAMPLE.read_text().splitlines()]
+        docs = [listing.index_document() for listing in listings if listing.source in BEFORE_CHARITIES]
         for start in range(0, len(docs), 1000):
             assert not index.bulk_upsert(docs[start : start + 1000]).failed
         index.refresh()

@@ -18,7 +18,7 @@ synonym of it (the acronym was kept, not dropped), and an empty answer names the
 Prints one line per failure and the summary the README quotes; exits 1 when any query fails.
 
 The queries were judged before the default directory took in the registered charities (UK-CAT,
-the NI register), so they run over the listings they were judged on (`JUDGED_SOURCES`): over the
+the NI register), so they run over the listings they were judged on (`BEFORE_CHARITIES`): over the
 whole directory, unjudged charities (often relevant) fill the first ten and "nothing fits"
 answers stop being true. Judging the charities too is what would let the set cover them.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from bench.synthetic import ROOT, SAMPLE
+from bench.synthetic import BEFORE_CHARITIES, ROOT, SAMPLE
 from services.directory.search_params import parse_search_args
 from services.directory.search_service import run_search
 from shared.models import Listing
@@ -46,7 +46,6 @@ from shared.search.vocabulary import PROTECTED_ACRONYMS, SHORT_TERMS, SYNONYMS
 
 QUERIES = ROOT / "bench" / "queries" / "search_queries.jsonl"
 TOP = 10
-JUDGED_SOURCES = frozenset({"coopsuk", "workerscoop", "oxford", "powertochange"})
 ACRONYMS = (*PROTECTED_ACRONYMS, *SHORT_TERMS)
 
 
@@ -67,7 +66,7 @@ def fill(index: SearchIndex) -> None:
     index.ensure_index()
     with SAMPLE.open(encoding="utf-8") as fh:
         listings = [Listing.model_validate_json(line) for line in fh if line.strip()]
-    docs = [listing.index_document() for listing in listings if listing.source in JUDGED_SOURCES]
+    docs = [listing.index_document() for listing in listings if listing.source in BEFORE_CHARITIES]
     for start in range(0, len(docs), 500):
         result = index.bulk_upsert(docs[start : start + 500])
         if result.failed:

@@ -17,7 +17,7 @@ from typing import Any
 
 from bench.lots import CONSTRUCTED, ROOT, LotText, ocds_lots
 from bench.quality.taxonomy import BY_KEY, listing_classes, lot_classes
-from bench.synthetic import SAMPLE, postcode_districts
+from bench.synthetic import BEFORE_CHARITIES, SAMPLE, postcode_districts
 from shared.geo import default_gazetteer, distance_km
 
 OUT = ROOT / "data" / "benchmark"
@@ -63,7 +63,7 @@ def suppliers() -> list[Supplier]:
     with SAMPLE.open(encoding="utf-8") as fh:
         for line in fh:
             doc = json.loads(line)
-            if doc.get("location"):
+            if doc.get("location") and doc.get("source") in BEFORE_CHARITIES:
                 point = (doc["location"]["lat"], doc["location"]["lon"])
                 out.append(Supplier(doc["id"], point, listing_classes(doc), frozenset(doc.get("impact_areas", []))))
     return out
