@@ -270,9 +270,16 @@ class Listing(BaseModel):
     def index_document(self) -> dict[str, object]:
         """The JSON document stored in the search index (dates as ISO strings), plus `verified_by`:
         the registers that currently list it, a keyword a buyer filters on."""
-        document = self.model_dump(mode="json")
-        document["verified_by"] = sorted({v.registry for v in self.verified if v.current})
-        return document
+        return with_index_fields(self.model_dump(mode="json"))
+
+
+def with_index_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """A listing's JSON with the fields the index derives from it: `verified_by`, the registries
+    whose entry is current. Every writer of the index goes through here (a listing's own document,
+    and the consumer's fold of a cluster's members), so a filter never misses a derived value."""
+    entries = document.get("verified") or ()
+    document["verified_by"] = sorted({str(e["registry"]) for e in entries if e.get("current", True)})
+    return document
 
 
 def require_place(model: Any, what: str) -> None:

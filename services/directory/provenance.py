@@ -77,12 +77,12 @@ def verifications(listing: dict[str, Any]) -> tuple[list[str], list[str]]:
 
 
 def short_verification(listing: dict[str, Any]) -> str | None:
-    """One line for a result: "Registered charity (Charity Commission for Northern Ireland)"."""
+    """One line for a result: "Registered charity, Charity Commission for Northern Ireland"."""
     entries = [Verification.model_validate(e) for e in listing.get("verified") or () if e.get("current", True)]
     if not entries:
         return None
     registers = ", ".join(dict.fromkeys(REGISTERS[e.registry] for e in entries))
-    return f"{entries[0].status[:1].upper()}{entries[0].status[1:]} ({registers})"
+    return f"{entries[0].status[:1].upper()}{entries[0].status[1:]}, {registers}"
 
 
 def licence_terms(listing: dict[str, Any]) -> tuple[list[str], bool]:

@@ -17,6 +17,7 @@ REMOVED = {"registry": "GB-NIC", "identifier": "GB-NIC-100002", "status": "regis
            "as_of": "2020-06-30", "current": False}
 LISTINGS = [
     doc("charity:GB-SC-SC012345", "Highland Befriending", legal_form="charity", licence="CC-BY-4.0; OGL-UK-3.0",
+        cpv_codes=["85320000"], cpv_inferred=True,
         description="Befriending for older people.", org_ids=["GB-SC-SC012345"], verified=[OSCR]),
     doc("charity:GB-NIC-100002", "Belfast Befriending", legal_form="charity", at=BELFAST,
         description="Befriending in Belfast.", org_ids=["GB-NIC-100002"], verified=[REMOVED]),
@@ -61,7 +62,7 @@ def test_verified_keeps_only_organisations_a_register_currently_lists(client: Fl
 
 def test_results_say_which_register_vouches_and_which_are_not_verified(client: FlaskClient) -> None:
     html = client.get("/?q=befriending").get_data(as_text=True)
-    assert "Registered charity (OSCR (Scottish Charity Regulator))" in html
+    assert "Registered charity, OSCR (Scottish Charity Regulator)" in html
     assert html.count("Not verified") == 2
     assert "Listed by an official register" in html  # the facet's title
 
@@ -70,6 +71,7 @@ def test_a_profile_states_the_register_entry_the_licence_and_development_only_da
     scot = client.get("/suppliers/charity:GB-SC-SC012345").get_data(as_text=True)
     assert "registered charity, OSCR (Scottish Charity Regulator), 2024-05" in scot
     assert "Creative Commons Attribution 4.0; Open Government Licence v3.0" in scot
+    assert "Inferred by the directory from the register" in scot
     removed = client.get("/suppliers/charity:GB-NIC-100002").get_data(as_text=True)
     assert "Not verified" in removed
     assert "No longer listed: registered charity, Charity Commission for Northern Ireland" in removed
