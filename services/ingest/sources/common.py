@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.geocode import GeoChain
+from services.ingest.registry_keys import is_placeholder_number
 from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
 
 RawListing = dict[str, Any]
@@ -48,7 +49,7 @@ def text(value: str | None) -> str | None:
 def registry_numbers(number: str | None) -> dict[str, str]:
     """File a registration number under society_number (FCA) or company_number (Companies House)."""
     cleaned = (number or "").strip().upper()
-    if not any(ch.isdigit() for ch in cleaned):  # blanks and placeholders such as "N/A" or "CIO"
+    if is_placeholder_number(cleaned):  # "N/A", "CIO", "Exempt", "0", "111111": no number
         return {}
     if _SOCIETY_NUMBER.match(cleaned):
         return {"society_number": cleaned}
