@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.ingest.registry_keys import is_placeholder_number, org_id_keys, registry_keys, registry_number
-from services.ingest.sources.common import registry_numbers
+from services.ingest.sources.common import registry_number_text, registry_numbers
 from shared.models import Listing
 
 PLACEHOLDERS = ["", "  ", "N/A", "n/a", "NA", "none", "None", "-", "--", "Exempt", "EXCEPTED", "excepted charity",
@@ -48,3 +48,8 @@ def test_a_listings_keys_come_org_ids_first_without_repeats_or_placeholders() ->
         "charity_number": "1000003", "company_number": "N/A", "society_number": "Exempt",
         "updated_at": "2025-01-01T00:00:00Z"})
     assert registry_keys(listing) == [("org-id", "GB-CHC-1000003"), ("charity", "1000003")]
+
+
+def test_source_adapters_keep_a_stated_number_and_drop_a_placeholder() -> None:
+    assert registry_number_text(" 1000003 ") == "1000003"
+    assert registry_number_text("Exempt") is None and registry_number_text("0") is None

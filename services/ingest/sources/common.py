@@ -46,6 +46,12 @@ def text(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def registry_number_text(value: str | None) -> str | None:
+    """A stated registry number (a charity number, say), or None for a blank or a placeholder
+    ("N/A", "Exempt", "0"): a placeholder kept would look like a number to every reader."""
+    return None if is_placeholder_number(value) else text(value)
+
+
 def registry_numbers(number: str | None) -> dict[str, str]:
     """File a registration number under society_number (FCA) or company_number (Companies House)."""
     cleaned = (number or "").strip().upper()
