@@ -33,7 +33,7 @@ def store(tmp_path: Path, *records: tuple[str, str, str, str | None]) -> None:
     registry.close()
 
 
-def republished(tmp_path: Path) -> set[str]:
+def republished(tmp_path: Path) -> set[str | None]:
     events = EmbeddedEventLog(str(tmp_path / "events.db"))
     keys = {m.key for m in events.consumer("listings", "check").poll(10, 0.1)}
     events.close()
