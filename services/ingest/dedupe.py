@@ -316,6 +316,8 @@ class OrganisationRegistry:
         chosen: Evidence | None = None
         queued: list[Evidence] = []
         for found in evidence:
+            if chosen and len(queued) == QUEUED_PER_RECORD:
+                break
             if found.other in split or (chosen and found.cluster == chosen.cluster) \
                     or any(found.other == q.other for q in queued) or not self._may_join(conn, found, listing, split):
                 continue
