@@ -5,8 +5,8 @@ constructed benchmark.
 
 **Judged benchmark** (`data/judged-benchmark`, the measure that counts): 90 real Scottish and
 Welsh lots, each matched as its OCDS release (that lot only) through the matcher's one entry
-point, over the sample directory plus the UK-CAT charities. Prints P@10 (judged results only,
-with the unjudged share), success@10, the precision of `strong` results and "honest none"
+point, over the default directory (co-operatives, community businesses and charities). Prints
+P@10 (judged results only, with the unjudged share), success@10, the precision of `strong` results and "honest none"
 (`bench/quality/judged.py` defines each), for the matcher and for BM25 over the lot's title and
 description within its nation; for the matcher also "in recall", the lots whose candidates before
 ranking hold a relevant one (success@10's ceiling).

@@ -40,7 +40,7 @@ class InvalidPostcode(ValueError):
 
 
 def _squash(raw: str) -> str:
-    return re.sub(r"\s+", "", raw).upper()
+    return "".join(raw.split()).upper()
 
 
 def normalise_postcode(raw: str) -> str:
@@ -63,6 +63,15 @@ def normalise_place_code(raw: str) -> str:
     Sources and users often give only the district; it still places a listing or a search.
     """
     return _squash(raw) if is_outcode(raw) else normalise_postcode(raw)
+
+
+def _district(code: str) -> str:
+    """The district of a postcode or outcode; a postcode already in Royal Mail's form (what the
+    consumer passes, having normalised it) is split without parsing it again."""
+    out, space, inward = code.partition(" ")
+    if space and _POSTCODE_RE.match(out + inward):
+        return out
+    return _squash(code) if is_outcode(code) else outcode(code)
 
 
 def outcode(postcode: str) -> str:
@@ -139,9 +148,7 @@ class Gazetteer:
 
         Raises InvalidPostcode when the text is neither a postcode nor an outcode.
         """
-        district = (
-            _squash(postcode_or_outcode) if is_outcode(postcode_or_outcode) else outcode(postcode_or_outcode)
-        )
+        district = _district(postcode_or_outcode)
         found = self._districts.get(district)
         if found and found.lat is not None and found.lon is not None:
             return Place(found.lat, found.lon, "district", found.region, found.town)

@@ -6,8 +6,9 @@ relevant, 1 plausible, 2 a credible bidder). A candidate is a listing id of the 
 or a charity's org-id. An organisation a lot's judges never saw is *unjudged*: the metrics here
 count only judged results and report the unjudged share beside them, never treat it as 0.
 
-The directory is the one the pools were drawn from: the shipped sample plus the UK-CAT charities
-with a usable postcode.
+The directory is the shipped default one (`data/sample/listings.jsonl`), which now holds the
+UK-CAT and Northern Ireland register charities the pools' charities were drawn from; a charity is
+named by its register org-id, found in the listing's `org_ids`.
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from services.ingest.sources import ukcat
-from services.ingest.sources.formats import mapped_csv
+from services.ingest.sources.charities import CHARITY_REGISTERS
 from services.matcher.ocds import OcdsLot, parse_ocds
-from shared.geo import default_gazetteer
 from shared.models import Listing
 from shared.search.factory import open_search_index
 from shared.search.port import SearchIndex
@@ -34,7 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 JUDGED = ROOT / "data" / "judged-benchmark"
 OCDS_DIR = ROOT / "data" / "ocds"
 SAMPLE = ROOT / "data" / "sample" / "listings.jsonl"
-UKCAT_FILES = (ROOT / "data" / "sources" / "ukcat" / "sample.csv", ROOT / "data" / "sources" / "ukcat" / "top2000.csv")
 K = 10
 RELEVANT = 1  # grade 1 (plausible: a buyer would shortlist it) or 2 (a credible bidder)
 
@@ -99,24 +97,13 @@ def judged_lots() -> list[JudgedLot]:
 
 
 def directory_listings() -> list[Listing]:
-    """The sample directory and the UK-CAT charities with a usable place, each once."""
-    found: dict[str, Listing] = {}
-    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
-        listing = Listing.model_validate_json(line)
-        found[listing.id] = listing
-    gazetteer = default_gazetteer()
-    for path in UKCAT_FILES:
-        for record in mapped_csv(path, lambda row: ukcat.to_listing(row, gazetteer)):
-            if record.listing is None or record.listing.get("location") is None:
-                continue
-            listing = Listing.model_validate(record.listing)
-            found.setdefault(listing.id, listing)
-    return list(found.values())
+    """The default directory as built."""
+    return [Listing.model_validate_json(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
 
 
 def candidate_key(listing: Listing) -> str:
-    """How the judgements name a listing: a charity by its org-id, anything else by its id."""
-    return listing.org_ids[0] if listing.source == ukcat.SOURCE and listing.org_ids else listing.id
+    """How the judgements name a listing: a charity by its register org-id, anything else by its id."""
+    return next((o for o in listing.org_ids if o.startswith(CHARITY_REGISTERS)), listing.id)
 
 
 @contextmanager

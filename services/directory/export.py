@@ -13,12 +13,13 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
+from services.directory.provenance import verifications
 from shared.search.port import Hit, SearchIndex, SearchQuery
 
 BATCH = 500
 COLUMNS = ("id", "name", "legal_form", "region", "postcode", "town", "distance_km", "categories",
            "impact_areas", "certifications", "cpv_codes", "services", "size_band", "website", "email", "phone",
-           "source", "source_url", "updated_at")
+           "org_ids", "verified", "licence", "source", "source_url", "updated_at")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -38,7 +39,7 @@ def row(hit: Hit) -> list[str]:
     """The listing's cells in `COLUMNS` order; lists are joined with "; "."""
     doc: dict[str, Any] = hit.document
     contact, address = doc.get("contact") or {}, doc.get("address") or {}
-    values = {**doc, **contact, "town": address.get("town"),
+    values = {**doc, **contact, "town": address.get("town"), "verified": verifications(doc)[0],
               "distance_km": None if hit.distance_km is None else f"{hit.distance_km:.2f}"}
     return [neutralise(_text(values.get(name))) for name in COLUMNS]
 

@@ -15,7 +15,7 @@ from services.directory.labels import FACET_TITLES, LEGAL_FORMS, SIZE_BANDS
 from shared import cpv
 from shared.errors import FieldError
 from shared.geo import default_gazetteer
-from shared.models import IMPACT_AREAS
+from shared.models import IMPACT_AREAS, REGISTERS
 from shared.search.port import SearchIndex, SearchQuery
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ def _closed() -> dict[str, Callable[[str], bool]]:
         "impact_area": set(IMPACT_AREAS).__contains__,
         "region": regions.__contains__,
         "cpv": _known_cpv_prefix,
+        "verified_by": REGISTERS.__contains__,
     }
 
 

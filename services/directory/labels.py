@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared import cpv
 from shared.listing_labels import LEGAL_FORMS, SIZE_BANDS
+from shared.models import REGISTERS
 
 FACET_TITLES: dict[str, str] = {
     "region": "Region",
@@ -13,6 +14,7 @@ FACET_TITLES: dict[str, str] = {
     "certification": "Certification",
     "size_band": "Size",
     "cpv": "Type of work (CPV)",
+    "verified_by": "Listed by an official register",
 }
 
 
@@ -24,6 +26,8 @@ def value_label(param: str, value: str) -> str:
         return SIZE_BANDS.get(value, value)
     if param == "impact_area":
         return value.replace("_", " ").capitalize()
+    if param == "verified_by":
+        return REGISTERS.get(value, value)
     if param == "cpv":
         name = cpv.label(value.ljust(8, "0")) if value.isdigit() and len(value) <= 8 else None
         return f"{value} {name}" if name else value

@@ -51,6 +51,11 @@ _FILTER_HELP = {
     "certification": "e.g. 'Living Wage employer'",
     "size_band": "micro, small, medium or large",
     "cpv": "CPV code prefix (digits): 909 matches 90910000",
+    "verified_by": "an official register that lists the organisation: GB-CHC (Charity Commission for England "
+                   "and Wales), GB-SC (OSCR), GB-NIC (Charity Commission for Northern Ireland), GB-COH (Companies "
+                   "House), GB-MPR (FCA Mutuals Public Register)",
+    "org_id": "an org-id.guide identifier (GB-CHC-1000003, GB-SC-SC012345, GB-COH-08996508; case-insensitive): "
+              "the organisation that register entry names",
 }
 
 
@@ -69,6 +74,8 @@ def _selection_parameters() -> list[Schema]:
                "a buyer would use for it, must match; acronyms such as IT, HR, SEND are kept; the words "
                "next to each other rank higher; a word no listing uses is replaced by the nearest one "
                "that is, and the answer's corrections say so; query syntax characters are literal)."),
+        _query("verified", {"type": "boolean", "default": False},
+               "true: only organisations an official register lists (any register; see verified_by)."),
         _query("postcode", {"type": "string", "maxLength": 10},
                "UK postcode or district (LS1 4AP, LS1): the search centre. Not with lat/lon."),
         _query("lat", {"type": "number", "minimum": -90, "maximum": 90}, "Latitude of the centre, with lon."),
@@ -101,10 +108,16 @@ def _result_schemas() -> dict[str, Schema]:
     strings = _array(_STRING)
     hit = _object(
         ["id", "name", "legal_form", "region", "postcode", "categories", "impact_areas", "certifications",
-         "services", "size_band", "geo_precision", "description", "highlight", "distance_km"],
+         "services", "size_band", "geo_precision", "org_ids", "verified", "licence", "description", "highlight",
+         "distance_km"],
         id=_STRING, name=_STRING, legal_form=_STRING, region=_nullable(_STRING), postcode=_nullable(_STRING),
         categories=strings, impact_areas=strings, certifications=strings, services=strings,
         size_band=_nullable(_STRING), geo_precision=_STRING,
+        org_ids={**strings, "description": "org-id.guide identifiers of the register entries for it."},
+        verified={**_array(_object(["registry", "identifier", "status", "as_of", "current"], registry=_STRING,
+                                   identifier=_STRING, status=_STRING, as_of=_STRING, current={"type": "boolean"})),
+                  "description": "The official registers that list it, with status and the extract's date."},
+        licence={**_nullable(_STRING), "description": "Terms of the source data; 'development only' when unconfirmed."},
         description={"type": "string", "description": "Plain text, clipped to about 300 characters."},
         highlight={**_object(["name", "description", "services"], name=_STRING, description=_STRING,
                              services=_nullable(_STRING)),

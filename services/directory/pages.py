@@ -20,7 +20,13 @@ from services.directory.html_errors import register_html_errors
 from services.directory.labels import FACET_TITLES, value_label
 from services.directory.lot_form import LotChoices, lot_choices, lot_from_form
 from services.directory.matcher_client import MatcherError, matcher_client
-from services.directory.provenance import record_links, source_name
+from services.directory.provenance import (
+    licence_terms,
+    record_links,
+    short_verification,
+    source_name,
+    verifications,
+)
 from services.directory.search_params import parse_search_args
 from services.directory.search_service import run_search
 from services.directory.search_view import (
@@ -45,6 +51,11 @@ register_html_errors(bp)
 @bp.app_template_filter("value_label")
 def _value_label(value: str, param: str) -> str:
     return value_label(param, value)
+
+
+@bp.app_template_filter("short_verification")
+def _short_verification(listing: dict[str, Any]) -> str | None:
+    return short_verification(listing)
 
 
 @bp.app_template_filter("value_label_pair")
@@ -96,7 +107,8 @@ def profile_page(listing_id: str) -> Any:
     if listing is None:
         abort(404, description=f"There is no supplier with the id {listing_id}.")
     return render_template("profile.html", listing=listing, back=_back_link(request.args.get("back")),
-                           source_name=source_name(listing.get("source")), record_links=record_links(listing))
+                           source_name=source_name(listing.get("source")), record_links=record_links(listing),
+                           verifications=verifications(listing), licence=licence_terms(listing))
 
 
 def _back_link(back: str | None) -> str:

@@ -30,6 +30,9 @@ MESSAGES: dict[str, str] = {
     "certification": "Choose certifications from the list (at most 20)",
     "size_band": "Choose sizes from the list (at most 20)",
     "cpv": "Enter CPV codes as digits, like 90910000 or 909 (at most 20)",
+    "verified_by": "Choose registers from the list (at most 20)",
+    "verified": "Verified must be true or false",
+    "org_id": "Enter org-id identifiers like GB-CHC-1000003, GB-SC-SC012345 or GB-COH-08996508 (at most 100)",
 }
 
 

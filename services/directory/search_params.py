@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError
 from werkzeug.datastructures import MultiDict
 
 from services.directory.filter_values import filter_value_errors
@@ -15,6 +15,7 @@ from services.directory.search_messages import MAX_TEXT_CHARS, MESSAGES, search_
 from shared.errors import FieldError, InvalidInput
 from shared.geo import InvalidPostcode, default_gazetteer, normalise_place_code
 from shared.limits import MAX_RADIUS_KM
+from shared.models import ORG_ID_PATTERN, REGISTERS
 from shared.search.port import Near, SearchQuery
 
 # query parameter -> index filter; facets are reported under the parameter name.
@@ -26,10 +27,14 @@ FILTERS: dict[str, str] = {
     "certification": "certifications",
     "size_band": "size_band",
     "cpv": "cpv",
+    "verified_by": "verified_by",
 }
 # query parameter -> index field counted for its facet; CPV filters by prefix but counts whole codes.
 FACETS: dict[str, str] = {**FILTERS, "cpv": "cpv_codes"}
-LIST_PARAMS = tuple(FILTERS)
+# Filters that pick organisations rather than describe them, so they get no facet: an org-id
+# (`GB-CHC-1000003`) names one organisation in a register, whichever directory record holds it.
+IDENTITY_FILTERS: dict[str, str] = {"org_id": "org_ids"}
+LIST_PARAMS = (*FILTERS, *IDENTITY_FILTERS)
 # Paging parameters: they pick a slice of the results, so exports and cursors ignore them.
 PAGING_PARAMS = ("page", "per_page", "cursor")
 MAX_PAGE = 10_000
@@ -37,6 +42,9 @@ MAX_PAGE = 10_000
 # better narrowed than paged, and the export streams everything anyway.
 MAX_WINDOW = 10_000
 
+# Registers print their identifiers in capitals; people type them any way.
+OrgId = Annotated[str, BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+                  StringConstraints(pattern=ORG_ID_PATTERN, max_length=60)]
 FilterValues = list[Annotated[str, StringConstraints(min_length=1, max_length=200)]]
 
 
@@ -59,6 +67,10 @@ class SearchParams(BaseModel):
     certification: FilterValues = Field(default_factory=list, max_length=20)
     size_band: FilterValues = Field(default_factory=list, max_length=20)
     cpv: FilterValues = Field(default_factory=list, max_length=20)
+    verified_by: FilterValues = Field(default_factory=list, max_length=20)
+    verified: bool = False
+    """Only organisations an official register lists (any of them): `verified_by` every register."""
+    org_id: list[OrgId] = Field(default_factory=list, max_length=100)
 
     @property
     def has_location(self) -> bool:
@@ -142,6 +154,9 @@ def to_query(params: SearchParams) -> SearchQuery:
     the buyers' vocabulary (synonyms, acronyms, phrases) and "did you mean" for words the index
     does not know, never a silent guess."""
     filters = {FILTERS[name]: getattr(params, name) for name in FILTERS if getattr(params, name)}
+    filters.update({field: getattr(params, name) for name, field in IDENTITY_FILTERS.items() if getattr(params, name)})
+    if params.verified and not params.verified_by:
+        filters["verified_by"] = list(REGISTERS)
     return SearchQuery(
         text=params.q or None,
         filters=filters,

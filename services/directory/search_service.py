@@ -16,7 +16,7 @@ from shared.errors import InvalidInput
 from shared.search.port import Hit, SearchIndex, SearchResult, effective_sort, highlight_segments
 
 SUMMARY_FIELDS = ("id", "name", "legal_form", "region", "postcode", "categories", "impact_areas",
-                  "certifications", "services", "size_band", "geo_precision")
+                  "certifications", "services", "size_band", "geo_precision", "org_ids", "verified", "licence")
 MAX_FACET_BUCKETS = 50
 DESCRIPTION_CHARS = 300
 

@@ -42,14 +42,19 @@ def with_retries(settings: IngestSettings, action: Callable[[], T], what: str) -
     raise IndexingStalled(f"the {what} stayed unavailable; stopping without committing")
 
 
+AfterCommit = Callable[[Sequence[Message], list[Rejection]], None]
+
+
 class TopicRunner(ABC):
     """Poll, handle, dead-letter, commit: the discipline every topic shares."""
 
     def __init__(self, consumer: Consumer, events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
-                 report_lag: bool = True, topic: str = "") -> None:
-        """`topic` labels the metrics (the topic's name without the deployment's prefix)."""
+                 report_lag: bool = True, topic: str = "", after_commit: AfterCommit | None = None) -> None:
+        """`topic` labels the metrics (the topic's name without the deployment's prefix);
+        `after_commit` hears of each committed batch (the steward's markers: `settled.py`)."""
         self.consumer, self.events = consumer, events
         self.settings, self.metrics, self.report_lag, self.topic = settings, metrics, report_lag, topic or "unknown"
+        self.after_commit = after_commit
         self._lag_measured = 0.0
 
     @abstractmethod
@@ -93,6 +98,9 @@ class TopicRunner(ABC):
             return False
         self.metrics.batch_seconds.observe(time.monotonic() - started)
         self.metrics.committed(self.topic)
+        if self.after_commit is not None:
+            after_commit = self.after_commit
+            with_retries(self.settings, lambda: after_commit(messages, rejections), "event log")
         self._measure_lag()
         log.info("batch done", extra={"records": len(messages), "rejected": len(rejections)})
         return True
@@ -111,8 +119,8 @@ class BatchRunner(TopicRunner):
 
     def __init__(self, consumer: Consumer, handle: Callable[[Sequence[Message]], list[Rejection]],
                  events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics,
-                 report_lag: bool = True, topic: str = "") -> None:
-        super().__init__(consumer, events, settings, metrics, report_lag, topic)
+                 report_lag: bool = True, topic: str = "", after_commit: AfterCommit | None = None) -> None:
+        super().__init__(consumer, events, settings, metrics, report_lag, topic, after_commit)
         self.handle = handle
 
     def run_batch(self, timeout_s: float | None = None) -> int:
@@ -135,8 +143,9 @@ class PipelinedRunner(TopicRunner):
     """
 
     def __init__(self, consumer: Consumer, prepare: Preparing, finish: Callable[[PreparedListings], list[Rejection]],
-                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics, topic: str = "") -> None:
-        super().__init__(consumer, events, settings, metrics, topic=topic)
+                 events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics, topic: str = "",
+                 after_commit: AfterCommit | None = None) -> None:
+        super().__init__(consumer, events, settings, metrics, topic=topic, after_commit=after_commit)
         self.prepare, self.finish = prepare, finish
         self._in_flight: tuple[Sequence[Message], PendingPrepared, float] | None = None
 

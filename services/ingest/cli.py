@@ -18,20 +18,22 @@ import click
 from tqdm import tqdm
 
 from services.ingest.config import IngestSettings
-from services.ingest.dead_letters import DeadLetter, dead_letters, replay, replays_topic
+from services.ingest.dead_letters import DeadLetter, dead_letters, replay, steward_topics
 from services.ingest.dedupe import Decision, Member, OrganisationRegistry
-from services.ingest.loading import load_file
-from services.ingest.preparing import settle_memory
+from services.ingest.loading import NoMappedColumn, check_header, consumer_rejects, dry_run, end_offsets, load_file
+from services.ingest.preparing import geo_chain, settle_memory
 from services.ingest.publishing import publish_listings
 from services.ingest.reindex import cleanup, reindex
+from services.ingest.settled import wait_until_processed
 from services.ingest.sources.formats import FORMATS, guess_format
-from services.ingest.sources.mapping import CsvMapping
+from services.ingest.sources.mapping import CsvMapping, MappingError
 from services.ingest.spend_loading import load_spend_csv
 from shared.accounts import open_account_store
 from shared.errors import InvalidInput
 from shared.events.envelope import origin, with_provenance
 from shared.events.factory import open_event_log
-from shared.events.port import EventLog, dead_letter_topic
+from shared.events.port import EventLog
+from shared.models import Listing, SpendRecord
 from shared.search.factory import open_search_index
 from shared.search.port import RebuildInProgress
 from shared.spend_store import open_spend_store
@@ -52,30 +54,76 @@ def cli() -> None:
     """socialmatch ingest: load listings and inspect or replay what was rejected."""
 
 
+def _read_mapping(path: Path | None, spend: bool) -> CsvMapping | None:
+    """The --mapping file, checked before anything is read or published."""
+    if path is None:
+        return None
+    try:
+        return CsvMapping.from_json(path, SpendRecord if spend else Listing)
+    except MappingError as exc:
+        raise click.ClickException(f"mapping file {path}: {exc}") from None
+
+
 @cli.command()
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Default: from the extension.")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="JSON column mapping for --format csv (see services/ingest/sources/mapping.py).")
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON column mapping for --format csv (see services/ingest/sources/mapping.py and"
+                   " data/examples/council-suppliers.mapping.json).")
 @click.option("--batch", default=500, show_default=True, help="Records published per write.")
+@click.option("--dry-run", is_flag=True,
+              help="Check every row with the consumer's own rules and report it; publish nothing.")
+@click.option("--wait", "wait_s", default=10.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait for the consumer to process the load, to report its rejects (0: do not wait).")
 @click.option("--spend", is_flag=True, help="PATH holds spend records (JSONL, or a CSV as POST /spend takes it).")
 @click.option("--organisation", default=None,
               help="With --spend and a CSV: the organisation ID the records belong to.")
-def load(path: Path, fmt: str | None, mapping: Path | None, batch: int, spend: bool, organisation: str | None) -> None:
+def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry_run: bool, wait_s: float,
+         spend: bool, organisation: str | None) -> None:
     """Publish every listing (or spend record) in PATH to its topic, then print a summary."""
     settings = IngestSettings()
+    mapping = _read_mapping(mapping_path, spend)
     fmt = fmt or guess_format(path)
     topic = settings.topic(settings.spend_topic if spend else settings.listings_topic)
+    if mapping is not None and fmt != "csv":
+        raise click.UsageError(f"--mapping is for --format csv, not {fmt}")
+    if dry_run and spend:
+        raise click.UsageError("--dry-run checks listings; a spend CSV is checked whole by every load anyway")
     if spend and fmt == "csv" and mapping is None:
         _load_spend_csv(settings, topic, path, organisation, batch)
         return
+    if dry_run:
+        click.echo(f"dry run of {path.name}: nothing is published")
+    _check_header(path, fmt, mapping)
+    if dry_run:
+        _dry_run(settings, path, fmt, mapping)
+        return
     with _log(settings) as events:
-        events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
+        events.ensure_topics(steward_topics(topic))
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
-            summary = load_file(events, topic, path, fmt, CsvMapping.from_json(mapping) if mapping else None,
-                                batch, bar.update)
+            summary = load_file(events, topic, path, fmt, mapping, batch, bar.update, mapping_path)
+        summary.spend = spend
+        if summary.published and wait_s and not spend:
+            summary.consumer_waited_s = wait_s
+            if wait_until_processed(events, topic, end_offsets(events, topic), wait_s):
+                summary.consumer_rejected = consumer_rejects(events, topic, summary.load_id, _scan_timeout(settings))
     for line in summary.lines():
         click.echo(line)
+
+
+def _check_header(path: Path, fmt: str, mapping: CsvMapping | None) -> None:
+    try:
+        header = check_header(path, fmt, mapping)
+    except NoMappedColumn as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in header.lines() if header else []:
+        click.echo(line)
+
+
+def _dry_run(settings: IngestSettings, path: Path, fmt: str, mapping: CsvMapping | None) -> None:
+    for report in dry_run(path, fmt, mapping, geo_chain(settings)):
+        for line in report.lines():
+            click.echo(line)
 
 
 def _load_spend_csv(settings: IngestSettings, topic: str, path: Path, organisation: str | None, batch: int) -> None:
@@ -91,7 +139,7 @@ def _load_spend_csv(settings: IngestSettings, topic: str, path: Path, organisati
     store = open_spend_store(settings.spend_location())
     try:
         with _log(settings) as events:
-            events.ensure_topics([topic, dead_letter_topic(topic), replays_topic(topic)])
+            events.ensure_topics(steward_topics(topic))
             with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:
                 result, encoding = load_spend_csv(events, topic, store, path, organisation, batch, bar.update)
     except InvalidInput as exc:
@@ -123,28 +171,44 @@ def _topic() -> str:
     return str(click.get_current_context().obj)
 
 
+def _scan_timeout(settings: IngestSettings) -> float:
+    """How long an empty read waits before a topic's end is assumed: a Kafka member needs a
+    second or two to join; the embedded log answers at once."""
+    return 0.05 if settings.events_url.startswith("sqlite:") else 2.0
+
+
 def _letters(settings: IngestSettings, events: EventLog) -> list[DeadLetter]:
     topic = _topic()
-    events.ensure_topics([dead_letter_topic(topic), replays_topic(topic)])  # reading a missing Kafka topic hangs
-    embedded = settings.events_url.startswith("sqlite:")
-    return dead_letters(events, topic, timeout_s=0.05 if embedded else 2.0)
+    events.ensure_topics(steward_topics(topic))  # reading a missing Kafka topic hangs
+    return dead_letters(events, topic, timeout_s=_scan_timeout(settings))
 
 
 @dead_letters_group.command("list")
 @click.option("--limit", default=50, show_default=True)
 @click.option("--reason", default="", help="Only letters whose reason contains this text.")
-def list_letters(limit: int, reason: str) -> None:
+@click.option("--file", "file_name", default=None, help="Only letters from this source file (its name, as loaded).")
+@click.option("--all", "show_all", is_flag=True, help="Also letters already resolved by a later good record.")
+def list_letters(limit: int, reason: str, file_name: str | None, show_all: bool) -> None:
     """One line per dead letter: ref, origin, reason, first field error."""
     settings = IngestSettings()
     with _log(settings) as events:
-        letters = [letter for letter in _letters(settings, events) if reason in letter.value.get("reason", "")]
-    for letter in letters[:limit]:
+        letters = [letter for letter in _letters(settings, events) if reason in letter.value.get("reason", "")
+                   and (file_name is None or _from_file(letter, file_name))]
+    shown = [letter for letter in letters if show_all or not letter.resolved]
+    for letter in shown[:limit]:
         errors = letter.value.get("errors") or [{}]
         first = f"{errors[0].get('field', '')}: {errors[0].get('message', '')}" if errors[0] else ""
-        mark = " [replayed]" if letter.replayed else ""
-        click.echo(f"{letter.ref}\t{origin(letter.value.get('provenance')) or '-'}\t"
+        mark = " [resolved]" if letter.resolved else " [replayed]" if letter.replayed else ""
+        click.echo(f"{letter.ref}\t{origin(letter.provenance) or '-'}\t"
                    f"{letter.value.get('reason')}{mark}\t{first}")
-    click.echo(f"{len(letters)} dead letters", err=True)
+    hidden = len(letters) - len(shown)
+    click.echo(f"{len(shown)} dead letters" + (f" ({hidden} resolved not shown: --all shows them)" if hidden else ""),
+               err=True)
+
+
+def _from_file(letter: DeadLetter, name: str) -> bool:
+    """The file a letter came from, by name or by path as given to `load` (which keeps the name)."""
+    return letter.provenance.get("file") == Path(name).name
 
 
 @dead_letters_group.command("show")
@@ -156,25 +220,30 @@ def show(ref: str) -> None:
         found = [letter for letter in _letters(settings, events) if letter.ref == ref]
     if not found:
         raise click.ClickException(f"no dead letter {ref}")
-    click.echo(json.dumps({**found[0].value, "replayed": found[0].replayed}, ensure_ascii=False, indent=2))
+    click.echo(json.dumps({**found[0].value, "replayed": found[0].replayed, "resolved": found[0].resolved},
+                          ensure_ascii=False, indent=2))
 
 
 @dead_letters_group.command("replay")
 @click.argument("refs", nargs=-1)
 @click.option("--reason", default=None, help="Replay every letter whose reason contains this text.")
-@click.option("--again", is_flag=True, help="Also replay letters that were replayed before.")
-def replay_cmd(refs: tuple[str, ...], reason: str | None, again: bool) -> None:
-    """Republish dead letters (by REF, or all matching --reason) after the cause was fixed."""
-    if not refs and reason is None:
-        raise click.UsageError("name dead letters by REF or select them with --reason")
+@click.option("--file", "file_name", default=None, help="Replay every letter from this source file.")
+@click.option("--again", is_flag=True, help="Also replay letters that were replayed or resolved before.")
+def replay_cmd(refs: tuple[str, ...], reason: str | None, file_name: str | None, again: bool) -> None:
+    """Republish dead letters (by REF, or all matching --reason or --file) after the cause was
+    fixed; a row the loader rejected is converted again with its format and mapping file."""
+    if not refs and reason is None and file_name is None:
+        raise click.UsageError("name dead letters by REF or select them with --reason or --file")
     settings = IngestSettings()
     with _log(settings) as events:
         chosen = [letter for letter in _letters(settings, events)
-                  if (letter.ref in refs or (reason is not None and reason in letter.value.get("reason", "")))
-                  and (again or not letter.replayed)]
-        sent = replay(events, _topic(), chosen)
-    click.echo(f"replayed {sent} of {len(chosen)} selected dead letters"
-               + (f" ({len(chosen) - sent} had no JSON record to replay)" if sent < len(chosen) else ""))
+                  if (letter.ref in refs or (reason is not None and reason in letter.value.get("reason", ""))
+                      or (file_name is not None and _from_file(letter, file_name)))
+                  and (again or not (letter.replayed or letter.resolved))]
+        result = replay(events, _topic(), chosen)
+    click.echo(f"replayed {result.sent} of {len(chosen)} selected dead letters")
+    for ref_, why in result.not_sent:
+        click.echo(f"  not replayed {ref_}: {why}")
 
 
 @cli.command("reindex")

@@ -35,6 +35,7 @@ from services.ingest.pipeline import Rejection
 from services.ingest.prepare_worker import PrepareWorker
 from services.ingest.preparing import ListingPreparer, PreparedListings, geo_chain, settle_memory
 from services.ingest.refusals import MAX_REASON, Refused, write_or_isolate
+from services.ingest.settled import SettledMarkers, progress_topic, resolved_topic
 from services.ingest.spend import link_all, plan_spend
 from services.ingest.spend_relink import SpendRelinker
 from services.ingest.supplier_link import DirectoryNames
@@ -180,9 +181,12 @@ def main() -> int:
     spend_store = open_spend_store(settings.spend_location())
     listings, spend = settings.topic(settings.listings_topic), settings.topic(settings.spend_topic)
     worker: PrepareWorker | None = None
+    markers: SettledMarkers | None = None
     try:
         with_retries(settings, index.ensure_index, "index")
-        events.ensure_topics([listings, dead_letter_topic(listings), spend, dead_letter_topic(spend)])
+        events.ensure_topics([listings, dead_letter_topic(listings), spend, dead_letter_topic(spend),
+                              progress_topic(listings), resolved_topic(listings)])
+        markers = SettledMarkers(events, listings)
         spend_ingest = SpendIngest(spend_store, registry, settings, index)
         listings_group = settings.topic(settings.consumer_group)
         spend_group = settings.topic(settings.spend_consumer_group)
@@ -192,11 +196,11 @@ def main() -> int:
             worker = PrepareWorker(settings)
             writer = ClusterWriter(index, events, settings, metrics, registry)
             listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics,
-                                             topic=settings.listings_topic)
+                                             topic=settings.listings_topic, after_commit=markers.after_commit)
         else:
             indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
             listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics,
-                                         topic=settings.listings_topic)
+                                         topic=settings.listings_topic, after_commit=markers.after_commit)
         spend_runner = BatchRunner(events.consumer(spend, spend_group), spend_ingest.handle, events, settings, metrics,
                                    report_lag=False, topic=settings.spend_topic)
         dead_letter_counts = DeadLetterCounts(events, metrics, {
@@ -229,6 +233,8 @@ def main() -> int:
     finally:
         if worker is not None:
             worker.close()
+        if markers is not None:
+            markers.close()
         events.close()
         index.close()
         registry.close()

@@ -106,6 +106,7 @@ def match_json(m: Match) -> dict[str, Any]:
             for name, f in m.features.items()
         },
         "reason": m.reason,
+        "verified": list(m.supplier.verified),
     }
 
 

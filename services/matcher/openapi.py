@@ -123,6 +123,9 @@ def _result_schemas() -> dict[str, Schema]:
             "distance_km": _nullable(number),
             "features": {"type": "object", "additionalProperties": _ref("FeatureScore")},
             "reason": {"type": "string"},
+            "verified": {**_array({"type": "string"}),
+                         "description": "The official registers that list the supplier, in words (status, register, "
+                                        "date of the register extract); empty when none does."},
         },
     }
     lot_matches = {

@@ -288,3 +288,21 @@ def test_scan_yields_every_hit_in_order_in_pages(loaded: SearchIndex) -> None:
     expected = [h.id for h in loaded.search(replace(query, limit=100)).hits]
     assert [h.id for h in loaded.scan(query, page_size=2)] == expected
     assert len(expected) == 4
+
+
+def test_an_org_id_finds_its_organisation_and_verified_by_keeps_registered_ones(index: SearchIndex) -> None:
+    """Registers name organisations by org-id; a buyer keeps those a register vouches for."""
+    registered = {"registry": "GB-SC", "identifier": "GB-SC-SC012345", "status": "registered charity",
+                  "as_of": "2024-05"}
+    removed = {**registered, "registry": "GB-NIC", "identifier": "GB-NIC-100002", "current": False}
+    index.bulk_upsert([
+        doc("t:scot", "Highland Care", org_ids=["GB-SC-SC012345", "GB-COH-SC123456"], verified=[registered]),
+        doc("t:gone", "Belfast Trust", org_ids=["GB-NIC-100002"], verified=[removed]),
+        doc("t:none", "Unregistered Group"),
+    ])
+    index.refresh()
+    by_org_id = index.search(SearchQuery(filters={"org_ids": ["GB-COH-SC123456"]}))
+    assert [hit.id for hit in by_org_id.hits] == ["t:scot"]
+    verified = index.search(SearchQuery(filters={"verified_by": ["GB-SC", "GB-NIC", "GB-CHC"]}, facets=["verified_by"]))
+    assert [hit.id for hit in verified.hits] == ["t:scot"]
+    assert [(b.value, b.count) for b in verified.facets["verified_by"]] == [("GB-SC", 1)]

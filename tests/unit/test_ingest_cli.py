@@ -59,7 +59,8 @@ def test_spend_records_load_to_the_spend_topic_keyed_by_reference(env: dict[str,
     path = tmp_path / "spend.jsonl"
     path.write_text('{"organisation": "leeds-cc", "reference": "INV-1", "supplier_id": "coop:R1",'
                     ' "amount_pence": 100, "date": "2025-04-01"}\n', encoding="utf-8")
-    assert "published 1" in run(env, "load", "--spend", str(path))
+    output = run(env, "load", "--spend", str(path))
+    assert "published 1" in output and "`dead-letters --spend list --file spend.jsonl`" in output
     events = EmbeddedEventLog(str(tmp_path / "events.db"))
     assert [m.key for m in events.consumer("spend", "check").poll(10, 0.1)] == ["leeds-cc:INV-1"]
     events.close()

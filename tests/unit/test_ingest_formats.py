@@ -120,8 +120,8 @@ def test_load_publishes_with_provenance_and_dead_letters_unreadable_rows(tmp_pat
     summary = load_file(events, "listings", path, "jsonl")
     assert (summary.read, summary.published, summary.rejected["not valid JSON (Expecting value)"]) == (2, 1, 1)
     [published] = events.consumer("listings", "g").poll(10, 0.1)
-    assert published.value == {"id": "t:1", "name": "A",
-                               PROVENANCE_KEY: {"file": "in.jsonl", "line": "1", "format": "jsonl"}}
+    assert published.value == {"id": "t:1", "name": "A", PROVENANCE_KEY: {
+        "file": "in.jsonl", "line": "1", "format": "jsonl", "load": summary.load_id}}
     [dead] = events.consumer("listings.dlq", "g").poll(10, 0.1)
     assert dead.value is not None
     assert dead.value["provenance"]["line"] == "2" and dead.value["raw"] == "not json"

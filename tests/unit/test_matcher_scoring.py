@@ -30,6 +30,7 @@ from services.matcher.supplier import Supplier, supplier
 from services.matcher.text import LotWords, WordStatistics, cosine, query_vector
 from shared.models import Listing, Lot
 from shared.search.port import SearchQuery
+from tests.factories import doc
 
 LEEDS = (53.7974, -1.55307)
 SHIPPED = ScoringModel.load(DEFAULT_MODEL_FILE)
@@ -238,3 +239,15 @@ def test_prepare_locates_postcodes_and_rejects_unknown_ones() -> None:
         with pytest.raises(LotError) as err:
             prepare(lot, 25)
         assert err.value.field == field
+
+
+def test_a_supplier_says_which_registers_currently_list_it_and_whether_its_cpv_was_inferred() -> None:
+    document = doc("charity:GB-SC-SC1", "Highland Care", cpv_codes=["85311100"], cpv_inferred=True, verified=[
+        {"registry": "GB-SC", "identifier": "GB-SC-SC000001", "status": "registered charity", "as_of": "2024-05"},
+        {"registry": "GB-COH", "identifier": "GB-COH-SC000001", "status": "company", "as_of": "2020-01",
+         "current": False},
+    ])
+    found = supplier(document)
+    assert found is not None
+    assert found.verified == ("registered charity, OSCR (Scottish Charity Regulator), 2024-05",)
+    assert found.cpv_inferred

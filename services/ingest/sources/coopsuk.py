@@ -24,6 +24,7 @@ from .sic_to_cpv import cpv_for_sic
 SOURCE = "coopsuk"
 # The date of the Co-ops UK schema published with the Q2 2023 edition (schema-20230616.yml).
 EDITION = edition("2023-06-16")
+LICENCE = "ODC-By-1.0"  # attribution "Co-operatives UK"
 
 NON_SUPPLIER_SECTORS = frozenset(
     {"Housing", "Finance", "Membership associations, social clubs and trade unions"}
@@ -137,7 +138,10 @@ def record(row: Row) -> RawListing:
     reason = skip_reason(row)
     if reason:
         raise Skipped(reason)
-    return {**STANDARD.to_listing(row), "source": SOURCE, "updated_at": EDITION}
+    fields = STANDARD.to_listing(row)
+    # cpv_codes are read off the SIC code, not stated by the co-op.
+    return {**fields, "cpv_inferred": bool(fields.get("cpv_codes")), "source": SOURCE, "licence": LICENCE,
+            "updated_at": EDITION}
 
 
 def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:

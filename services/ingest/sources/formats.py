@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import coopsuk, threesixtygiving, ukcat, workerscoop
+from . import ccew, ccni, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
+from .register_files import has_bad_bytes
 
 # The csv module refuses fields over 128 KB; a 1 MB description must reach validation and be
 # rejected with a reason, not abort the file.
@@ -38,12 +39,14 @@ Reader = Callable[[Path, CsvMapping | None], Iterator[SourceRecord]]
 
 def _has_bad_bytes(value: Any) -> bool:
     """True when surrogateescape decoding met bytes that are not UTF-8."""
-    return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+    return isinstance(value, str) and has_bad_bytes(value)
 
 
 def _printable(value: Any) -> Any:
     """A value fit for JSON: undecodable bytes become U+FFFD."""
     if isinstance(value, str):
+        if not has_bad_bytes(value):  # the common case: nothing to replace
+            return value
         return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if isinstance(value, dict):
         return {_printable(k): _printable(v) for k, v in value.items()}
@@ -52,9 +55,16 @@ def _printable(value: Any) -> Any:
     return value
 
 
-def csv_rows(path: Path) -> Iterator[tuple[str, Row, str | None]]:
-    """(line, row, problem) for each data row; the line is where the row starts."""
+def csv_header(path: Path) -> list[str]:
+    """The CSV's column names (empty for an empty file), for checking a mapping before loading."""
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        return [_printable(name) for name in next(csv.reader(fh), [])]
+
+
+def csv_rows(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[str, Row, str | None]]:
+    """(line, row, problem) for each data row; the line is where the row starts. A few sources
+    publish in another encoding (CCNI: Windows-1252); bytes it cannot decode are problems."""
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         width = len(reader.fieldnames or [])
         start = reader.line_num + 1
@@ -73,9 +83,17 @@ def _row_problem(row: dict[Any, Any], width: int) -> str | None:
     return f"invalid UTF-8 in column {bad[0]!r}" if bad else None
 
 
-def mapped_csv(path: Path, convert: Callable[[Row], RawListing]) -> Iterator[SourceRecord]:
+def mapped_csv(
+    path: Path, convert: Callable[[Row], RawListing], encoding: str = "utf-8-sig"
+) -> Iterator[SourceRecord]:
     """Every CSV row through a source mapping."""
-    for where, row, problem in csv_rows(path):
+    return mapped_rows(csv_rows(path, encoding), convert)
+
+
+def mapped_rows(rows: Iterable[tuple[str, Row, str | None]], convert: Callable[[Row], RawListing]
+                ) -> Iterator[SourceRecord]:
+    """Every (line, row, problem) a reader gives through a source mapping."""
+    for where, row, problem in rows:
         if problem:
             yield SourceRecord(where, row, problem=problem)
             continue
@@ -129,17 +147,34 @@ def grant_records(path: Path, mapping: CsvMapping | None = None) -> Iterator[Sou
             yield SourceRecord(where, grants, skipped=skipped.reason)
 
 
+ROW_FORMATS: dict[str, Callable[[CsvMapping | None], Callable[[Row], RawListing]]] = {
+    "csv": lambda mapping: (mapping or own_schema_mapping()).to_listing,
+    "coopsuk": lambda _: coopsuk.record,
+    "workerscoop": lambda _: workerscoop.record,
+    "ukcat": lambda _: ukcat.record,
+    "ccni": lambda _: ccni.record,
+}
+"""The formats whose records are single CSV rows: a row they dead-letter can be converted again
+on replay (with the mapping as it is then)."""
+
+
 FORMATS: dict[str, Reader] = {
     "jsonl": jsonl_records,
     "csv": lambda path, mapping: mapped_csv(path, (mapping or own_schema_mapping()).to_listing),
     "coopsuk": lambda path, _: mapped_csv(path, coopsuk.record),
     "workerscoop": lambda path, _: mapped_csv(path, workerscoop.record),
     "ukcat": lambda path, _: mapped_csv(path, ukcat.record),
+    "ccni": lambda path, _: mapped_csv(path, ccni.record, ccni.ENCODING),
     "360giving": grant_records,
+    "ccew": lambda path, _: mapped_rows(ccew.rows(path), ccew.converter(path)),
+    "oscr": lambda path, _: mapped_rows(oscr.rows(path), oscr.converter(path)),
+    "companies-house": lambda path, _: mapped_rows(companies_house.rows(path), companies_house.converter(path)),
+    "fca-mutuals": lambda path, _: mapped_rows(fca_mutuals.rows(path), fca_mutuals.converter(path)),
 }
 """`load --format NAME`: the project's JSONL and CSV (or CSV with a steward's mapping file),
-Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, and 360Giving
-grant files."""
+Co-operatives UK open data, the Workers.coop directory, UK-CAT classified charities, the Northern
+Ireland charity register's export, 360Giving grant files, and the official registers' own downloads
+(Charity Commission, OSCR, Companies House, FCA Mutuals Public Register)."""
 
 
 def guess_format(path: Path) -> str:

@@ -23,22 +23,26 @@ _CATEGORY_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 
-_DESCRIPTION_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE), area)
-    for pattern, area in (
-        (r"\btraining\b|\bapprenticeships?\b", "training"),
-        (r"\bemployability\b|\binto (?:paid )?work\b|\bemployment (?:support|opportunities)\b", "employment"),
-        (r"\bex-offenders?\b|\breoffending\b|\bprison(?:s|ers)?\b", "reducing_reoffending"),
-        (r"\bsocial isolation\b|\bloneliness\b|\bisolated\b", "tackling_isolation"),
-        (r"\bdisabilit(?:y|ies)\b|\bdisabled people\b|\blearning difficult", "disability_inclusion"),
-        (r"\brecycl\w*|\bre-?use\b|\bupcycl\w*|\brenewable energy\b|\bzero waste\b", "environment"),
-        (r"\bmental health\b|\bwell-?being\b", "health_and_wellbeing"),
-    )
+_DESCRIPTION_PHRASES: tuple[tuple[str, str], ...] = (
+    (r"\btraining\b|\bapprenticeships?\b", "training"),
+    (r"\bemployability\b|\binto (?:paid )?work\b|\bemployment (?:support|opportunities)\b", "employment"),
+    (r"\bex-offenders?\b|\breoffending\b|\bprison(?:s|ers)?\b", "reducing_reoffending"),
+    (r"\bsocial isolation\b|\bloneliness\b|\bisolated\b", "tackling_isolation"),
+    (r"\bdisabilit(?:y|ies)\b|\bdisabled people\b|\blearning difficult", "disability_inclusion"),
+    (r"\brecycl\w*|\bre-?use\b|\bupcycl\w*|\brenewable energy\b|\bzero waste\b", "environment"),
+    (r"\bmental health\b|\bwell-?being\b", "health_and_wellbeing"),
 )
+# One pass over a description, however long (register activities run to a thousand words): each
+# phrase group is a named alternative, and the group that matched names its area.
+_DESCRIPTION_RULE = re.compile(
+    "|".join(f"(?P<p{i}>{pattern})" for i, (pattern, _) in enumerate(_DESCRIPTION_PHRASES)), re.IGNORECASE
+)
+_AREA_OF_GROUP = {f"p{i}": area for i, (_, area) in enumerate(_DESCRIPTION_PHRASES)}
 
 
 def impact_areas(categories: Iterable[str], description: str = "") -> list[str]:
     """Impact areas implied by category names and obvious description phrases, in first-seen order."""
     found = [area for cat in categories for pattern, area in _CATEGORY_RULES if pattern.search(cat)]
-    found += [area for pattern, area in _DESCRIPTION_RULES if pattern.search(description)]
+    matched = {m.lastgroup for m in _DESCRIPTION_RULE.finditer(description)}
+    found += [area for group, area in _AREA_OF_GROUP.items() if group in matched]
     return list(dict.fromkeys(found))

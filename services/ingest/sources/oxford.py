@@ -20,6 +20,7 @@ from .impact import impact_areas
 
 SOURCE = "oxford"
 EDITION = edition("2019-08-28")
+LICENCE = "development only"  # not stated (PROVENANCE.md)
 
 # Survey answer codes, from the Owned by Oxford converter (see PROVENANCE.md).
 SECONDARY_ACTIVITIES = {
@@ -88,5 +89,6 @@ def to_listing(row: dict[str, str], gazetteer: Gazetteer) -> RawListing:
         **place(row["postcode"], gazetteer),
         "contact": {"website": text(row["website"])},
         "source": SOURCE,
+        "licence": LICENCE,
         "updated_at": EDITION,
     }

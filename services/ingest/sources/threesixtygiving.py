@@ -43,6 +43,7 @@ GENERIC_SOURCE = "360giving"
 POWER_TO_CHANGE = "Power to Change"
 # dateModified of every grant in the 360Giving file the flat CSV was derived from.
 EDITION = edition("2019-05-15")
+DEVELOPMENT_ONLY = "development only"  # the Power to Change file is 360Giving test data (PROVENANCE.md)
 GrantRow = dict[str, str]
 
 FLAT_COLUMNS = CsvMapping(
@@ -181,6 +182,9 @@ def record(grants: list[GrantRow]) -> RawListing:
         **given_place(latest["postal_code"]),
         "contact": {"website": text(latest["url"])},
         "source": SOURCE if power_to_change else GENERIC_SOURCE,
+        # Power to Change's file is 360Giving test data; other files carry their publisher's
+        # licence, which the steward states, not this adapter.
+        "licence": DEVELOPMENT_ONLY if power_to_change else None,
         "updated_at": _updated_at(grants) or EDITION,
     }
 

@@ -17,6 +17,7 @@ from .mapping import Row
 
 SOURCE = "workerscoop"
 EDITION = edition("2023-06-23")
+LICENCE = "development only"  # not stated upstream (PROVENANCE.md)
 
 
 def _registration(row: Row) -> RawListing:
@@ -34,7 +35,9 @@ def record(row: Row) -> RawListing:
         **_registration(row),
         "description": description,
         "impact_areas": impact_areas(fields.get("categories", []), description),
+        "cpv_inferred": bool(fields.get("cpv_codes")),
         "source": SOURCE,
+        "licence": LICENCE,
         "updated_at": EDITION,
     }
 

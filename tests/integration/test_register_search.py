@@ -1,0 +1,77 @@
+"""A buyer finds an organisation by its register identifier, keeps only organisations an official
+register lists, and reads on results and profiles which register vouches for each."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask.testing import FlaskClient
+
+from services.directory.app import create_app
+from shared.search.factory import open_search_index
+from tests.factories import BELFAST, doc
+
+OSCR = {"registry": "GB-SC", "identifier": "GB-SC-SC012345", "status": "registered charity", "as_of": "2024-05"}
+REMOVED = {"registry": "GB-NIC", "identifier": "GB-NIC-100002", "status": "registered charity",
+           "as_of": "2020-06-30", "current": False}
+LISTINGS = [
+    doc("charity:GB-SC-SC012345", "Highland Befriending", legal_form="charity", licence="CC-BY-4.0; OGL-UK-3.0",
+        description="Befriending for older people.", org_ids=["GB-SC-SC012345"], verified=[OSCR]),
+    doc("charity:GB-NIC-100002", "Belfast Befriending", legal_form="charity", at=BELFAST,
+        description="Befriending in Belfast.", org_ids=["GB-NIC-100002"], verified=[REMOVED]),
+    doc("ptc:1", "Leeds Befriending Group", description="Befriending in Leeds.", licence="development only"),
+]
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('registers')}/search.db"
+    index = open_search_index(url, prefix="test_")
+    index.ensure_index()
+    assert not index.bulk_upsert(LISTINGS).failed
+    index.refresh()
+    index.close()
+    app = create_app({"search_url": url, "index_prefix": "test_", "matcher_url": "http://127.0.0.1:9"})
+    app.testing = True
+    yield app.test_client()
+
+
+def test_an_org_id_finds_its_organisation_whatever_its_case(client: FlaskClient) -> None:
+    body = client.get("/search?org_id=gb-sc-sc012345").get_json()
+    assert [r["id"] for r in body["results"]] == ["charity:GB-SC-SC012345"]
+    assert body["results"][0]["org_ids"] == ["GB-SC-SC012345"]
+    assert body["results"][0]["verified"][0]["status"] == "registered charity"
+
+
+def test_a_malformed_org_id_is_a_400_naming_it(client: FlaskClient) -> None:
+    response = client.get("/search?org_id=1000003")
+    assert response.status_code == 400
+    assert [e["field"] for e in response.get_json()["errors"]] == ["org_id.0"]
+
+
+def test_verified_keeps_only_organisations_a_register_currently_lists(client: FlaskClient) -> None:
+    body = client.get("/search?q=befriending&verified=true").get_json()
+    assert [r["id"] for r in body["results"]] == ["charity:GB-SC-SC012345"]
+    everyone = client.get("/search?q=befriending").get_json()
+    assert everyone["total"] == 3
+    assert everyone["facets"]["verified_by"] == [{"value": "GB-SC", "count": 1}]
+    assert client.get("/search?verified_by=GB-XX").status_code == 400
+
+
+def test_results_say_which_register_vouches_and_which_are_not_verified(client: FlaskClient) -> None:
+    html = client.get("/?q=befriending").get_data(as_text=True)
+    assert "Registered charity (OSCR (Scottish Charity Regulator))" in html
+    assert html.count("Not verified") == 2
+    assert "Listed by an official register" in html  # the facet's title
+
+
+def test_a_profile_states_the_register_entry_the_licence_and_development_only_data(client: FlaskClient) -> None:
+    scot = client.get("/suppliers/charity:GB-SC-SC012345").get_data(as_text=True)
+    assert "registered charity, OSCR (Scottish Charity Regulator), 2024-05" in scot
+    assert "Creative Commons Attribution 4.0; Open Government Licence v3.0" in scot
+    removed = client.get("/suppliers/charity:GB-NIC-100002").get_data(as_text=True)
+    assert "Not verified" in removed
+    assert "No longer listed: registered charity, Charity Commission for Northern Ireland" in removed
+    development = client.get("/suppliers/ptc:1").get_data(as_text=True)
+    assert "For development use only" in development
