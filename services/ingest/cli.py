@@ -1,5 +1,5 @@
 """Data steward commands: `python -m services.ingest.cli load FILE`, `... dead-letters list|show|replay`,
-`... merges list|confirm|split`, `... reindex [--cleanup]`.
+`... merges list|review|confirm|split`, `... reindex [--cleanup]`.
 
 Loading publishes to the log (never straight into the index), so files take the same path as
 the HTTP API: the consumer validates, normalises, geocodes and indexes them, and rejects go to
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from services.ingest.config import IngestSettings
 from services.ingest.dead_letters import DeadLetter, dead_letters, replay, steward_topics
-from services.ingest.dedupe import Decision, OrganisationRegistry
+from services.ingest.dedupe import Decision, Member, OrganisationRegistry
 from services.ingest.loading import NoMappedColumn, check_header, consumer_rejects, dry_run, end_offsets, load_file
 from services.ingest.preparing import geo_chain, settle_memory
 from services.ingest.publishing import publish_listings
@@ -273,28 +273,55 @@ def reindex_cmd(cleanup_only: bool) -> None:
 
 @cli.group()
 def merges() -> None:
-    """Organisations merged from several sources; confirm or split them (remembered across reloads)."""
+    """Organisations merged from several sources, and pairs awaiting review; confirm or split them
+    (remembered across reloads). Scores are the names' similarity, 0-100."""
 
 
 @merges.command("list")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help="Merged listings to show.")
 def list_merges(limit: int) -> None:
-    """Each merged listing with its member records and their sources."""
+    """Each merged listing: its member records (name, source) and the rule and score of each pairing."""
     registry = _registry(IngestSettings())
     try:
-        for cluster, members in registry.merged(limit).items():
-            click.echo(f"{cluster}\t" + ", ".join(f"{member} ({source})" for member, source in members))
+        for cluster in registry.merged(limit):
+            click.echo(f"{cluster.id}\t{len(cluster.members)} records")
+            for member in cluster.members:
+                click.echo(f"  {_member(member)}")
+            for pair in cluster.pairs:
+                click.echo(f"  {pair.a.id} = {pair.b.id}\t{pair.rule}\tscore {pair.score:.0f}")
         for a, b, decision, at in registry.decisions():
             click.echo(f"decision\t{decision} {a} {b} ({at})")
     finally:
         registry.close()
 
 
+@merges.command("review")
+@click.option("--limit", default=100, show_default=True, help="Queued pairs to show, best score first.")
+def review(limit: int) -> None:
+    """Pairs the rules found short of near-certain, not merged: the rule, the score, and what to run."""
+    registry = _registry(IngestSettings())
+    try:
+        pairs = registry.review(limit)
+    finally:
+        registry.close()
+    command = "python -m services.ingest.cli merges"
+    for pair in pairs:
+        click.echo(f"{_member(pair.a)}  ~  {_member(pair.b)}")
+        click.echo(f"  {pair.rule}\tscore {pair.score:.0f}")
+        click.echo(f"  same organisation:  {command} confirm {pair.a.id} {pair.b.id}")
+        click.echo(f"  different:          {command} split {pair.a.id} {pair.b.id}")
+    click.echo(f"{len(pairs)} pairs awaiting review", err=True)
+
+
+def _member(member: Member) -> str:
+    return f"{member.id} {member.name!r} ({member.source})"
+
+
 @merges.command("confirm")
 @click.argument("a")
 @click.argument("b")
 def confirm(a: str, b: str) -> None:
-    """A and B are one organisation: merge them whatever the rules say."""
+    """A and B are one organisation: merge them whatever the rules say (and off the review queue)."""
     _decide(a, b, "confirm")
 
 
@@ -302,7 +329,7 @@ def confirm(a: str, b: str) -> None:
 @click.argument("a")
 @click.argument("b")
 def split(a: str, b: str) -> None:
-    """A and B are different organisations: never merge them."""
+    """A and B are different organisations: never merge (nor queue) them."""
     _decide(a, b, "split")
 
 

@@ -65,10 +65,11 @@ class IngestSettings(BackendSettings):
     )
     dedupe_name_threshold: float = Field(
         default=90, ge=50, le=100,
-        description="rapidfuzz token-sort ratio at or above which two names may be one organisation.",
+        description="rapidfuzz token-sort ratio at or above which two nearby names go to the merge review queue.",
     )
     dedupe_max_km: float = Field(
-        default=2.0, ge=0, le=50, description="Furthest apart two records with similar names may be and still merge."
+        default=2.0, ge=0, le=50,
+        description="Furthest apart two records with similar names may be and still be queued for review.",
     )
     postcode_table: str = Field(
         default="", description="Optional CSV of full postcodes (postcode,lat,lon) for postcode-precise geocoding."

@@ -9,6 +9,10 @@ connections and own their schema:
 - `PostgresRegistryStorage` (`STATE_URL=postgresql://…`): tables in the deployment's database,
   so the state survives the consumer's container and every consumer of a group shares it.
 
+The tables: `members` (each record with its cluster), `registry` (their registry keys),
+`decisions` (the stewards'), `dirty` (clusters the index has yet to catch up with) and
+`pairings` (why two members were merged, or the review queue of pairs short of near-certain).
+
 A write is serialised with every other write to the state (SQLite's BEGIN IMMEDIATE; an advisory
 lock on PostgreSQL): numbering dirty marks and renaming clusters read what they then change.
 """
@@ -72,6 +76,11 @@ _SQLITE_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS decisions (a TEXT NOT NULL, b TEXT NOT NULL, decision TEXT NOT NULL,"
     " decided_at TEXT NOT NULL, PRIMARY KEY (a, b))",
     "CREATE TABLE IF NOT EXISTS dirty (cluster TEXT PRIMARY KEY, replace INTEGER NOT NULL, seq INTEGER NOT NULL)",
+    # Since the review queue: state files from before gain the table on opening.
+    "CREATE TABLE IF NOT EXISTS pairings (a TEXT NOT NULL, b TEXT NOT NULL, rule TEXT NOT NULL, score REAL NOT NULL,"
+    " status TEXT NOT NULL, found_at TEXT NOT NULL, PRIMARY KEY (a, b))",
+    "CREATE INDEX IF NOT EXISTS pairings_b ON pairings (b)",
+    "CREATE INDEX IF NOT EXISTS pairings_status ON pairings (status, score)",
 )
 
 
@@ -120,6 +129,12 @@ POSTGRES_MIGRATIONS = (
     CREATE TABLE decisions (a TEXT COLLATE "C" NOT NULL, b TEXT COLLATE "C" NOT NULL, decision TEXT NOT NULL,
         decided_at TEXT NOT NULL, PRIMARY KEY (a, b));
     CREATE TABLE dirty (cluster TEXT COLLATE "C" PRIMARY KEY, replace INTEGER NOT NULL, seq BIGINT NOT NULL);
+    """,
+    """
+    CREATE TABLE pairings (a TEXT COLLATE "C" NOT NULL, b TEXT COLLATE "C" NOT NULL, rule TEXT NOT NULL,
+        score DOUBLE PRECISION NOT NULL, status TEXT NOT NULL, found_at TEXT NOT NULL, PRIMARY KEY (a, b));
+    CREATE INDEX pairings_b ON pairings (b);
+    CREATE INDEX pairings_status ON pairings (status, score);
     """,
 )
 

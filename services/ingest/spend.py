@@ -18,8 +18,8 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from services.ingest.dedupe import registry_number
 from services.ingest.pipeline import Rejection, validation_errors
+from services.ingest.registry_keys import registry_number
 from services.ingest.supplier_link import DirectoryNames, link_by_name
 from shared.events.envelope import split_provenance
 from shared.events.port import Message
@@ -36,7 +36,7 @@ def link(record: SpendRecord, linker: SupplierLinker | None) -> str | None:
     if record.supplier_id or linker is None:
         return None
     for kind, number in (("company", record.supplier_company_number), ("charity", record.supplier_charity_number)):
-        if number and (found := linker.cluster_for_number(kind, registry_number(kind, number))):
+        if (key := registry_number(kind, number)) and (found := linker.cluster_for_number(kind, key)):
             return found
     return None
 

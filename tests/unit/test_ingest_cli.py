@@ -1,4 +1,5 @@
-"""The steward's CLI on the embedded log: load with a summary, list/show/replay dead letters, merges."""
+"""The steward's CLI on the embedded log: load with a summary, list/show/replay dead letters
+(merges: test_ingest_cli_merges.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from services.ingest.cli import cli
-from services.ingest.dedupe import OrganisationRegistry
 from shared.events.dead_letter import dead_letter_record
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import PROVENANCE_KEY
 from shared.events.port import Message
-from shared.models import Listing
 
 
 @pytest.fixture
@@ -53,20 +52,6 @@ def test_dead_letters_can_be_listed_shown_and_replayed_once(env: dict[str, str],
     assert "[replayed]" in run(env, "dead-letters", "list")
     assert "replayed 0 of 0" in run(env, "dead-letters", "replay", "0:0")  # not twice by accident
     assert "0:0" not in run(env, "dead-letters", "--spend", "list")  # spend has its own dead letters
-    events.close()
-
-
-def test_a_merge_decision_is_stored_and_its_members_republished(env: dict[str, str], tmp_path: Path) -> None:
-    registry = OrganisationRegistry(tmp_path / "state.db")
-    for id, source in (("a:1", "a"), ("b:1", "b")):
-        registry.apply([Listing.model_validate({"id": id, "name": "Same", "source": source, "company_number": "7",
-                                                "updated_at": "2025-01-01T00:00:00Z"})], ())
-    registry.close()
-    assert "a:1\ta:1 (a), b:1 (b)" in run(env, "merges", "list")
-    assert "republished 2 member records" in run(env, "merges", "split", "a:1", "b:1")
-    assert "decision\tsplit a:1 b:1" in run(env, "merges", "list")
-    events = EmbeddedEventLog(str(tmp_path / "events.db"))
-    assert {m.key for m in events.consumer("listings", "check").poll(10, 0.1)} == {"a:1", "b:1"}
     events.close()
 
 

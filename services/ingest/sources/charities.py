@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from services.ingest.registry_keys import is_placeholder_number
+
 from . import ccew, oscr
 from .common import RawListing
 from .non_suppliers import by_name
@@ -57,7 +59,7 @@ def company_fields(raw: str | None, northern_ireland: bool) -> RawListing:
     one digit repeated (`111111`) and malformed values are left out.
     """
     value = (raw or "").strip().upper().removesuffix(".0")
-    if not value or not value.strip("0") or len(set(value)) == 1 and len(value) > 1:
+    if is_placeholder_number(value):  # "0", "111111": the one rule de-duplication also keeps
         return {}
     if value.isdigit():
         if northern_ireland:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.ingest.geocode import GeoChain
+from services.ingest.registry_keys import is_placeholder_number
 from shared.geo import Gazetteer, InvalidPostcode, is_outcode, normalise_postcode
 
 RawListing = dict[str, Any]
@@ -45,10 +46,16 @@ def text(value: str | None) -> str | None:
     return (value or "").strip() or None
 
 
+def registry_number_text(value: str | None) -> str | None:
+    """A stated registry number (a charity number, say), or None for a blank or a placeholder
+    ("N/A", "Exempt", "0"): a placeholder kept would look like a number to every reader."""
+    return None if is_placeholder_number(value) else text(value)
+
+
 def registry_numbers(number: str | None) -> dict[str, str]:
     """File a registration number under society_number (FCA) or company_number (Companies House)."""
     cleaned = (number or "").strip().upper()
-    if not any(ch.isdigit() for ch in cleaned):  # blanks and placeholders such as "N/A" or "CIO"
+    if is_placeholder_number(cleaned):  # "N/A", "CIO", "Exempt", "0", "111111": no number
         return {}
     if _SOCIETY_NUMBER.match(cleaned):
         return {"society_number": cleaned}

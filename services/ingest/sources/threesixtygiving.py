@@ -22,7 +22,18 @@ from typing import Any
 
 from shared.geo import Gazetteer
 
-from .common import RawListing, Skipped, edition, geocoded, given_place, listing_id, registry_numbers, text, unique
+from .common import (
+    RawListing,
+    Skipped,
+    edition,
+    geocoded,
+    given_place,
+    listing_id,
+    registry_number_text,
+    registry_numbers,
+    text,
+    unique,
+)
 from .impact import impact_areas
 from .legal_forms import legal_form_from_text
 from .mapping import CsvMapping, col
@@ -163,7 +174,7 @@ def record(grants: list[GrantRow]) -> RawListing:
         "name": latest["recipient_name"].strip(),
         "legal_form": legal_form(organisation_type),
         **registry_numbers(latest["company_number"]),
-        "charity_number": text(latest["charity_number"]),
+        "charity_number": registry_number_text(latest["charity_number"]),
         "description": description,
         "categories": categories,
         "impact_areas": impact_areas(categories, description),
