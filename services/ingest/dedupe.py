@@ -49,7 +49,7 @@ from services.ingest.registry_keys import ORG_ID, RegistryKey, registry_keys
 from services.ingest.sources.merge import merge, name_tokens
 from shared import json_codec
 from shared.geo import distance_km
-from shared.models import Listing
+from shared.models import Listing, with_index_fields
 
 Decision = Literal["confirm", "split"]
 CELL_LAT, CELL_LON = 0.02, 0.03  # about 2 km either way across the UK
@@ -466,12 +466,13 @@ def _select_in(conn: Sql, sql: str, values: Sequence[str]) -> Iterator[Any]:
 
 
 def fold(cluster: str, docs: list[dict[str, Any]]) -> dict[str, Any]:
-    """One index document for a cluster's members (sorted by id), keeping every provenance entry."""
+    """One index document for a cluster's members (sorted by id), keeping every provenance entry,
+    with the fields the index derives (`with_index_fields`)."""
     if len(docs) == 1:
-        return docs[0]
+        return with_index_fields(docs[0])
     merged = docs[0]
     for doc in docs[1:]:
         merged = merge(merged, doc)
     merged["id"] = cluster
     merged["provenance"] = [entry for doc in docs for entry in doc.get("provenance", [])]
-    return merged
+    return with_index_fields(merged)

@@ -183,3 +183,18 @@ def test_batches_are_committed_in_log_order_once_written(
         assert steps == [(2, 5, 0), (4, 3, 2), (3, 1, 4)]
     else:
         assert steps == [(2, 3, 2), (2, 1, 4), (1, 0, 5)]
+
+
+def test_a_listing_a_register_verifies_is_filterable_by_that_register_once_indexed(
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex, runner: MakeRunner) -> None:
+    """`verified_by` is derived when the consumer writes the index, whichever path wrote it."""
+    from shared.search.port import SearchQuery
+
+    entry = {"registry": "GB-NIC", "identifier": "GB-NIC-100002", "status": "registered charity", "as_of": "2020-06-30"}
+    events.publish("listings", [listing(1, postcode="BT1 1AA", org_ids=["GB-NIC-100002"], verified=[entry]),
+                                listing(2, postcode="BT1 1AA")])
+    consume(runner(settings, events, index))
+    index.refresh()
+    found = index.search(SearchQuery(filters={"verified_by": ["GB-NIC"]}))
+    assert [hit.id for hit in found.hits] == ["t:1"]
+    assert [hit.id for hit in index.search(SearchQuery(filters={"org_ids": ["GB-NIC-100002"]})).hits] == ["t:1"]
