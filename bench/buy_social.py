@@ -2,7 +2,7 @@
 
     python -m bench.buy_social [--runs 30]
 
-The directory is the shipped sample (`data/sample/listings.jsonl`, 13,041 real organisations) in a
+The directory is the shipped sample (`data/sample/listings.jsonl`, 13,158 real organisations) in a
 fresh embedded index; the organisation has a £2m target for a year that began eight months ago,
 60 spend records over those eight months (with six real social enterprises by directory id,
 ordinary suppliers by name, and a credit note) and three pipeline packages still to come, one

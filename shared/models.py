@@ -273,6 +273,11 @@ class Listing(BaseModel):
         return with_index_fields(self.model_dump(mode="json"))
 
 
+DERIVED_INDEX_FIELDS = ("verified_by",)
+"""Fields the index derives from a listing (`with_index_fields`): never read from a record sent in,
+so a listing fetched from the directory can be sent back as it is."""
+
+
 def with_index_fields(document: dict[str, Any]) -> dict[str, Any]:
     """A listing's JSON with the fields the index derives from it: `verified_by`, the registries
     whose entry is current. Every writer of the index goes through here (a listing's own document,

@@ -34,7 +34,7 @@ from services.ingest.sources.legal_forms import legal_form_from_text
 from services.ingest.sources.sic import describe, section
 from services.ingest.sources.sic_to_cpv import cpv_for_sic
 from shared.cpv import is_known
-from shared.models import CPV_PATTERN
+from shared.models import CPV_PATTERN, DERIVED_INDEX_FIELDS
 
 log = logging.getLogger("socialmatch.ingest.normalise")
 
@@ -69,7 +69,7 @@ def normalise_listing(raw: dict[str, Any]) -> dict[str, Any]:
     stripping markup and unescaping entities can turn `<b>=HYPERLINK(…)</b>` into a formula and
     `&lt;script&gt;` into a script."""
     _reject_unsafe(raw)
-    fields = dict(raw)
+    fields = {k: v for k, v in raw.items() if k not in DERIVED_INDEX_FIELDS}
     if isinstance(fields.get("name"), str):
         fields["name"] = tidy_name(fields["name"])
     if isinstance(fields.get("description"), str):

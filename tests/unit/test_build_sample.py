@@ -88,7 +88,7 @@ def test_a_charity_in_three_files_is_one_listing_verified_once_under_every_licen
     assert counts["ukcat sample.csv"]["skipped (charity classified again in a later batch (first row kept))"] == 1
     assert counts["ukcat top2000.csv"]["merged into an existing listing"] == 1
     assert counts["ccni"]["merged into an existing listing"] == 1
-    congregation = "not a supplier: religious congregation or association (ICNP/TSO)"
+    congregation = "not a supplier: religious congregation (ICNP/TSO)"
     assert counts["ccni"][f"skipped (another file: {congregation})"] == 1
     assert any(line.startswith("all: listed") for line in build_sample.placed_lines(list(listings.values())))
 

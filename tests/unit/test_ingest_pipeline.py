@@ -66,3 +66,10 @@ def test_newest_version_in_a_batch_wins_whatever_the_order(gazetteer: GeoChain) 
 def test_a_district_alone_is_kept_and_geocoded(gazetteer: GeoChain) -> None:
     listing = prepare_listing(raw(postcode="ox4"), gazetteer)
     assert listing.postcode == "OX4" and listing.geo_precision == "district"
+
+
+def test_a_listing_fetched_from_the_index_can_be_sent_back_as_it_is(gazetteer: GeoChain) -> None:
+    """`verified_by` is the index's own derivation: read back, it is dropped and derived again."""
+    entry = {"registry": "GB-SC", "identifier": "GB-SC-SC000001", "status": "registered charity", "as_of": "2024-05"}
+    listing = prepare_listing(raw(postcode="EH1 1YZ", verified=[entry], verified_by=["GB-CHC"]), gazetteer)
+    assert listing.index_document()["verified_by"] == ["GB-SC"]

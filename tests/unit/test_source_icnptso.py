@@ -22,7 +22,8 @@ def test_titles_read_sections_groups_and_sub_groups() -> None:
 
 def test_grant_makers_congregations_and_clubs_are_not_suppliers_but_caterers_are() -> None:
     assert icnptso.non_supplier("H10") == "grant-making foundation"
-    assert icnptso.non_supplier("I10") == "religious congregation or association"
+    assert icnptso.non_supplier("I10") == "religious congregation"
+    assert icnptso.non_supplier("I90") is None  # faith-based services: the loader reads what else they do
     assert icnptso.non_supplier("G13") == "members' social club"
     assert icnptso.non_supplier("L30") is None
     assert icnptso.non_supplier("K21") is None

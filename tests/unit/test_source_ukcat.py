@@ -35,6 +35,12 @@ def test_a_charity_is_keyed_by_its_org_id_and_keeps_its_own_words() -> None:
     assert listing.source_url is not None and "SC012345" in listing.source_url
 
 
+def test_a_faith_based_service_is_a_supplier_though_its_icnptso_group_is_religious() -> None:
+    """Amina, the Muslim Women's Resource Centre: ICNP/TSO I90 with social-welfare tags."""
+    listing = ukcat.record(_row(ICNPTSO="I90", UKCAT="SW105;RL104;ED"))
+    assert listing["legal_form"] == "charity"
+
+
 def test_the_objects_stand_in_when_a_charity_gives_no_activities() -> None:
     assert ukcat.record(_row(activities=""))["description"] == "TO RELIEVE POVERTY"
 
@@ -44,8 +50,9 @@ def test_the_objects_stand_in_when_a_charity_gives_no_activities() -> None:
     [
         ({"name": ""}, "no longer in the register"),
         ({"active": "False"}, "inactive charity"),
-        ({"ICNPTSO": "I10"}, "not a supplier: religious congregation or association (ICNP/TSO)"),
+        ({"ICNPTSO": "I10"}, "not a supplier: religious congregation (ICNP/TSO)"),
         ({"ICNPTSO": "H10"}, "not a supplier: grant-making foundation (ICNP/TSO)"),
+        ({"ICNPTSO": "I90", "UKCAT": "RL200"}, "not a supplier: religious association doing nothing else (ICNP/TSO I90, UK-CAT tags)"),
         ({"ICNPTSO": "", "UKCAT": "RL302;RL200;BE102"}, "not a supplier: place of worship (UK-CAT tags)"),
         ({"ICNPTSO": "", "UKCAT": "CA201;BE102"}, "not a supplier: grant-maker (UK-CAT tags)"),
         ({"ICNPTSO": "B32", "UKCAT": "ED201"}, "not a supplier: school parents' association or fund (UK-CAT tags)"),

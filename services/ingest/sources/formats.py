@@ -67,9 +67,11 @@ def csv_rows(path: Path, encoding: str = "utf-8-sig") -> Iterator[tuple[str, Row
     with path.open(encoding=encoding, errors="surrogateescape", newline="") as fh:
         reader = csv.DictReader(fh)
         width = len(reader.fieldnames or [])
+        dirty_header = any(_has_bad_bytes(name) for name in reader.fieldnames or [])
         start = reader.line_num + 1
         for row in reader:
-            yield str(start), _printable(row), _row_problem(row, width)
+            problem = _row_problem(row, width)
+            yield str(start), _printable(row) if problem or dirty_header else row, problem
             start = reader.line_num + 1
 
 
@@ -79,6 +81,8 @@ def _row_problem(row: dict[Any, Any], width: int) -> str | None:
         return f"truncated row: {sum(v is not None for v in values)} of {width} columns"
     if None in row:
         return f"row has {width + len(row[None])} columns, the header {width}"
+    if not has_bad_bytes("".join(values)):  # one scan of the whole row in the common, clean case
+        return None
     bad = [k for k, v in row.items() if _has_bad_bytes(v)]
     return f"invalid UTF-8 in column {bad[0]!r}" if bad else None
 

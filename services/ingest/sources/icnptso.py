@@ -7,7 +7,10 @@ the CPV codes buyers publish lots under (inferred, and marked so), and a few gro
 that sell nothing to public buyers (grant-makers, congregations, members' clubs, parties). F30,
 "Housing management and maintenance", is not one of them: it holds the housing associations and
 supported-housing charities buyers contract with, beside residents' associations (which
-`non_suppliers.by_name` recognises by name).
+`non_suppliers.by_name` recognises by name). Nor is I90, "Other religious associations", whole:
+it holds faith-based services (a Muslim women's resource centre, a church's food bank) beside
+bodies that only promote a religion, which a loader tells apart by what else the register says
+they do (UK-CAT's `religious_only`).
 
 The CPV links are deliberately coarse and only drawn where the activity *is* a service a public
 buyer contracts for (child day-care, vocational training, residential care); advocacy, community
@@ -24,7 +27,7 @@ CODES_FILE = Path(__file__).resolve().parents[3] / "data" / "sources" / "ukcat" 
 
 NON_SUPPLIER_GROUPS: dict[str, str] = {
     "H10": "grant-making foundation",
-    "I": "religious congregation or association",
+    "I10": "religious congregation",
     "J": "business, professional or labour association",
     "G13": "members' social club",
     "G20": "political party or lobbying body",

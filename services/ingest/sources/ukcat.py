@@ -111,8 +111,11 @@ def non_supplier_reason(name: str, code: str | None, classified: list[Tag]) -> s
         return f"not a supplier: {why} (ICNP/TSO)"
     codes = {tag.code for tag in classified}
     activities = {tag.code for tag in classified if tag.category != _BENEFICIARY_CATEGORY}
-    if codes & _PLACE_OF_WORSHIP_TAGS and all(tags()[c].category == "Religion" for c in activities):
+    religious_only = all(tags()[c].category == "Religion" for c in activities)
+    if codes & _PLACE_OF_WORSHIP_TAGS and religious_only:
         return "not a supplier: place of worship (UK-CAT tags)"
+    if (code or "").upper().startswith("I9") and religious_only:
+        return "not a supplier: religious association doing nothing else (ICNP/TSO I90, UK-CAT tags)"
     if activities and activities <= _GRANT_MAKING_TAGS:
         return "not a supplier: grant-maker (UK-CAT tags)"
     if codes & _PARENT_TEACHER_TAGS:
