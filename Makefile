@@ -66,6 +66,7 @@ bench: $(VENV)/.runtime wrk
 	$(PY) -m bench.limits
 	$(PY) -m bench.buy_social
 	$(PY) -m bench.ingest --n 131000
+	$(PY) -m bench.load_registers
 
 run: $(VENV)/.runtime assets
 	$(PY) -m scripts.run_stack
