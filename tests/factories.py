@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.models import Listing
+from shared.search.factory import open_search_index
 
 BASE_TIME = datetime(2025, 1, 1, tzinfo=UTC)
 
@@ -62,3 +63,14 @@ def directory() -> list[dict[str, Any]]:
         doc("t:nowhere", "Anywhere Online Cleaning Advice", at=None, legal_form="other",
             description="Cleaning advice delivered online.", categories=["cleaning"], region=None),
     ]
+
+
+def indexed(url: str, documents: list[dict[str, Any]], prefix: str = "test_") -> str:
+    """An index at `url` holding `documents`, written, refreshed and closed: the services under test
+    open it themselves. Returns `url`."""
+    index = open_search_index(url, prefix=prefix)
+    index.ensure_index()
+    assert not index.bulk_upsert(documents).failed
+    index.refresh()
+    index.close()
+    return url

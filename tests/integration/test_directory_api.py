@@ -19,7 +19,7 @@ from services.directory.app import create_app
 from services.directory.export import neutralise
 from services.directory.search_params import SearchParams
 from shared.search.factory import open_search_index
-from tests.factories import BELFAST, directory, doc
+from tests.factories import BELFAST, directory, doc, indexed
 from tests.noida import NoidaServer
 from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
@@ -34,11 +34,7 @@ LISTINGS = [*directory(), TRICKY]
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     path = tmp_path_factory.mktemp("directory")
     url = f"sqlite:///{path}/search.db"
-    index = open_search_index(url, prefix="test_")
-    index.ensure_index()
-    assert not index.bulk_upsert(LISTINGS).failed
-    index.refresh()
-    index.close()
+    indexed(url, LISTINGS)
     # Port 9 (discard) refuses connections at once: the lot page's "matcher unreachable" path.
     app = create_app({"search_url": url, "index_prefix": "test_", "matcher_url": "http://127.0.0.1:9"})
     app.testing = True

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from services.matcher.app import create_app
 from services.matcher.model import DEFAULT_MODEL_FILE, ScoringModel
 from shared.models import Listing
-from shared.search.factory import open_search_index
+from tests.factories import indexed
 from tests.openapi_fuzz import fuzz_settings, openapi_schema
 
 OCDS = Path(__file__).resolve().parents[2] / "data" / "ocds"
@@ -96,11 +96,7 @@ LISTINGS = [
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     url = f"sqlite:///{tmp_path_factory.mktemp('matcher') / 'search.db'}"
-    index = open_search_index(url, prefix="test_")
-    index.ensure_index()
-    assert not index.bulk_upsert(LISTINGS).failed
-    index.refresh()
-    index.close()
+    indexed(url, LISTINGS)
     state = tmp_path_factory.mktemp("matcher-state")
     app = create_app({"search_url": url, "index_prefix": "test_", "accounts_url": f"sqlite:///{state}/accounts.db",
                       "spend_url": f"sqlite:///{state}/spend.db"})

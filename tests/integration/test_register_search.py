@@ -9,8 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.directory.app import create_app
-from shared.search.factory import open_search_index
-from tests.factories import BELFAST, doc
+from tests.factories import BELFAST, doc, indexed
 
 OSCR = {"registry": "GB-SC", "identifier": "GB-SC-SC012345", "status": "registered charity", "as_of": "2024-05"}
 REMOVED = {"registry": "GB-NIC", "identifier": "GB-NIC-100002", "status": "registered charity",
@@ -28,11 +27,7 @@ LISTINGS = [
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
     url = f"sqlite:///{tmp_path_factory.mktemp('registers')}/search.db"
-    index = open_search_index(url, prefix="test_")
-    index.ensure_index()
-    assert not index.bulk_upsert(LISTINGS).failed
-    index.refresh()
-    index.close()
+    indexed(url, LISTINGS)
     app = create_app({"search_url": url, "index_prefix": "test_", "matcher_url": "http://127.0.0.1:9"})
     app.testing = True
     yield app.test_client()

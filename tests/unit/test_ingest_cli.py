@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from services.ingest.cli import cli
@@ -14,17 +13,7 @@ from shared.events.dead_letter import dead_letter_record
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import PROVENANCE_KEY
 from shared.events.port import Message
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"EVENTS_URL": f"sqlite:///{tmp_path}/events.db", "STATE_URL": str(tmp_path / "state.db")}
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+from tests.ingest_cli import run
 
 
 def test_load_prints_a_summary_with_reasons(env: dict[str, str], tmp_path: Path) -> None:

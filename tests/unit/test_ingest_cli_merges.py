@@ -4,24 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from click.testing import CliRunner
-
-from services.ingest.cli import cli
 from services.ingest.dedupe import OrganisationRegistry
 from shared.events.embedded import EmbeddedEventLog
 from shared.models import Listing
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {"EVENTS_URL": f"sqlite:///{tmp_path}/events.db", "STATE_URL": str(tmp_path / "state.db")}
-
-
-def run(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.output
+from tests.ingest_cli import run
 
 
 def store(tmp_path: Path, *records: tuple[str, str, str, str | None]) -> None:
