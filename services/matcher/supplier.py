@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.ingest.sources.sic_to_cpv import cpv_for_sic
 from shared.models import Verification
 
@@ -43,9 +41,15 @@ class Supplier:
     size_band: str | None
     text: str
     """Name, description, services and categories, for text similarity."""
-    verified: tuple[str, ...] = ()
-    """The official registers that currently list it, in words, so a buyer reading a match sees
-    who vouches for the supplier ("registered charity, OSCR (Scottish Charity Regulator), 2024-05")."""
+    register_entries: tuple[Mapping[str, Any], ...] = ()
+    """Its current `verified` entries as indexed; put in words only for the results shown."""
+
+    @property
+    def verified(self) -> tuple[str, ...]:
+        """The official registers that currently list it, in words, so a buyer reading a match sees
+        who vouches for the supplier ("registered charity, OSCR (Scottish Charity Regulator), 2024-05").
+        Read when a match is shown, not for every recalled candidate: it validates each entry."""
+        return tuple(Verification.model_validate(entry).in_words() for entry in self.register_entries)
 
     @property
     def declares_service_area(self) -> bool:
@@ -100,12 +104,8 @@ def supplier(document: Mapping[str, Any]) -> Supplier | None:
             service_radius_km=area.get("radius_km"),
             size_band=document.get("size_band"),
             text=text,
-            verified=tuple(
-                Verification.model_validate(v).in_words()
-                for v in document.get("verified") or ()
-                if v.get("current", True)
-            ),
+            register_entries=tuple(v for v in document.get("verified") or () if v.get("current", True)),
         )
-    except (KeyError, TypeError, AttributeError, ValidationError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         log.warning("skipping indexed listing %s that scoring cannot read: %r", document.get("id"), exc)
         return None
