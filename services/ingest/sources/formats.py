@@ -18,7 +18,7 @@ from typing import Any
 from . import ccew, ccni, companies_house, coopsuk, fca_mutuals, oscr, threesixtygiving, ukcat, workerscoop
 from .common import RawListing, Skipped
 from .mapping import CsvMapping, Row, own_schema_mapping
-from .register_files import has_bad_bytes
+from .register_files import bad_bytes_problem, has_bad_bytes
 
 # The csv module refuses fields over 128 KB; a 1 MB description must reach validation and be
 # rejected with a reason, not abort the file.
@@ -81,10 +81,7 @@ def _row_problem(row: dict[Any, Any], width: int) -> str | None:
         return f"truncated row: {sum(v is not None for v in values)} of {width} columns"
     if None in row:
         return f"row has {width + len(row[None])} columns, the header {width}"
-    if not has_bad_bytes("".join(values)):  # one scan of the whole row in the common, clean case
-        return None
-    bad = [k for k, v in row.items() if _has_bad_bytes(v)]
-    return f"invalid UTF-8 in column {bad[0]!r}" if bad else None
+    return bad_bytes_problem(row, "UTF-8")
 
 
 def mapped_csv(

@@ -74,12 +74,13 @@ def has_bad_bytes(value: str) -> bool:
     return _UNDECODED.search(value) is not None
 
 
-def bad_bytes_problem(row: Cells) -> str | None:
-    """Which column holds undecodable bytes, or None; one scan of the whole row when clean."""
+def bad_bytes_problem(row: Cells, encoding: str = "text") -> str | None:
+    """Which column holds undecodable bytes ("invalid <encoding> in column …"), or None; one scan
+    of the whole row when clean."""
     if not has_bad_bytes("".join(row.values())):
         return None
     bad = next(name for name, value in row.items() if has_bad_bytes(value))
-    return f"invalid text in column {bad!r}"
+    return f"invalid {encoding} in column {bad!r}"
 
 
 def delimited_rows(fh: TextIO, **dialect: Any) -> Iterator[RowReading]:
