@@ -41,10 +41,11 @@ log = logging.getLogger("socialmatch.ingest.normalise")
 FieldErrors = list[dict[str, str]]
 _FORMULA = re.compile(r"^[\s\"']*(?:=|[+\-@][A-Za-z_][A-Za-z0-9_.]*\()")
 _ACTIVE = re.compile(r"<\s*/?\s*(?:script|iframe|object|embed)\b|javascript\s*:|<[^>]*\bon[a-z]+\s*=", re.I)
-# Anything _FORMULA or _ACTIVE could match, seen in the record's repr(): a string starting with a
-# formula sign (this pattern), a tag or a javascript: URL (substring tests). C-speed scans spare
-# the field walk for clean records; one alternation regex over the repr cost three times as much.
-_SUSPECT_FORMULA = re.compile(r"""['"][\s'"\\tnr]*[=+\-@]""")
+# A string that starts like a formula, found in one scan of all a record's strings joined by
+# _SEPARATOR (which `\s`, quotes and entity names never match, so no string's start is missed and
+# no entity spans two strings).
+_SEPARATOR = "\x00"
+_STRING_STARTS_FORMULA = re.compile(r"""\x00[\s"']*(?:=|[+\-@][A-Za-z_][A-Za-z0-9_.]*\()""")
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6])\s*/?\s*>", re.I)
 _SPACES = re.compile(r"[ \t\u00a0]+")
@@ -90,15 +91,48 @@ _REWRITTEN = ("name", "description", "legal_form", "contact", "source_url", "sic
 
 
 def _reject_unsafe(record: dict[str, Any]) -> None:
-    if _suspect(repr(record)):
+    if _may_hold_unsafe(record):
         unsafe = list(_unsafe_text(record, ""))
         if unsafe:
             raise Invalid("unsafe content", unsafe)
 
 
-def _suspect(text: str) -> bool:
-    return ("<" in text or "&" in text or "javascript" in text.lower()
-            or _SUSPECT_FORMULA.search(text) is not None)
+def _may_hold_unsafe(record: dict[str, Any]) -> bool:
+    """Whether `_unsafe_text` could find anything in `record`: its strings joined, and unescaped
+    once when any holds an entity, then searched at C speed. Register records hold dozens of
+    strings and most hold an ampersand ("health & social care"), so walking them one by one cost
+    more than validating the record; the walk now runs only to name the fields of a record this
+    finds something in."""
+    joined = _SEPARATOR + _SEPARATOR.join(_strings(record))
+    if "&" in joined:
+        joined += html.unescape(joined)  # both start with the separator: each string's start is kept
+    if _STRING_STARTS_FORMULA.search(joined):
+        return True
+    # _ACTIVE needs a "<" or the word javascript, which case-insensitive matching also finds
+    # spelt with a non-ASCII letter that lower() leaves alone (the long s, the dotless i).
+    if "<" in joined or "javascript" in joined.lower() or any(ch in joined for ch in JAVASCRIPT_LOOKALIKES):
+        return _ACTIVE.search(joined) is not None
+    return False
+
+
+JAVASCRIPT_LOOKALIKES = "\u0130\u0131\u017f"
+"""The non-ASCII letters that IGNORECASE matches to a letter of "javascript" (a unit test checks
+every code point)."""
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string value in a JSON-like value, at any depth (keys are not values)."""
+    found: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return found
 
 
 def _unsafe_text(value: Any, path: str) -> Any:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.ingest.geocode import GeoChain, Point, region_centroids
 from services.ingest.normalise import (
+    JAVASCRIPT_LOOKALIKES,
     Invalid,
+    _may_hold_unsafe,
+    _unsafe_text,
     normalise_email,
     normalise_listing,
     normalise_url,
@@ -155,3 +162,32 @@ def test_unsafe_text_is_caught_as_it_would_be_stored(description: str, field: st
 def test_ordinary_entities_and_markup_still_pass() -> None:
     fields = normalise_listing({"id": "t:1", "name": "X", "description": "<p>Fish &amp; chips, 5 &lt; 6</p>"})
     assert fields["description"] == "Fish & chips, 5 < 6"
+
+
+# Pieces of formulas, markup, entities and the characters around them, so that generated records
+# hold near misses as well as hits.
+_UNSAFE_PIECES = ["=", "+", "-", "@", "SUM(", "A1(", " ", "\n", "\t", "\u00a0", '"', "'", "<", ">", "/", "script",
+                  "SCRIPT", "iframe", "embed", " onclick", "=", "javascript", "java\u017fcript", "\u0130", ":",
+                  "&", "&lt;", "&gt;", "&#61;", "&#x3c;", "&#10;", "&amp", "&quot;", ";", "\x00", "x", "care"]
+_texts = st.lists(st.sampled_from(_UNSAFE_PIECES), max_size=8).map("".join)
+_records = st.dictionaries(
+    st.sampled_from(["name", "description", "services", "contact", "extra"]),
+    st.recursive(_texts | st.integers() | st.none(),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.sampled_from(["a", "b"]), inner,
+                                                                             max_size=2), max_leaves=6),
+    max_size=4)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_records)
+def test_the_joined_scan_misses_nothing_the_field_walk_finds(record: dict[str, object]) -> None:
+    """The one-scan prefilter may send a clean record on to the walk, but must never let through
+    a record whose fields the walk would reject."""
+    if list(_unsafe_text(record, "")):
+        assert _may_hold_unsafe(record)
+
+
+def test_every_non_ascii_letter_that_matches_javascript_case_insensitively_is_a_lookalike() -> None:
+    letters = re.compile("[javscript]", re.IGNORECASE)
+    found = {chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c))}
+    assert found == set(JAVASCRIPT_LOOKALIKES)
