@@ -16,6 +16,7 @@ dead-lettered by the consumer with a reason. The benchmark exits non-zero when a
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -50,6 +51,23 @@ def _published_ids(events: EmbeddedEventLog) -> set[str]:
     return ids
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds used so far by process `pid` and its children (the consumer's worker), read
+    from Linux's /proc; NaN elsewhere."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return math.nan
+    total = 0.0
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return total
+
+
 def run(workdir: Path) -> dict[str, object]:
     files = [(path, fmt) for path, fmt in STAGED if path.exists()]
     env = {**os.environ, "SEARCH_URL": f"sqlite:///{workdir}/search.db", "EVENTS_URL": f"sqlite:///{workdir}/events.db",
@@ -59,17 +77,21 @@ def run(workdir: Path) -> dict[str, object]:
     events.ensure_topics([TOPIC, dead_letter_topic(TOPIC)])
     consumer = subprocess.Popen([sys.executable, "-m", "services.ingest.consumer"], cwd=ROOT, env=env)
     time.sleep(1.5)  # let it import and open its stores, so the rate measures loading, not start-up
+    consumer_cpu = -_cpu_s(consumer.pid)
     started = time.monotonic()
+    loader_cpu = time.process_time()
     summaries: dict[str, LoadSummary] = {}
     for path, fmt in files:
         summaries[path.name] = load_file(events, TOPIC, path, fmt)
     loaded = time.monotonic() - started
+    loader_cpu = time.process_time() - loader_cpu
     reader = events.consumer(TOPIC, GROUP)
     while reader.lag() > 0:
         if consumer.poll() is not None:
             raise SystemExit(f"the consumer exited with {consumer.returncode}")
         time.sleep(0.2)
     elapsed = time.monotonic() - started
+    consumer_cpu += _cpu_s(consumer.pid)
     consumer.terminate()
     consumer.wait(timeout=30)
 
@@ -96,6 +118,11 @@ def run(workdir: Path) -> dict[str, object]:
         "seconds": round(elapsed, 2),
         "rows_per_s": round(read / elapsed),
         "reading_and_publishing_s": round(loaded, 2),
+        # CPU is steadier than the wall clock on a shared machine; two cores kept busy could
+        # manage about 2 / (CPU seconds per row).
+        "loader_cpu_s": round(loader_cpu, 2),
+        "consumer_cpu_s": round(consumer_cpu, 2),
+        "cpu_ms_per_row": round(1000 * (loader_cpu + consumer_cpu) / read, 3),
         "published_records": published,
         "distinct_listing_ids_published": len(ids),
         "indexed_listings": len(indexed_ids),
