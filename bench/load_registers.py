@@ -26,6 +26,7 @@ from collections import Counter
 from pathlib import Path
 
 from services.ingest.dead_letters import dead_letters
+from services.ingest.dedupe import OrganisationRegistry
 from services.ingest.loading import LoadSummary, load_file
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.port import dead_letter_topic
@@ -109,6 +110,9 @@ def run(workdir: Path) -> dict[str, object]:
     indexed_ids = {hit.id for hit in index.scan(SearchQuery(limit=500))}
     index.close()
     events.close()
+    registry = OrganisationRegistry(workdir / "state.db")
+    merged, queued = registry.merged(limit=100_000), registry.review(limit=100_000)
+    registry.close()
     folded = ids - indexed_ids - rejected_ids
     unaccounted = read - published - skipped.total() - reader_rejected
     return {
@@ -127,6 +131,8 @@ def run(workdir: Path) -> dict[str, object]:
         "distinct_listing_ids_published": len(ids),
         "indexed_listings": len(indexed_ids),
         "folded_into_another_listing": len(folded),
+        "merged_clusters": len(merged),
+        "pairs_queued_for_review": len(queued),
         "consumer_rejected": len(rejected_ids),
         "consumer_reject_reasons": dict(Counter(str(letter.value.get("reason")) for letter in consumer_letters)),
         "skipped_by_rule": dict(skipped.most_common()),

@@ -6,20 +6,25 @@ more, so only near-certain pairings merge by themselves and the rest wait for a 
 Each new record is compared with the stored members, rules strongest first:
 
 1. `steward confirm`: a steward's decision always wins (and `split` forbids a pair for good);
-2. `same org-id`, then `same company|charity|society number` (`registry_keys.py`: an org-id's
-   local part is its register's number; placeholders such as "N/A", "0" or "111111" are blanks,
-   never keys), corroborated by a similar name (token-sort ratio of the distinctive words at or
-   above `NUMBER_NAME_THRESHOLD`) and/or the same postcode district, since open data carries
-   wrong numbers; a number that neither corroborates is no evidence at all;
+2. `same register entry`, `same org-id`, then `same company|charity|society number`
+   (`registry_keys.py`: an org-id's local part is its register's number; placeholders such as
+   "N/A", "0" or "111111" are blanks, never keys), corroborated by a similar name (token-sort
+   ratio of the distinctive words at or above `NUMBER_NAME_THRESHOLD`) and/or the same postcode
+   district, since open data carries wrong numbers; a number that neither corroborates is no
+   evidence at all;
 3. `similar name within N km`: another source's record whose name scores at or above
    `name_threshold` within `max_km`.
 
-Only a steward's confirm, or a key with both a similar name and the same district, merges. Every
-weaker pairing (a key with one corroboration, a similar name nearby) goes to the review queue
-(`merges review`) instead, with its rule and score; the score is always the names' rapidfuzz
-token-sort ratio, 0-100. No rule ever merges or queues two records of one source, nor a record
-into a cluster already holding one of its source: a register lists each organisation once, so
-two records there are two organisations (two branches of a chain, say), whatever the number says.
+Only a steward's confirm, a key with both a similar name and the same district, or a register
+entry with either, merges. Two records verified by one register entry were both copied from that
+register's extracts (UK-CAT's and the NI register's records of one NI charity), so a charity that
+moved, or was renamed, is still one organisation; an entry whose name and place both disagree is
+no evidence, like any key. Every weaker pairing (a key with one corroboration, a similar name
+nearby) goes to the review queue (`merges review`) instead, with its rule and score; the score is
+always the names' rapidfuzz token-sort ratio, 0-100. No rule ever merges or queues two records of
+one source, nor a record into a cluster already holding one of its source: a register lists each
+organisation once, so two records there are two organisations (two branches of a chain, say),
+whatever the number says.
 Each merge remembers the pair that made it and why (`merges list`).
 
 Each cluster is indexed as one document whose id is the smallest member id (deterministic
@@ -45,7 +50,7 @@ from typing import Any, Literal
 from rapidfuzz import fuzz
 
 from services.ingest.dedupe_storage import RegistryStorage, Sql, open_registry_storage
-from services.ingest.registry_keys import ORG_ID, RegistryKey, registry_keys
+from services.ingest.registry_keys import ORG_ID, REGISTER_ENTRY, RegistryKey, registry_keys
 from services.ingest.sources.merge import merge, name_tokens
 from shared import json_codec
 from shared.geo import distance_km
@@ -110,7 +115,7 @@ class MergedCluster:
 
 def key_rule(kind: str, similar_name: bool, same_district: bool) -> str:
     """`same charity number + similar name + same district`: the key and what corroborated it."""
-    found = ["same org-id" if kind == ORG_ID else f"same {kind} number"]
+    found = [f"same {kind}" if kind in (ORG_ID, REGISTER_ENTRY) else f"same {kind} number"]
     return " + ".join(found + ["similar name"] * similar_name + ["same district"] * same_district)
 
 
@@ -362,8 +367,8 @@ class OrganisationRegistry:
             score = fuzz.token_sort_ratio(key, other_key)
             similar, same_district = score >= NUMBER_NAME_THRESHOLD, bool(district) and district == other_district
             if similar or same_district:
-                evidence = Evidence(other, cluster, key_rule(kind, similar, same_district), score,
-                                    similar and same_district)
+                certain = (similar and same_district) or kind == REGISTER_ENTRY
+                evidence = Evidence(other, cluster, key_rule(kind, similar, same_district), score, certain)
                 found.append(((rank[(kind, number)], not evidence.certain, -score, other), evidence))
         return [evidence for _, evidence in sorted(found, key=lambda pair: pair[0])]
 

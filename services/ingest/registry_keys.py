@@ -4,9 +4,11 @@ Sources fill a missing number with a placeholder ("N/A", "Exempt", "0", "111111"
 key, every organisation with that placeholder would be one, so a placeholder is a blank here and
 in every source adapter (`sources.common.registry_numbers` uses `is_placeholder_number`).
 
-An org-id (org-id.guide: `GB-CHC-1000003`) names its register, so it is the strongest key; its
+An org-id (org-id.guide: `GB-CHC-1000003`) names its register, so it is a strong key; its
 local part is also the register's own number, so `GB-COH-08996508` meets a company number
-`8996508` and `GB-CHC-1000003` a charity number `1000003`.
+`8996508` and `GB-CHC-1000003` a charity number `1000003`. Strongest of all is a register entry:
+the identifier of a `verified` entry, which a register loader copied from the register's own
+extract rather than from what an organisation typed into a form.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ NUMBER_FIELDS = (("company", "company_number"), ("charity", "charity_number"), (
 _ORG_ID_KINDS = {"GB-COH": "company", "GB-CHC": "charity", "GB-SC": "charity", "GB-NIC": "charity",
                  "GB-MPR": "society"}
 ORG_ID = "org-id"
+REGISTER_ENTRY = "register entry"
 
 RegistryKey = tuple[str, str]
-"""(kind, normalised number): kind is `company`, `charity`, `society` or `org-id`."""
+"""(kind, normalised number): kind is `company`, `charity`, `society`, `org-id` or `register entry`."""
 
 
 def is_placeholder_number(value: str | None) -> bool:
@@ -65,8 +68,11 @@ def org_id_keys(org_id: str) -> list[RegistryKey]:
 
 
 def registry_keys(listing: Listing) -> list[RegistryKey]:
-    """Every key a listing carries, org-ids first (the strongest), without repeats."""
-    keys = [key for org_id in listing.org_ids for key in org_id_keys(org_id)]
+    """Every key a listing carries, strongest first (register entries, org-ids, then numbers),
+    without repeats."""
+    keys = [(REGISTER_ENTRY, key[1]) for entry in listing.verified
+            for key in org_id_keys(entry.identifier)[:1]]  # the org-id form, normalised
+    keys += [key for org_id in listing.org_ids for key in org_id_keys(org_id)]
     for kind, attr in NUMBER_FIELDS:
         if (number := registry_number(kind, getattr(listing, attr))) is not None:
             keys.append((kind, number))

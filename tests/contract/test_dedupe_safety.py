@@ -177,3 +177,47 @@ def test_a_state_file_from_before_the_review_queue_gains_it(tmp_path: Path) -> N
          listing("ptc:1", "Bike Mill", "ptc", company_number="123"))
     assert len(registry.review()) == 1
     registry.close()
+
+
+def _entry(identifier: str) -> dict[str, str]:
+    return {"registry": identifier.rsplit("-", 1)[0], "identifier": identifier, "status": "registered charity",
+            "as_of": "2020-06-30"}
+
+
+BT14, BT9 = "BT14 7PJ", "BT9 5AA"
+
+
+def test_two_registers_records_of_one_entry_merge_when_the_charity_moved_or_was_renamed(
+        registry: OrganisationRegistry) -> None:
+    """UK-CAT's and the NI register's records of one NI charity: both copied its entry from the
+    register, so the name alone or the district alone corroborates it."""
+    verified = {"org_ids": ["GB-NIC-100002"], "verified": [_entry("GB-NIC-100002")]}
+    load(registry, listing("charity:GB-NIC-100002", "Cancer Lifeline", "ukcat", postcode=BT14, **verified),
+         listing("ccni:GB-NIC-100002", "Cancer Lifeline", "ccni", postcode=BT9, **verified))
+    load(registry, listing("charity:GB-NIC-100003", "Arbour Housing", "ukcat", postcode=BT14,
+                           org_ids=["GB-NIC-100003"], verified=[_entry("GB-NIC-100003")]),
+         listing("ccni:GB-NIC-100003", "South Ulster Housing Association", "ccni", postcode=BT14,
+                 org_ids=["GB-NIC-100003"], verified=[_entry("GB-NIC-100003")]))
+    assert clusters(registry) == {"ccni:GB-NIC-100002": ["ccni:GB-NIC-100002", "charity:GB-NIC-100002"],
+                                  "ccni:GB-NIC-100003": ["ccni:GB-NIC-100003", "charity:GB-NIC-100003"]}
+    rules = {(p.a.id, p.b.id): p.rule for cluster in registry.merged() for p in cluster.pairs}
+    assert rules == {("ccni:GB-NIC-100002", "charity:GB-NIC-100002"): "same register entry + similar name",
+                     ("ccni:GB-NIC-100003", "charity:GB-NIC-100003"): "same register entry + same district"}
+    assert queued(registry) == []
+
+
+def test_one_register_entry_whose_name_and_place_both_disagree_is_no_merge(registry: OrganisationRegistry) -> None:
+    verified = {"org_ids": ["GB-NIC-100002"], "verified": [_entry("GB-NIC-100002")]}
+    load(registry, listing("charity:GB-NIC-100002", "Cancer Lifeline", "ukcat", postcode=BT14, **verified),
+         listing("ccni:GB-NIC-100002", "Newry Rowing Club", "ccni", postcode=BT9, **verified))
+    assert clusters(registry) == {} and queued(registry) == []
+
+
+def test_an_org_id_no_register_vouches_for_still_needs_the_name_and_the_district(
+        registry: OrganisationRegistry) -> None:
+    """The same org-id and name, typed by a grant-maker: a different district leaves it to a steward."""
+    load(registry, listing("charity:GB-NIC-100002", "Cancer Lifeline", "ukcat", postcode=BT14,
+                           org_ids=["GB-NIC-100002"], verified=[_entry("GB-NIC-100002")]),
+         listing("grant:1", "Cancer Lifeline", "360g", postcode=BT9, org_ids=["GB-NIC-100002"]))
+    assert clusters(registry) == {}
+    assert queued(registry) == [("charity:GB-NIC-100002", "grant:1", "same org-id + similar name", 100)]

@@ -53,3 +53,13 @@ def test_a_listings_keys_come_org_ids_first_without_repeats_or_placeholders() ->
 def test_source_adapters_keep_a_stated_number_and_drop_a_placeholder() -> None:
     assert registry_number_text(" 1000003 ") == "1000003"
     assert registry_number_text("Exempt") is None and registry_number_text("0") is None
+
+
+def test_a_register_entry_is_the_strongest_key() -> None:
+    listing = Listing.model_validate({
+        "id": "ccni:GB-NIC-100002", "name": "Cancer Lifeline", "source": "ccni", "updated_at": "2020-06-30T00:00:00Z",
+        "org_ids": ["GB-NIC-100002"], "charity_number": "100002",
+        "verified": [{"registry": "GB-NIC", "identifier": "GB-NIC-100002", "status": "registered charity",
+                      "as_of": "2020-06-30"}]})
+    assert registry_keys(listing) == [("register entry", "GB-NIC-100002"), ("org-id", "GB-NIC-100002"),
+                                      ("charity", "100002")]

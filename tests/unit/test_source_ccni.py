@@ -59,7 +59,7 @@ def _load(path: Path) -> list[SourceRecord]:
 
 def test_a_registered_charity_is_verified_by_ccni_with_its_lists_in_words() -> None:
     listing = Listing.model_validate(ccni.to_listing(_row(), default_gazetteer()))
-    assert listing.id == "charity:GB-NIC-100002" and listing.org_ids == ["GB-NIC-100002"]
+    assert listing.id == "ccni:GB-NIC-100002" and listing.org_ids == ["GB-NIC-100002"]
     assert listing.charity_number == "100002" and listing.legal_form.value == "charity"
     [verified] = listing.verified
     assert (verified.registry, verified.identifier, verified.status, verified.as_of, verified.current) == (

@@ -8,9 +8,11 @@ validated as a `Listing`; counts per source and the reasons rows were skipped ar
 how many listings each source leads and how many of those have a location (by precision), which
 `data/sample/PROVENANCE.md` quotes.
 
-Charities are one listing per org-id (`charity:GB-NIC-100016`): UK-CAT's two files and the
-Northern Ireland register meet under that id and are merged (`merge.merge` unites their org-ids,
-verifications and licences).
+Charities are one listing per org-id: UK-CAT's two files and the Northern Ireland register meet
+under it and are merged (`merge.merge` unites their org-ids, verifications and licences). The
+listing keeps the first file's id: UK-CAT's `charity:GB-NIC-100016` when UK-CAT lists the charity,
+else the register's own `ccni:GB-NIC-100016`, which is what `load --format ccni` writes, so a
+newer NI extract loaded later updates those listings rather than adding a second copy.
 """
 
 from __future__ import annotations
@@ -156,7 +158,11 @@ def _charities(directory: dict[str, RawListing], gazetteer: Gazetteer, report: R
         if reason:
             report.add(label, f"skipped (another file: {reason})")
         else:
-            _fold(directory, listing, None, report, label)
+            key = f"org-id {listing['org_ids'][0]}"
+            first = directory.get(key)
+            _fold(directory, listing, key, report, label)
+            if first is not None:  # the id's own source, whichever record leads the merge: loading
+                directory[key]["source"] = first["source"]  # that source again then updates it
 
 
 def build(gazetteer: Gazetteer, report: Report) -> list[Listing]:
@@ -185,7 +191,7 @@ def build(gazetteer: Gazetteer, report: Report) -> list[Listing]:
 
 def _validated(directory: dict[str, RawListing], report: Report) -> list[Listing]:
     valid = []
-    for key in sorted(directory):
+    for key in sorted(directory, key=lambda k: (directory[k]["id"], k)):  # charities are keyed by org-id
         try:
             valid.append(Listing.model_validate(directory[key]))
         except ValidationError as error:

@@ -2,8 +2,11 @@
 website exports it ("ExportSearchResultsToCsv", removed charities included).
 
 Every charity in Northern Ireland has to register, so this is the whole NI charity sector, and
-the register vouches for each one: a listing `charity:GB-NIC-<number>` carries that verification
-as of the export's date. The export has no free-text description, only three controlled lists
+the register vouches for each one: a listing `ccni:GB-NIC-<number>` carries that verification
+as of the export's date. The id is the register's own, not UK-CAT's `charity:GB-NIC-<number>`:
+under one id the consumer would keep only the newer of the two records, and one source's data
+would be lost; under two, de-duplication joins them by their org-id (`dedupe.py`), as it joins
+`ccew:` and `oscr:` records to UK-CAT's. The export has no free-text description, only three controlled lists
 (purposes, beneficiaries, ways of working), so the description is composed from them in words
 and CPV codes are inferred only from ways of working that *are* a service buyers contract for.
 Its quirks (Windows-1252 text, the postcode inside a free-text address, company numbers with the
@@ -212,7 +215,7 @@ def record(row: Row) -> RawListing:
     cpv_codes = unique(cpv for way in ways for cpv in _CPV_BY_WAY_OF_WORKING.get(way, ()))
     categories = [way for way in ways if way != GENERAL]
     return {
-        "id": listing_id("charity", identifier),
+        "id": listing_id(SOURCE, identifier),
         "name": name,
         "legal_form": "charity",
         "charity_number": number,
