@@ -70,8 +70,8 @@ def org_id_keys(org_id: str) -> list[RegistryKey]:
 def registry_keys(listing: Listing) -> list[RegistryKey]:
     """Every key a listing carries, strongest first (register entries, org-ids, then numbers),
     without repeats."""
-    keys = [(REGISTER_ENTRY, key[1]) for entry in listing.verified
-            for key in org_id_keys(entry.identifier)[:1]]  # the org-id form, normalised
+    keys = [(REGISTER_ENTRY, org_id) for entry in listing.verified  # an entry's identifier is an org-id:
+            for _, org_id in org_id_keys(entry.identifier)[:1]]  # its first key is that org-id, normalised
     keys += [key for org_id in listing.org_ids for key in org_id_keys(org_id)]
     for kind, attr in NUMBER_FIELDS:
         if (number := registry_number(kind, getattr(listing, attr))) is not None:

@@ -5,9 +5,10 @@ Every charity in Northern Ireland has to register, so this is the whole NI chari
 the register vouches for each one: a listing `ccni:GB-NIC-<number>` carries that verification
 as of the export's date. The id is the register's own, not UK-CAT's `charity:GB-NIC-<number>`:
 under one id the consumer would keep only the newer of the two records, and one source's data
-would be lost; under two, de-duplication joins them by their org-id (`dedupe.py`), as it joins
-`ccew:` and `oscr:` records to UK-CAT's. The export has no free-text description, only three controlled lists
-(purposes, beneficiaries, ways of working), so the description is composed from them in words
+would be lost; under two, de-duplication joins them by the register entry both carry
+(`dedupe.py`), as it joins `ccew:` and `oscr:` records to UK-CAT's. The export has no free-text
+description, only three controlled lists (purposes, beneficiaries, ways of working), so the
+description is composed from them in words
 and CPV codes are inferred only from ways of working that *are* a service buyers contract for.
 Its quirks (Windows-1252 text, the postcode inside a free-text address, company numbers with the
 `NI` and the zeros stripped, `n/a` websites) are handled here; PROVENANCE.md beside the file
