@@ -249,7 +249,8 @@ class OrganisationRegistry:
         cluster = listing.id if chosen is None else min(chosen.cluster, listing.id)
         if chosen is not None and cluster != chosen.cluster:
             self._rename(conn, chosen.cluster, cluster)
-        doc_json = listing.model_dump_json()
+        doc = listing.model_dump(mode="json")
+        doc_json = json_codec.dumps(doc)  # one pydantic pass, not a serialisation and a parse
         lat, lon = (listing.location.lat, listing.location.lon) if listing.location else (None, None)
         cell = ":".join(map(str, _cell(lat, lon))) if lat is not None and lon is not None else None
         conn.execute("INSERT INTO members VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
@@ -267,7 +268,7 @@ class OrganisationRegistry:
         self._sources.add(listing.source)
         if row and row[0] != cluster:
             self._recluster(conn, row[0])
-        return cluster, json_codec.loads(doc_json)  # cheaper than a second pydantic serialisation
+        return cluster, doc
 
     def _pair(self, conn: Sql, member_id: str, pairings: list[tuple[Evidence, str]], found_at: str) -> None:
         """Remember why `member_id` merged (status `merged`) and what awaits review (`queued`)."""
@@ -385,8 +386,8 @@ class OrganisationRegistry:
         for other, cluster, other_key, lat, lon in conn.execute(
             f"SELECT id, cluster, name_key, lat, lon FROM members WHERE cell IN ({','.join('?' * len(cells))})"
             " AND source != ? AND id != ?", (*cells, listing.source, listing.id)):
-            score = fuzz.token_sort_ratio(key, other_key)
-            if score >= self.name_threshold and distance_km(here, (lat, lon)) <= self.max_km:
+            score = fuzz.token_sort_ratio(key, other_key, score_cutoff=self.name_threshold)  # 0 below it
+            if score and distance_km(here, (lat, lon)) <= self.max_km:
                 scored.append(((-score, other), Evidence(other, cluster, rule, score, False)))
         return [evidence for _, evidence in sorted(scored, key=lambda pair: pair[0])]
 

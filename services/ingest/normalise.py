@@ -82,11 +82,12 @@ def normalise_listing(raw: dict[str, Any]) -> dict[str, Any]:
     unknown = unknown_cpv(fields.get("cpv_codes"))
     if unknown:
         raise Invalid("unknown CPV code", unknown)
-    _reject_unsafe({name: fields[name] for name in _REWRITTEN if name in fields})
+    _reject_unsafe({name: fields[name] for name in _REWRITTEN if name in fields and fields[name] != raw.get(name)})
     return fields
 
 
-# The fields normalising rewrites: only their new text can hold what the record as sent did not.
+# The fields normalising rewrites: only their new text can hold what the record as sent did not
+# (and only where it changed: the first check read the rest).
 _REWRITTEN = ("name", "description", "legal_form", "contact", "source_url", "sic_codes", "services", "categories")
 
 
@@ -194,10 +195,21 @@ def _title_word(word: str, first: bool) -> str:
 
 def plain_text(description: str) -> str:
     """Markup reduced to text (breaks kept as new lines); plain text only has its spaces tidied."""
+    if not any(mark in description for mark in _NEEDS_TIDYING):  # most descriptions: one line, no markup
+        return description.strip()
+    return _tidied_text(description)
+
+
+def _tidied_text(description: str) -> str:
+    """`plain_text` for any text (a property test checks that its shortcut agrees with this)."""
     if _TAG.search(description):
         description = html.unescape(_TAG.sub("", _BREAK.sub("\n", description)))
     lines = [_SPACES.sub(" ", line).strip() for line in description.replace("\r\n", "\n").split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+_NEEDS_TIDYING = ("<", "\n", "\t", "\u00a0", "  ")
+"""What `plain_text` changes besides the ends: a tag, a line break, or spaces to collapse."""
 
 
 def normalise_url(value: str) -> str | None:
@@ -207,7 +219,23 @@ def normalise_url(value: str) -> str | None:
         return None
     if "://" not in candidate:
         candidate = f"https://{candidate}"
-    parts = urlsplit(candidate)
+    if _TIDY_URL.match(candidate):
+        return candidate
+    return _split_and_tidied(candidate)
+
+
+_TIDY_URL = re.compile(r"https?://[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s?#]*)?(?:\?[^\s#]+)?(?:#\S+)?\Z")
+"""A web address `_split_and_tidied` would return unchanged (lower-case scheme and host, no port,
+no empty query or fragment, no spaces): most of those in register extracts."""
+
+
+def _split_and_tidied(candidate: str) -> str | None:
+    """`normalise_url` for any candidate with a scheme (a property test checks that its shortcut
+    agrees with this). A host urlsplit refuses ("http://[broken") is as unusable as none."""
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
     if parts.scheme.lower() not in ("http", "https") or "." not in parts.netloc or " " in candidate:
         return None
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()

@@ -41,6 +41,14 @@ def is_placeholder_number(value: str | None) -> bool:
     all zeros ("0", "SC000000"), one digit repeated ("111111"), or a placeholder word
     ("Exempt", "applied for", "pending", "tbc")."""
     upper = (value or "").strip().upper()
+    if upper.isdecimal():  # most numbers: no word to look for, so only the digits' own rules
+        return len(set(upper)) == 1 and (upper[0] == "0" or len(upper) >= 3)
+    return _placeholder_by_rules(upper)
+
+
+def _placeholder_by_rules(upper: str) -> bool:
+    """`is_placeholder_number` for any stripped, upper-case value (a unit test checks that the
+    shortcut for plain digits agrees with it)."""
     digits = "".join(ch for ch in upper if ch.isdigit())
     if not digits or set(digits) == {"0"} or _ONE_DIGIT_REPEATED.match(upper):
         return True

@@ -12,9 +12,12 @@ from hypothesis import strategies as st
 
 from services.ingest.geocode import GeoChain, Point, region_centroids
 from services.ingest.normalise import (
+    _TIDY_URL,
     JAVASCRIPT_LOOKALIKES,
     Invalid,
     _may_hold_unsafe,
+    _split_and_tidied,
+    _tidied_text,
     _unsafe_text,
     normalise_email,
     normalise_listing,
@@ -191,3 +194,39 @@ def test_every_non_ascii_letter_that_matches_javascript_case_insensitively_is_a_
     letters = re.compile("[javscript]", re.IGNORECASE)
     found = {chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c))}
     assert found == set(JAVASCRIPT_LOOKALIKES)
+
+
+_TEXT_PIECES = [" ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u2003", "\x0b", "<p>", "</p>", "<br/>", "< b >",
+                "&amp;", "&", "<", ">", "care", "Health", "\n\n\n"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_TEXT_PIECES) | st.text(max_size=3), max_size=10).map("".join))
+def test_plain_texts_shortcut_agrees_with_tidying_it(description: str) -> None:
+    assert plain_text(description) == _tidied_text(description)
+
+
+def test_a_rewritten_field_is_checked_again_and_an_unchanged_one_was_checked_already() -> None:
+    with pytest.raises(Invalid):  # only the stored text, once the markup is gone, is a formula
+        normalise_listing({"id": "x:1", "name": "A", "description": "<b>=HYPERLINK(1)</b>"})
+    with pytest.raises(Invalid):
+        normalise_listing({"id": "x:1", "name": "A", "services": ["=SUM(1)"]})
+
+
+_URL_PIECES = ["http", "https", "HTTPS", "://", "www", ".", "example", "org", "-", "/", "//", "?", "#", "a=1", "&", ":",
+               "8080", " ", "\t", "\n", "\u00a0", "é", "[", "]", "@", "%20", "\x00", "X", ""]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(_URL_PIECES), max_size=12).map("".join))
+def test_a_url_the_shortcut_keeps_is_one_tidying_would_keep(candidate: str) -> None:
+    if _TIDY_URL.match(candidate):
+        assert _split_and_tidied(candidate) == candidate
+    assert normalise_url(candidate) == (_split_and_tidied(candidate if "://" in candidate.strip()
+                                                          else f"https://{candidate.strip()}") if candidate.strip()
+                                        else None)
+
+
+def test_a_website_urlsplit_refuses_is_dropped_and_the_record_kept() -> None:
+    fields = normalise_listing({"id": "x:1", "name": "A", "contact": {"website": "http://[www.example.org"}})
+    assert fields["contact"]["website"] is None

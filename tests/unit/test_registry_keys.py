@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from services.ingest.registry_keys import is_placeholder_number, org_id_keys, registry_keys, registry_number
+from services.ingest.registry_keys import (
+    _placeholder_by_rules,
+    is_placeholder_number,
+    org_id_keys,
+    registry_keys,
+    registry_number,
+)
 from services.ingest.sources.common import registry_number_text, registry_numbers
 from shared.models import Listing
 
@@ -63,3 +71,9 @@ def test_a_register_entry_is_the_strongest_key() -> None:
                       "as_of": "2020-06-30"}]})
     assert registry_keys(listing) == [("register entry", "GB-NIC-100002"), ("org-id", "GB-NIC-100002"),
                                       ("charity", "100002")]
+
+
+@given(st.text(alphabet=st.characters(categories=["Nd"]), min_size=1, max_size=12)
+       | st.from_regex(r"\A[0-9]{1,10}\Z") | st.sampled_from(["0", "00", "000", "11", "111", "1111111", "0000001"]))
+def test_the_shortcut_for_plain_digits_agrees_with_the_rules(digits: str) -> None:
+    assert is_placeholder_number(digits) == _placeholder_by_rules(digits.strip().upper())
