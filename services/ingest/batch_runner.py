@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from abc import ABC, abstractmethod
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
@@ -135,38 +136,45 @@ class BatchRunner(TopicRunner):
 
 
 class PipelinedRunner(TopicRunner):
-    """Listings in two stages: `prepare` works on batch N+1 (in the worker process) while this
-    process finishes batch N (index writes, dead letters, commit), so commits stay in order.
+    """Listings in two stages: `prepare` works on the next batches (in the worker process) while
+    this process finishes the oldest (index writes, dead letters, commit), so commits stay in order.
 
-    With a batch in flight the next poll does not wait: when nothing more has arrived, the batch
+    `ahead` batches wait in the worker's queue while this process writes: with one, the worker sat
+    idle whenever a write took longer than its own batch, and the two processes took turns.
+    With a batch in flight the next poll does not wait: when nothing more has arrived, every batch
     in flight is finished at once rather than after the batch timeout.
     """
 
     def __init__(self, consumer: Consumer, prepare: Preparing, finish: Callable[[PreparedListings], list[Rejection]],
                  events: EventLog, settings: IngestSettings, metrics: ConsumerMetrics, topic: str = "",
-                 after_commit: AfterCommit | None = None) -> None:
+                 after_commit: AfterCommit | None = None, ahead: int = 1) -> None:
         super().__init__(consumer, events, settings, metrics, topic=topic, after_commit=after_commit)
-        self.prepare, self.finish = prepare, finish
-        self._in_flight: tuple[Sequence[Message], PendingPrepared, float] | None = None
+        self.prepare, self.finish, self.ahead = prepare, finish, ahead
+        self._in_flight: deque[tuple[Sequence[Message], PendingPrepared, float]] = deque()
 
     def run_batch(self, timeout_s: float | None = None) -> int:
-        """Hand the next batch to `prepare`, then finish the one before."""
+        """Hand the next batch to `prepare`, then finish the oldest beyond `ahead` (all of them when
+        nothing more arrived)."""
         messages = self._poll(0.0 if self._in_flight else timeout_s)
-        finished = len(self._in_flight[0]) if self._in_flight else 0
-        ahead = (messages, self.prepare.submit(messages), time.monotonic()) if messages else None
-        if not self._finish_in_flight() and ahead is not None:
-            ahead[1].result()  # dropped: the rebalance rewound past it, so it is polled again
-            ahead = None
-        self._in_flight = ahead
+        if messages:
+            self._in_flight.append((messages, self.prepare.submit(messages), time.monotonic()))
+        finished = 0
+        while self._in_flight and (len(self._in_flight) > self.ahead or not messages):
+            finished += len(self._in_flight[0][0])
+            if not self._finish_oldest():
+                break
         return len(messages) + finished
 
     def drain(self) -> None:
-        self._finish_in_flight()
+        while self._in_flight and self._finish_oldest():
+            pass
 
-    def _finish_in_flight(self) -> bool:
-        """Finish the batch in flight, if any; False when a rebalance kept it from being committed."""
-        if self._in_flight is None:
+    def _finish_oldest(self) -> bool:
+        """Finish the oldest batch in flight; False when a rebalance kept it from being committed,
+        and then every later batch is dropped too: the rewound group polls them again."""
+        messages, pending, started = self._in_flight.popleft()
+        if self._settle(messages, self.finish(pending.result()), started):
             return True
-        messages, pending, started = self._in_flight
-        self._in_flight = None
-        return self._settle(messages, self.finish(pending.result()), started)
+        while self._in_flight:
+            self._in_flight.popleft()[1].result()
+        return False

@@ -98,6 +98,7 @@ def load(path: Path, fmt: str | None, mapping_path: Path | None, batch: int, dry
     if dry_run:
         _dry_run(settings, path, fmt, mapping)
         return
+    settle_memory()  # reading a register makes as many short-lived objects per row as consuming it
     with _log(settings) as events:
         events.ensure_topics(steward_topics(topic))
         with tqdm(desc=f"loading {path.name}", unit=" records", file=sys.stderr) as bar:

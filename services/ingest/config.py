@@ -26,6 +26,11 @@ class IngestSettings(BackendSettings):
         description="Prepare listings (validate, geocode, de-duplicate) in a worker process while the consumer"
         " writes the batch before: a second core, about 1.4 times the throughput; false = one process.",
     )
+    prepare_ahead: int = Field(
+        default=2, ge=1, le=8,
+        description="Batches the worker process may prepare ahead of the one being written (each holds up to"
+        " batch_size records in memory); with 1 the two processes took turns whenever a write ran long.",
+    )
     max_retries: int = Field(
         default=5, ge=0, le=100, description="Bulk-write retries (exponential back-off) before the consumer stops."
     )

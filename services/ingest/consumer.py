@@ -196,7 +196,8 @@ def main() -> int:
             worker = PrepareWorker(settings)
             writer = ClusterWriter(index, events, settings, metrics, registry)
             listing_runner = PipelinedRunner(listing_consumer, worker, writer.finish, events, settings, metrics,
-                                             topic=settings.listings_topic, after_commit=markers.after_commit)
+                                             topic=settings.listings_topic, after_commit=markers.after_commit,
+                                             ahead=settings.prepare_ahead)
         else:
             indexer = Indexer(index, events, settings, geo_chain(settings), metrics, registry)
             listing_runner = BatchRunner(listing_consumer, indexer.handle, events, settings, metrics,
