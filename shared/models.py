@@ -273,17 +273,21 @@ class Listing(BaseModel):
         return with_index_fields(self.model_dump(mode="json"))
 
 
-DERIVED_INDEX_FIELDS = ("verified_by",)
+DERIVED_INDEX_FIELDS = ("verified_by", "member_ids")
 """Fields the index derives from a listing (`with_index_fields`): never read from a record sent in,
 so a listing fetched from the directory can be sent back as it is."""
 
 
 def with_index_fields(document: dict[str, Any]) -> dict[str, Any]:
     """A listing's JSON with the fields the index derives from it: `verified_by`, the registries
-    whose entry is current. Every writer of the index goes through here (a listing's own document,
-    and the consumer's fold of a cluster's members), so a filter never misses a derived value."""
+    whose entry is current, and `member_ids`, the ids of the source records folded into it (its own
+    among them), so that a merged record's old address still finds the organisation. Every writer of
+    the index goes through here (a listing's own document, and the consumer's fold of a cluster's
+    members), so a filter never misses a derived value."""
     entries = document.get("verified") or ()
     document["verified_by"] = sorted({str(e["registry"]) for e in entries if e.get("current", True)})
+    members = {str(document["id"])} if document.get("id") else set()
+    document["member_ids"] = sorted(members | {str(e["id"]) for e in document.get("provenance") or () if e.get("id")})
     return document
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+from flask import Blueprint, Response, current_app, jsonify, redirect, request, stream_with_context, url_for
 
 from services.directory.export import csv_rows
 from services.directory.search_params import parse_search_args, to_query
-from services.directory.search_service import run_search
+from services.directory.search_service import merged_into, run_search
 from services.directory.suggest import MAX_PREFIX_CHARS, MAX_SUGGESTIONS, suggest
 from shared.errors import FieldError, InvalidInput, NotFound
 from shared.web import search_index
@@ -25,6 +25,8 @@ def search() -> Any:
 def get_listing(listing_id: str) -> Any:
     document = search_index().get(listing_id)
     if document is None:
+        if (merged := merged_into(search_index(), listing_id)) is not None:  # 302: a split undoes it
+            return redirect(url_for("directory_api.get_listing", listing_id=merged), 302)
         raise NotFound(f"no listing with id {listing_id!r}")
     return jsonify(document)
 

@@ -12,7 +12,7 @@ from services.directory.search_params import FACETS, LIST_PARAMS, MAX_PAGE
 from services.directory.suggest import MAX_PREFIX_CHARS, MAX_SUGGESTIONS
 from services.directory.suggest import PARAMS as SUGGESTION_PARAMS
 from shared.limits import MAX_RADIUS_KM
-from shared.models import Listing
+from shared.models import REGISTERS, Listing
 
 Schema = dict[str, Any]
 _REF = "#/components/schemas/"
@@ -101,6 +101,14 @@ def _paging_parameters() -> list[Schema]:
 def _listing_schemas() -> dict[str, Schema]:
     schema = Listing.model_json_schema(ref_template=_REF + "{model}", mode="serialization")
     components = schema.pop("$defs", {})
+    # What the index derives and returns with every listing (`shared.models.with_index_fields`).
+    schema["properties"] |= {
+        "verified_by": {"type": "array", "items": {"type": "string", "enum": sorted(REGISTERS)},
+                        "description": "The registers whose entry for this organisation is current."},
+        "member_ids": {"type": "array", "items": {"type": "string"},
+                       "description": "The ids of the source records merged into this listing, its own among them:"
+                                      " GET /listings/{id} with any of them leads here."},
+    }
     return {**components, "Listing": schema}
 
 
@@ -193,6 +201,10 @@ def _paths() -> Schema:
             "parameters": [{"name": "listing_id", "in": "path", "required": True, "schema": _STRING,
                             "description": "Source-qualified id, e.g. workerscoop:R001799"}],
             "responses": {"200": _json(_ref("Listing"), "The listing"),
+                          "302": {"description": "The record with that id was merged into another source's record of"
+                                                 " the same organisation: Location is the merged listing (temporary,"
+                                                 " since a steward's split gives the record its own listing back)",
+                                  "headers": {"Location": {"schema": _STRING}}},
                           "404": _problem("No listing has that id"), "503": _UNAVAILABLE},
         }},
         "/suggest": {"get": {

@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import orjson
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from services.directory.html_errors import register_html_errors
@@ -28,7 +28,7 @@ from services.directory.provenance import (
     verifications,
 )
 from services.directory.search_params import parse_search_args
-from services.directory.search_service import run_search
+from services.directory.search_service import merged_into, run_search
 from services.directory.search_view import (
     SHOW_ALL,
     active_filters,
@@ -105,6 +105,9 @@ def search_page() -> Any:
 def profile_page(listing_id: str) -> Any:
     listing = search_index().get(listing_id)
     if listing is None:
+        if (merged := merged_into(search_index(), listing_id)) is not None:
+            # Temporary: a steward's split gives the record its own listing back.
+            return redirect(url_for("pages.profile_page", listing_id=merged, **request.args), 302)
         abort(404, description=f"There is no supplier with the id {listing_id}.")
     return render_template("profile.html", listing=listing, back=_back_link(request.args.get("back")),
                            source_name=source_name(listing.get("source")), record_links=record_links(listing),

@@ -13,7 +13,7 @@ from services.directory.filter_values import open_filter_errors
 from services.directory.highlight import to_html
 from services.directory.search_params import FACETS, FILTERS, SearchParams, to_query
 from shared.errors import InvalidInput
-from shared.search.port import Hit, SearchIndex, SearchResult, effective_sort, highlight_segments
+from shared.search.port import Hit, SearchIndex, SearchQuery, SearchResult, effective_sort, highlight_segments
 
 SUMMARY_FIELDS = ("id", "name", "legal_form", "region", "postcode", "categories", "impact_areas",
                   "certifications", "services", "size_band", "geo_precision", "org_ids", "verified", "licence")
@@ -113,3 +113,12 @@ def summary(hit: Hit) -> dict[str, Any]:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def merged_into(index: SearchIndex, listing_id: str) -> str | None:
+    """The listing a source record was folded into, when `listing_id` names no listing itself: a
+    record that merged with another source's record of the same organisation gives up its own id
+    (the merged listing takes the smallest member id), and its profile address must still lead
+    to the organisation. None when no listing holds it."""
+    found = index.search(SearchQuery(filters={"member_ids": [listing_id]}, sort="name", limit=1))
+    return found.hits[0].id if found.hits else None

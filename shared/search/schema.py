@@ -59,7 +59,8 @@ LISTINGS_SCHEMA = IndexSchema(
     # 4: protected acronyms ("IT", "SEND") indexed as their own tokens (`vocabulary`).
     # 5: `org_ids` (find an organisation by its registry identifier) and `verified_by` (keep the
     #    organisations an official register lists).
-    version=5,
+    # 6: `member_ids` (a merged record's id finds the listing it was folded into).
+    version=6,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),
     keyword_fields=(
@@ -73,6 +74,7 @@ LISTINGS_SCHEMA = IndexSchema(
         "cpv_codes",
         "org_ids",
         "verified_by",
+        "member_ids",
     ),
     prefix_fields=(("cpv", "cpv_codes"),),
     geo_field="location",

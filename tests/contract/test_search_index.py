@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from shared.errors import BackendUnavailable
+from shared.models import with_index_fields
 from shared.search.factory import open_search_index
 from shared.search.port import HIGHLIGHT_END, HIGHLIGHT_START, Near, SearchIndex, SearchQuery, highlight_segments
 from tests.contract.conftest import BackendUrls
@@ -306,3 +307,14 @@ def test_an_org_id_finds_its_organisation_and_verified_by_keeps_registered_ones(
     verified = index.search(SearchQuery(filters={"verified_by": ["GB-SC", "GB-NIC", "GB-CHC"]}, facets=["verified_by"]))
     assert [hit.id for hit in verified.hits] == ["t:scot"]
     assert [(b.value, b.count) for b in verified.facets["verified_by"]] == [("GB-SC", 1)]
+
+
+def test_a_merged_records_id_finds_the_listing_it_was_folded_into(index: SearchIndex) -> None:
+    merged = doc("ccni:GB-NIC-100419", "Holywood Befriending")
+    merged["provenance"] = [{"id": member, "source": member.split(":")[0], "updated_at": "2025-01-01T00:00:00+00:00"}
+                            for member in ("ccni:GB-NIC-100419", "charity:GB-NIC-100419")]
+    index.bulk_upsert([with_index_fields(merged), doc("t:other", "Another Group")])
+    index.refresh()
+    for member in ("charity:GB-NIC-100419", "ccni:GB-NIC-100419"):
+        assert [hit.id for hit in index.search(SearchQuery(filters={"member_ids": [member]})).hits] == [merged["id"]]
+    assert [hit.id for hit in index.search(SearchQuery(filters={"member_ids": ["t:other"]})).hits] == ["t:other"]

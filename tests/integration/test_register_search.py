@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.directory.app import create_app
+from shared.models import with_index_fields
 from tests.factories import BELFAST, doc, indexed
 
 OSCR = {"registry": "GB-SC", "identifier": "GB-SC-SC012345", "status": "registered charity", "as_of": "2024-05"}
@@ -72,3 +73,32 @@ def test_a_profile_states_the_register_entry_the_licence_and_development_only_da
     assert "No longer listed: registered charity, Charity Commission for Northern Ireland" in removed
     development = client.get("/suppliers/ptc:1").get_data(as_text=True)
     assert "For development use only" in development
+
+
+def _merged(cluster: str, *members: str, **fields: object) -> dict[str, object]:
+    """A listing folded from several source records, as the consumer indexes it."""
+    listing = doc(cluster, "Holywood Befriending", at=BELFAST, **fields)
+    listing["provenance"] = [{"id": member, "source": member.split(":")[0], "updated_at": "2025-01-01T00:00:00+00:00"}
+                             for member in (cluster, *members)]
+    return with_index_fields(listing)
+
+
+@pytest.fixture(scope="module")
+def merged_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskClient]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('merged')}/search.db"
+    indexed(url, [_merged("ccni:GB-NIC-100419", "charity:GB-NIC-100419")])
+    app = create_app({"search_url": url, "index_prefix": "test_", "matcher_url": "http://127.0.0.1:9"})
+    app.testing = True
+    yield app.test_client()
+
+
+def test_a_merged_records_old_address_leads_to_the_organisation(merged_client: FlaskClient) -> None:
+    page = merged_client.get("/suppliers/charity:GB-NIC-100419?back=/%3Fq%3Dbefriending")
+    assert page.status_code == 302
+    assert page.headers["Location"] == "/suppliers/ccni:GB-NIC-100419?back=/?q%3Dbefriending"
+    api = merged_client.get("/listings/charity:GB-NIC-100419")
+    assert (api.status_code, api.headers["Location"]) == (302, "/listings/ccni:GB-NIC-100419")
+    listing = merged_client.get("/listings/ccni:GB-NIC-100419").get_json()
+    assert listing["member_ids"] == ["ccni:GB-NIC-100419", "charity:GB-NIC-100419"]
+    assert merged_client.get("/suppliers/charity:GB-NIC-999999").status_code == 404
+    assert merged_client.get("/listings/charity:GB-NIC-999999").status_code == 404

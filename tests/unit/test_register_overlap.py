@@ -55,6 +55,10 @@ def test_one_listing_keeps_both_sources_whichever_loads_first(tmp_path: Path, or
         assert "Specialized outpatient care centres" in listing["categories"]  # only UK-CAT's ICNP/TSO code
         assert [(v["registry"], v["identifier"]) for v in listing["verified"]] == [("GB-NIC", "GB-NIC-100002")]
         assert registry.review() == []
+        # Either record's id still finds the organisation (the directory redirects to it).
+        assert listing["member_ids"] == ["ccni:GB-NIC-100002", "charity:GB-NIC-100002"]
+        for member in listing["member_ids"]:
+            assert [h.id for h in index.search(SearchQuery(filters={"member_ids": [member]})).hits] == [hit.id]
     finally:
         registry.close()
         index.close()
