@@ -6,7 +6,8 @@ commit. A crash at any point replays the uncommitted batch, and because writes a
 id and ordered by `updated_at`, a replay changes nothing that was already right.
 
 With `INGEST_PREPARE_WORKER` (the default) a worker process (`prepare_worker`) plans and
-de-duplicates batch N+1 while this process writes and commits batch N; commits stay in log order.
+de-duplicates the next batches (up to `INGEST_PREPARE_AHEAD`) while this process writes and
+commits batch N; commits stay in log order.
 
 Exit codes: 0 after SIGTERM/SIGINT (the batches in hand finished), 2 when the index stayed
 unavailable through every retry, 3 when the invalid-share limit tripped, 4 when the worker process

@@ -1,4 +1,4 @@
-"""The consumer's worker process: it prepares batch N+1 while the consumer writes batch N.
+"""The consumer's worker process: it prepares the next batches while the consumer writes batch N.
 
 Preparing a listing (normalise, geocode, validate, de-duplicate) costs about as much CPU as
 writing it to the index, and one Python process uses one core: inline, the consumer managed
@@ -6,7 +6,8 @@ about 4,600 listings/s at 131,000. Split over two processes the halves overlap.
 
 - Batches cross as JSON text (orjson), both ways: decoding a batch of listings that way costs
   about half what unpickling the same dicts does, and the worker's half is the longer one.
-- The worker owns the de-duplication writes, so the registry runs one batch ahead of the index.
+- The worker owns the de-duplication writes, so the registry runs a batch or two
+  (`INGEST_PREPARE_AHEAD`) ahead of the index.
   That is safe: a crash replays every uncommitted batch, which recomputes its clusters from the
   registry, and a dirty mark is only cleared by the write that settled that very mark
   (`OrganisationRegistry.done`).

@@ -21,6 +21,7 @@ from services.ingest.prepare_worker import PrepareWorker
 from shared.errors import BackendUnavailable
 from shared.events.embedded import EmbeddedEventLog
 from shared.events.envelope import with_provenance
+from shared.events.port import Rebalanced
 from shared.search.factory import open_search_index
 from shared.search.port import BulkResult, Document, SearchIndex
 from shared.spend_store import open_spend_store
@@ -66,7 +67,7 @@ def index(settings: IngestSettings) -> Iterator[FlakyIndex]:
 MakeRunner = Callable[[IngestSettings, EmbeddedEventLog, Any], TopicRunner]
 
 
-@pytest.fixture(params=["inline", "worker"])
+@pytest.fixture(params=["inline", "worker", "worker two ahead"])
 def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
     """Listings runners, each over a fresh consumer (as after a restart) on the same stores."""
     workers: list[PrepareWorker] = []
@@ -79,7 +80,8 @@ def runner(request: pytest.FixtureRequest) -> Iterator[MakeRunner]:
             return BatchRunner(consumer, indexer.handle, events, settings, ConsumerMetrics())
         workers.append(PrepareWorker(settings))
         writer = ClusterWriter(index, events, settings, ConsumerMetrics(), registry)
-        return PipelinedRunner(consumer, workers[-1], writer.finish, events, settings, ConsumerMetrics())
+        return PipelinedRunner(consumer, workers[-1], writer.finish, events, settings, ConsumerMetrics(),
+                               ahead=2 if request.param == "worker two ahead" else 1)
 
     yield make
     for worker in workers:
@@ -179,7 +181,9 @@ def test_batches_are_committed_in_log_order_once_written(
         steps.append((run.run_batch(), committed.lag(), index.inner.count()))
     run.drain()
     assert (committed.lag(), index.inner.count(), run.run_batch()) == (0, 5, 0)
-    if isinstance(run, PipelinedRunner):  # taken in + finished, then what is committed and written
+    if isinstance(run, PipelinedRunner) and run.ahead == 2:  # two batches wait in the worker's queue
+        assert steps == [(2, 5, 0), (2, 5, 0), (3, 3, 2)]
+    elif isinstance(run, PipelinedRunner):  # taken in + finished, then what is committed and written
         assert steps == [(2, 5, 0), (4, 3, 2), (3, 1, 4)]
     else:
         assert steps == [(2, 3, 2), (2, 1, 4), (1, 0, 5)]
@@ -198,3 +202,43 @@ def test_a_listing_a_register_verifies_is_filterable_by_that_register_once_index
     found = index.search(SearchQuery(filters={"verified_by": ["GB-NIC"]}))
     assert [hit.id for hit in found.hits] == ["t:1"]
     assert [hit.id for hit in index.search(SearchQuery(filters={"org_ids": ["GB-NIC-100002"]})).hits] == ["t:1"]
+
+
+class RebalancedOnce:
+    """A group consumer whose first commit is refused by a rebalance, after which it reads again
+    from the committed offsets, as a Kafka consumer does once its partitions come back."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.refused = inner, False
+
+    def commit(self, messages: Sequence[Any]) -> None:
+        if not self.refused:
+            self.refused = True
+            self.inner._position = self.inner._committed()
+            raise Rebalanced("partitions moved")
+        self.inner.commit(messages)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_rebalance_drops_every_batch_prepared_ahead_and_they_are_read_again(
+        settings: IngestSettings, events: EmbeddedEventLog, index: FlakyIndex) -> None:
+    settings.batch_size = 2
+    events.publish("listings", [listing(n) for n in range(7)])
+    worker = PrepareWorker(settings)
+    try:
+        registry = OrganisationRegistry(settings.state_location())
+        writer = ClusterWriter(index, events, settings, ConsumerMetrics(), registry)
+        consumer = RebalancedOnce(events.consumer("listings", "ingest"))
+        run = PipelinedRunner(consumer, worker, writer.finish, events, settings, ConsumerMetrics(), ahead=2)
+        assert run.run_batch() == 2 and run.run_batch() == 2
+        assert run.run_batch() == 2 + 2  # the oldest finished, but its commit was refused
+        assert not run._in_flight  # what was prepared ahead is dropped, to be polled again
+        while run.run_batch():
+            pass
+        run.drain()
+    finally:
+        worker.close()
+    assert events.consumer("listings", "ingest").lag() == 0
+    assert index.inner.count() == 7
