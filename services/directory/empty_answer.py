@@ -38,7 +38,15 @@ def explain_empty(
         plain = replace(plain, near=None, sort="relevance")  # nothing anywhere: distance means nothing
     if not query.filters:
         return _text_cause(query) if has_text else None
-    blocking = [name for name in query.filters if any(b.count for b in result.facets.get(facet_of[name], []))]
+    # A filter with no facet picks organisations by identity (an org-id): when it alone finds no
+    # listing, nothing else in the search matters.
+    identities = {name: values for name, values in query.filters.items() if name not in facet_of}
+    if identities and index.search(replace(plain, text=None, near=None, filters=identities)).total == 0:
+        named = ", ".join(value for values in identities.values() for value in values)
+        return {"cause": "filter", "filters": list(identities), "nearest": [],
+                "message": f"No organisation in the directory has the identifier {named}."}
+    blocking = [name for name in query.filters
+                if name in facet_of and any(b.count for b in result.facets.get(facet_of[name], []))]
     if not blocking and has_text and index.search(replace(plain, filters={})).total == 0:
         return _text_cause(query)
     return {"cause": "filter", "filters": blocking or list(query.filters), "nearest": [],

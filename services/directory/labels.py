@@ -15,6 +15,7 @@ FACET_TITLES: dict[str, str] = {
     "size_band": "Size",
     "cpv": "Type of work (CPV)",
     "verified_by": "Listed by an official register",
+    "org_id": "Register identifier",  # a filter without a facet: it picks one organisation
 }
 
 

@@ -107,7 +107,8 @@ def profile_page(listing_id: str) -> Any:
     if listing is None:
         if (merged := merged_into(search_index(), listing_id)) is not None:
             # Temporary: a steward's split gives the record its own listing back.
-            return redirect(url_for("pages.profile_page", listing_id=merged, **request.args), 302)
+            query = request.query_string.decode()  # the `back` link goes along
+            return redirect(url_for("pages.profile_page", listing_id=merged) + (f"?{query}" if query else ""), 302)
         abort(404, description=f"There is no supplier with the id {listing_id}.")
     return render_template("profile.html", listing=listing, back=_back_link(request.args.get("back")),
                            source_name=source_name(listing.get("source")), record_links=record_links(listing),

@@ -11,7 +11,7 @@ from services.directory.cursor import Cursor, decode_cursor, encode_cursor
 from services.directory.empty_answer import explain_empty
 from services.directory.filter_values import open_filter_errors
 from services.directory.highlight import to_html
-from services.directory.search_params import FACETS, FILTERS, SearchParams, to_query
+from services.directory.search_params import FACETS, FILTERS, IDENTITY_FILTERS, SearchParams, to_query
 from shared.errors import InvalidInput
 from shared.search.port import Hit, SearchIndex, SearchQuery, SearchResult, effective_sort, highlight_segments
 
@@ -44,7 +44,7 @@ def run_search(index: SearchIndex, params: SearchParams, facet_buckets: int = MA
     facet_of = {FILTERS[param]: field for param, field in FACETS.items()}
     empty = explain_empty(index, query, result, facet_of) if result.total == 0 and page == 1 else None
     if empty is not None:
-        params_of = {field: param for param, field in FILTERS.items()}
+        params_of = {field: param for param, field in (FILTERS | IDENTITY_FILTERS).items()}
         empty["filters"] = [params_of.get(name, name) for name in empty["filters"]]
     return {
         "total": result.total,

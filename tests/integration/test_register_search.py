@@ -95,10 +95,22 @@ def merged_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FlaskCli
 def test_a_merged_records_old_address_leads_to_the_organisation(merged_client: FlaskClient) -> None:
     page = merged_client.get("/suppliers/charity:GB-NIC-100419?back=/%3Fq%3Dbefriending")
     assert page.status_code == 302
-    assert page.headers["Location"] == "/suppliers/ccni:GB-NIC-100419?back=/?q%3Dbefriending"
+    assert page.headers["Location"] == "/suppliers/ccni:GB-NIC-100419?back=/%3Fq%3Dbefriending"
     api = merged_client.get("/listings/charity:GB-NIC-100419")
     assert (api.status_code, api.headers["Location"]) == (302, "/listings/ccni:GB-NIC-100419")
     listing = merged_client.get("/listings/ccni:GB-NIC-100419").get_json()
     assert listing["member_ids"] == ["ccni:GB-NIC-100419", "charity:GB-NIC-100419"]
     assert merged_client.get("/suppliers/charity:GB-NIC-999999").status_code == 404
     assert merged_client.get("/listings/charity:GB-NIC-999999").status_code == 404
+
+
+def test_an_org_id_no_listing_holds_is_said_so_not_an_error(client: FlaskClient) -> None:
+    body = client.get("/search?org_id=GB-NIC-999999&legal_form=charity").get_json()
+    assert body["total"] == 0
+    assert body["empty"]["cause"] == "filter" and body["empty"]["filters"] == ["org_id"]
+    assert body["empty"]["message"] == "No organisation in the directory has the identifier GB-NIC-999999."
+    html = client.get("/?org_id=GB-NIC-999999").get_data(as_text=True)
+    assert "No organisation in the directory has the identifier GB-NIC-999999." in html
+    assert "Remove it to search the whole directory:" in html and "Remove the register identifier filter" in html
+    found = client.get("/?org_id=GB-SC-SC012345").get_data(as_text=True)
+    assert "Highland Befriending" in found and "Register identifier" in found  # shown as a filter to remove
