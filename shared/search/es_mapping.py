@@ -1,10 +1,11 @@
 """Elasticsearch settings and mappings generated from an `IndexSchema` (mappings as code).
 
 The analyzer mirrors the embedded adapter's text pipeline (protected acronyms rewritten to their
-own tokens by `pattern_replace` character filters, standard tokenizer, lower case, ASCII folding,
-the explicit `ENGLISH_STOP_WORDS` list, Porter stemming) so that both backends match the same
-words. Synonyms are not in the mapping: `vocabulary.read_text` expands them at query time for
-both backends, so the list changes without re-indexing and the backends cannot disagree.
+own tokens by `pattern_replace` character filters, standard tokenizer, a possessive's "'s"
+removed, lower case, ASCII folding, the explicit `ENGLISH_STOP_WORDS` list, Porter stemming) so
+that both backends match the same words. Synonyms are not in the mapping: `vocabulary.read_text`
+expands them at query time for both backends, so the list changes without re-indexing and the
+backends cannot disagree.
 The concrete index carries the schema version in its name and `_meta`;
 services only ever address the alias, so a new version can be built beside the old one and
 swapped in one call.
@@ -19,6 +20,7 @@ from shared.search.schema import ENGLISH_STOP_WORDS, IndexSchema
 
 TEXT_ANALYZER = "socialmatch_english"
 STOP_FILTER = "socialmatch_english_stop"
+POSSESSIVE_FILTER = "socialmatch_english_possessive"
 SORT_NORMALIZER = "socialmatch_sort"
 SORT_SUBFIELD = "sort"
 SUGGEST_ANALYZER = "socialmatch_suggest"
@@ -58,13 +60,16 @@ def index_settings() -> dict[str, Any]:
     return {
         "analysis": {
             "char_filter": acronyms,
-            "filter": {STOP_FILTER: {"type": "stop", "stopwords": sorted(ENGLISH_STOP_WORDS)}},
+            "filter": {STOP_FILTER: {"type": "stop", "stopwords": sorted(ENGLISH_STOP_WORDS)},
+                       # The standard tokenizer keeps "women's" whole, where the embedded index reads
+                       # "women" (and `vocabulary` drops the "'s" from queries): strip it first.
+                       POSSESSIVE_FILTER: {"type": "stemmer", "language": "possessive_english"}},
             "analyzer": {
                 TEXT_ANALYZER: {
                     "type": "custom",
                     "char_filter": list(acronyms),
                     "tokenizer": "standard",
-                    "filter": ["lowercase", "asciifolding", STOP_FILTER, "porter_stem"],
+                    "filter": [POSSESSIVE_FILTER, "lowercase", "asciifolding", STOP_FILTER, "porter_stem"],
                 },
                 # Completion matches what people type, so no stemming ("cleani" must reach
                 # "cleaning") and no stop words ("the b" must reach "The Bike Mill").

@@ -59,7 +59,8 @@ LISTINGS_SCHEMA = IndexSchema(
     # 4: protected acronyms ("IT", "SEND") indexed as their own tokens (`vocabulary`).
     # 5: `org_ids` (find an organisation by its registry identifier) and `verified_by` (keep the
     #    organisations an official register lists).
-    # 6: `member_ids` (a merged record's id finds the listing it was folded into).
+    # 6: `member_ids` (a merged record's id finds the listing it was folded into); Elasticsearch:
+    #    possessives' "'s" removed before stemming, as the embedded index's tokenizer does.
     version=6,
     text_fields=("name", "description", "services"),
     text_boosts=(3.0, 1.0, 2.0),

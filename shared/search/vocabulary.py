@@ -65,9 +65,21 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
     ("employability", "employment support", "back to work"),
     ("laundry", "launderette", "linen"),
     ("courier", "delivery", "logistics"),
+    # The voluntary sector's own words for the services charities deliver, as UK-CAT (the charity
+    # classification, ../shared/data/ukcat-charities/ukcat.csv) groups them: a buyer writes one,
+    # a register or a charity the other (the NI register has "Women's Aid", never "domestic abuse").
+    ("domestic abuse", "domestic violence", "violence against women", "women's aid"),  # SW202, SW203
+    ("loneliness", "befriending", "social isolation"),  # SW106
+    ("substance misuse", "addiction", "drugs and alcohol", "alcohol and drugs"),  # HE201
+    ("older people", "elderly", "older adults", "seniors"),  # BE108
+    ("day opportunities", "day services", "day centre"),  # SC101, adults'
+    ("supported housing", "supported accommodation", "supported living"),
 )
 
 _WORD = re.compile(r"[^\W_]+")
+# "Women's Aid" is read as "women aid": Elasticsearch's English analyser drops a possessive's
+# "'s" from documents, so a query requiring the lone "s" would match nothing there.
+_POSSESSIVE = re.compile(r"(?<=[^\W_])['\u2019]s\b")
 
 
 def allowed_edits(term: str) -> int:
@@ -155,7 +167,7 @@ def query_words(text: str, buyer_terms: bool = False) -> list[str]:
     """The words of a user's text in order, stop words dropped: lower case, except protected
     acronyms, which keep their capitals (and, for buyers, lower-case ones gain them)."""
     out = []
-    for word in _WORD.findall(text):
+    for word in _WORD.findall(_POSSESSIVE.sub("", text)):
         upper = word.upper()
         if upper in PROTECTED_ACRONYMS and (word == upper or buyer_terms):
             out.append(upper)

@@ -104,3 +104,22 @@ def test_any_word_matches_documents_holding_one_of_the_words(loaded: SearchIndex
     assert [h.id for h in hits][0] == "v:grounds"
     assert {h.id for h in hits} == {"v:grounds", "v:scattered"}
     assert loaded.count(SearchQuery(text="landscaping cctv", any_word=True)) == 2
+
+
+def test_the_voluntary_sectors_words_meet_the_buyers(index: SearchIndex) -> None:
+    """A register describes a charity in its own words (the NI register: "Women's Aid", "people with
+    addictions"); a buyer writes the commissioner's ("domestic abuse", "substance misuse")."""
+    index.bulk_upsert([
+        doc("c:wa", "Belfast & Lisburn Women's Aid", description="Accommodation/housing and counselling for women."),
+        doc("c:dv", "Safe Homes", description="Support for survivors of domestic violence."),
+        doc("c:esc", "Esc Films", description="Arts and training for addictions (drug/solvent/alcohol abuse)."),
+        doc("c:friends", "Befrienders For Disability", description="Befriending for disabled adults."),
+        doc("c:bank", "Food Aid", description="A food bank run by women volunteers."),
+    ])
+    index.refresh()
+    order = [h.id for h in index.search(SearchQuery(text="domestic abuse", buyer_terms=True)).hits]
+    assert set(order[:2]) == {"c:wa", "c:dv"}  # a name or text with the phrase first
+    assert set(order[2:]) <= {"c:bank"}  # "women" and "aid" apart, if at all, after them
+    assert ids(index, "domestic abuse") == set()  # the words as typed, without a buyer's synonyms
+    assert ids(index, "substance misuse", buyer_terms=True) == {"c:esc"}
+    assert ids(index, "loneliness", buyer_terms=True) == {"c:friends"}
