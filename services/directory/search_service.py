@@ -119,6 +119,9 @@ def merged_into(index: SearchIndex, listing_id: str) -> str | None:
     """The listing a source record was folded into, when `listing_id` names no listing itself: a
     record that merged with another source's record of the same organisation gives up its own id
     (the merged listing takes the smallest member id), and its profile address must still lead
-    to the organisation. None when no listing holds it."""
-    found = index.search(SearchQuery(filters={"member_ids": [listing_id]}, sort="name", limit=1))
-    return found.hits[0].id if found.hits else None
+    to the organisation. None when no listing holds it.
+
+    The listing itself never counts: a search may still see a listing just deleted (Elasticsearch
+    searches what its last refresh saw), and a redirect to the same address would never end."""
+    found = index.search(SearchQuery(filters={"member_ids": [listing_id]}, sort="name", limit=2))
+    return next((hit.id for hit in found.hits if hit.id != listing_id), None)

@@ -9,7 +9,9 @@ import pytest
 from flask.testing import FlaskClient
 
 from services.directory.app import create_app
+from services.directory.search_service import merged_into
 from shared.models import with_index_fields
+from shared.search.port import Hit, SearchQuery, SearchResult
 from tests.factories import BELFAST, doc, indexed
 
 OSCR = {"registry": "GB-SC", "identifier": "GB-SC-SC012345", "status": "registered charity", "as_of": "2024-05"}
@@ -114,3 +116,17 @@ def test_an_org_id_no_listing_holds_is_said_so_not_an_error(client: FlaskClient)
     assert "Remove it to search the whole directory:" in html and "Remove the register identifier filter" in html
     found = client.get("/?org_id=GB-SC-SC012345").get_data(as_text=True)
     assert "Highland Befriending" in found and "Register identifier" in found  # shown as a filter to remove
+
+
+def test_a_listing_a_search_still_sees_after_its_delete_is_a_404_not_a_redirect_to_itself() -> None:
+    """Elasticsearch's `get` is real-time but its search sees the last refresh: just after a delete
+    the listing's own member id still finds it."""
+
+    class JustDeleted:
+        def get(self, listing_id: str) -> None:
+            return None
+
+        def search(self, query: SearchQuery) -> SearchResult:
+            return SearchResult(total=1, hits=[Hit("t:gone", 1.0, None, {"id": "t:gone"})], facets={})
+
+    assert merged_into(JustDeleted(), "t:gone") is None  # type: ignore[arg-type]
