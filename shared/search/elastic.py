@@ -430,7 +430,8 @@ def build_query(
 def _buyer_clauses(
     schema: IndexSchema, text: str, buyer_terms: bool, corrections: Mapping[str, str]
 ) -> list[dict[str, Any]]:
-    """One clause per `vocabulary` clause: any alternative, each with all its words in some field.
+    """One clause per `vocabulary` clause: any alternative, each with all its words in some field
+    (a synonym of several words: near each other in one field, `vocabulary.held_together`).
     A corrected word is an index term already, so it is matched as a term, not analysed again."""
     fields = list(schema.text_fields)
     clauses = []
@@ -438,6 +439,12 @@ def _buyer_clauses(
         options = []
         for alternative in clause.alternatives:
             kept = [w for w in alternative if w not in corrections]
+            if vocabulary.held_together(clause, alternative) and len(kept) == len(alternative):
+                # The words near each other in one field, in either order (embedded: FTS5 NEAR).
+                together = _text_clause(schema, " ".join(kept), kind="phrase", boost=clause.weight(alternative))
+                together["multi_match"]["slop"] = vocabulary.NEAR_DISTANCE
+                options.append(together)
+                continue
             parts = [_text_clause(schema, " ".join(kept), boost=clause.weight(alternative))] if kept else []
             parts += [{"bool": {"should": [{"term": {f: corrections[w]}} for f in fields], "minimum_should_match": 1}}
                       for w in alternative if w in corrections]  # fmt: skip

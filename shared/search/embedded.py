@@ -81,11 +81,14 @@ TABLES = ("docs", "bodies", "fts", "names", "terms", "changes", "geo")
 WARM_TERMS = 400
 # With `buyer_terms`, how many of the best documents by BM25 are checked for the typed phrase.
 PHRASE_WINDOW = 50
+# Synonym phrases whose documents a snapshot remembers (`_near_each_other`) before it starts again.
+NEAR_KEPT = 256
 # Words whose index terms a process remembers (`_terms_by_word`) before it starts again.
 WORD_TERMS_KEPT = 20_000
 # A query's text as index terms: every clause must match one of its alternatives, each a list of
-# terms that must all occur, with the weight of its score (synonyms count less than typed words).
-Clauses = list[list[tuple[float, list[str]]]]
+# terms that must all occur, with the weight of its score (synonyms count less than typed words)
+# and the words that must also stand near each other (a synonym of several words), or ().
+Clauses = list[list[tuple[float, list[str], tuple[str, ...]]]]
 
 
 def table_base(prefix: str, schema: IndexSchema) -> str:
@@ -613,7 +616,7 @@ class EmbeddedSearchIndex:
             if not clauses:
                 return None
             base, score = self._score_text(conn, snapshot, clauses, scored)
-            match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for _, a in c for t in a))
+            match = " OR ".join(dict.fromkeys(text.phrase(t) for c in clauses for _, a, _ in c for t in a))
         filters = self._filter_masks(snapshot, query)
         dist: FloatArray | None
         if query.near is not None and query.near.radius_km is None:
@@ -622,7 +625,7 @@ class EmbeddedSearchIndex:
             dist = geo.distances(snapshot, query.near, _Matches.narrowed(base, filters))
         else:
             base, dist = self._near(snapshot, query.near, base)
-        terms = tuple(dict.fromkeys(t for c in clauses for _, a in c for t in a))
+        terms = tuple(dict.fromkeys(t for c in clauses for _, a, _ in c for t in a))
         return _Matches(snapshot, base, filters, score, dist, match, terms, fuzzy, dict(corrections or {}))
 
     def _spelling_corrected(self, conn: sqlite3.Connection, snapshot: Snapshot, query: SearchQuery) -> _Matches | None:
@@ -672,7 +675,7 @@ class EmbeddedSearchIndex:
             by_word[word] = [term]
         clauses: Clauses = [
             [
-                (clause.weight(alternative), terms)
+                (clause.weight(alternative), terms, buyer_vocabulary.held_together(clause, alternative))
                 for alternative in clause.alternatives
                 if (terms := [t for w in alternative for t in by_word[w]])
             ]
@@ -685,8 +688,8 @@ class EmbeddedSearchIndex:
         if not fuzzy:
             return clauses
         vocabulary = self._vocabulary(conn, snapshot)
-        terms = [term for clause in clauses for _, alternative in clause for term in alternative]
-        near = [[(1.0, [t]) for t in text.near_terms(vocabulary, term)] for term in terms]
+        terms = [term for clause in clauses for _, alternative, _ in clause for term in alternative]
+        near = [[(1.0, [t], ()) for t in text.near_terms(vocabulary, term)] for term in terms]
         return near if all(near) else []
 
     def _terms_by_word(self, conn: sqlite3.Connection, words: Sequence[str]) -> dict[str, list[str]]:
@@ -735,7 +738,7 @@ class EmbeddedSearchIndex:
         score = np.zeros(snapshot.size)
         for clause in clauses:
             present = np.zeros(snapshot.size, dtype=bool)
-            for weight, alternative in clause:
+            for weight, alternative, together in clause:
                 if len(alternative) == 1:
                     postings = self._postings(conn, snapshot, alternative[0])
                     present[postings.docs] = True
@@ -751,10 +754,25 @@ class EmbeddedSearchIndex:
                     holds &= has
                     if scored:
                         gained[postings.docs] += text.bm25(postings, snapshot)
+                if together:
+                    holds &= self._near_each_other(conn, snapshot, together)
                 present |= holds
                 score += np.where(holds, weight * gained, 0.0)
             base &= present
         return base, score
+
+    def _near_each_other(self, conn: sqlite3.Connection, snapshot: Snapshot, words: tuple[str, ...]) -> BoolArray:
+        """The documents holding `words` near each other in one field (`vocabulary.held_together`),
+        remembered with the snapshot: the NEAR query reads every position of each word."""
+        found = snapshot.near.get(words)
+        if found is None:
+            found = np.zeros(snapshot.size, dtype=bool)
+            docs = text.near_matches(conn, self._fts, words, buyer_vocabulary.NEAR_DISTANCE)
+            found[[d for d in docs if d < snapshot.size]] = True
+            if len(snapshot.near) >= NEAR_KEPT:
+                snapshot.near.clear()
+            snapshot.near[words] = found
+        return found
 
     def _phrase_boosted(
         self, conn: sqlite3.Connection, matches: _Matches, query: SearchQuery, candidates: IntArray

@@ -196,6 +196,8 @@ class Snapshot:
     _orders: dict[str, IntArray] = field(default_factory=dict, compare=False)
     areas: dict[tuple[float, float, float], tuple[BoolArray, FloatArray]] = field(default_factory=dict, compare=False)
     """Radius areas already measured at this snapshot (`embedded_geo.within_radius`)."""
+    near: dict[tuple[str, ...], BoolArray] = field(default_factory=dict, compare=False)
+    """Documents holding a synonym's words near each other, at this snapshot (`_near_each_other`)."""
 
     @property
     def size(self) -> int:

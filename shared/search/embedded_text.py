@@ -94,6 +94,13 @@ def phrase_matches(
     return found
 
 
+def near_matches(conn: sqlite3.Connection, fts: str, words: Sequence[str], distance: int) -> list[int]:
+    """The documents whose text holds `words` within `distance` words of each other, in any order,
+    in one field (FTS5 NEAR: the words a query dropped as stop words may stand between them)."""
+    expression = "NEAR(" + " ".join(phrase(protect(w)) for w in words) + f", {distance})"
+    return [doc for (doc,) in conn.execute(f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", (expression,))]
+
+
 def bm25(postings: Postings, snapshot: Snapshot) -> FloatArray:
     """FTS5's bm25() contribution of one term to each of its documents (higher is better).
 

@@ -13,7 +13,8 @@ so "IT support" finds "IT support" but not "it supports". Short terms that colli
 `buyer_terms` a lower-case "it" or "send" is read as the acronym as well.
 
 Synonyms (with `buyer_terms`). `SYNONYMS` lists groups of phrases that mean the same thing to a
-buyer; a phrase of the query found in a group may be matched by any phrase of the group. They
+buyer; a phrase of the query found in a group may be matched by any phrase of the group, a
+phrase of several words only where its words stand near each other (`held_together`). They
 apply at query time only, so the list can change without re-indexing.
 """
 
@@ -106,6 +107,9 @@ def protected_patterns() -> list[tuple[str, str]]:
 _PROTECT = re.compile(r"\b(?:" + "|".join(PROTECTED_ACRONYMS) + r")\b")
 _UNPROTECT = re.compile(r"\b(" + "|".join(PROTECTED_ACRONYMS) + ")" + ACRONYM_SUFFIX + r"\b")
 
+# How many words may stand between the words of a synonym of several words ("violence against
+# women" is read as violence, women; "Women's Aid" as women, aid).
+NEAR_DISTANCE = 2
 # What a synonym's match counts for against the words typed: the buyer's own words rank first.
 SYNONYM_WEIGHT = 0.5
 Alternative = tuple[str, ...]
@@ -137,7 +141,8 @@ class ReadText:
     @property
     def phrases(self) -> list[tuple[tuple[str, ...], float]]:
         """(words, weight) that score higher where the words stand together: the typed words, and
-        each synonym of several words (matched like any words, anywhere; ranked up as a phrase)."""
+        each synonym of several words (matched only near each other, `held_together`; ranked up
+        as a phrase)."""
         several = {a: c.weight(a) for c in self.clauses for a in c.alternatives if len(a) > 1}
         typed = {self.phrase: 1.0} if self.phrase else {}
         return list((typed | {a: w for a, w in several.items() if a not in typed}).items())
@@ -146,6 +151,13 @@ class ReadText:
     def words(self) -> list[str]:
         """Every distinct word of every alternative (what postings or statistics are needed for)."""
         return list(dict.fromkeys(w for c in self.clauses for a in c.alternatives for w in a))
+
+
+def held_together(clause: Clause, alternative: Alternative) -> Alternative:
+    """The words of `alternative` that must stand near each other (`NEAR_DISTANCE`) for a document
+    to match it: a synonym of several words, since "women" and "aid" apart in a text say nothing
+    of domestic abuse. The buyer's own words may stand anywhere, as in plain BM25. Empty when none."""
+    return alternative if len(alternative) > 1 and clause.weight(alternative) != 1.0 else ()
 
 
 def words_to_correct(read: ReadText, known: Callable[[str], bool]) -> list[str]:
