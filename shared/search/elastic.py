@@ -440,9 +440,10 @@ def _buyer_clauses(
         for alternative in clause.alternatives:
             kept = [w for w in alternative if w not in corrections]
             if vocabulary.held_together(clause, alternative) and len(kept) == len(alternative):
-                # The words near each other in one field, in either order (embedded: FTS5 NEAR).
-                together = _text_clause(schema, " ".join(kept), kind="phrase", boost=clause.weight(alternative))
-                together["multi_match"]["slop"] = vocabulary.NEAR_DISTANCE
+                # The words near each other in one field, the last as a prefix (embedded: FTS5
+                # NEAR); slop counts moves, and two words the other way round cost two.
+                together = _text_clause(schema, " ".join(kept), kind="phrase_prefix", boost=clause.weight(alternative))
+                together["multi_match"]["slop"] = vocabulary.NEAR_DISTANCE + 2
                 options.append(together)
                 continue
             parts = [_text_clause(schema, " ".join(kept), boost=clause.weight(alternative))] if kept else []
@@ -505,7 +506,7 @@ def _text_clause(
     """
     fields = [f"{f}^{b}" for f, b in zip(schema.text_fields, schema.text_boosts, strict=True)]
     clause: dict[str, Any] = {"query": text, "fields": fields, "type": kind}
-    if kind != "phrase":
+    if not kind.startswith("phrase"):
         clause["operator"] = operator
     if boost != 1.0:
         clause["boost"] = boost

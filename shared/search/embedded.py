@@ -754,8 +754,8 @@ class EmbeddedSearchIndex:
                     holds &= has
                     if scored:
                         gained[postings.docs] += text.bm25(postings, snapshot)
-                if together:
-                    holds &= self._near_each_other(conn, snapshot, together)
+                if together:  # their last word as a prefix may match where its term does not
+                    holds = self._near_each_other(conn, snapshot, together) & snapshot.alive
                 present |= holds
                 score += np.where(holds, weight * gained, 0.0)
             base &= present

@@ -96,8 +96,10 @@ def phrase_matches(
 
 def near_matches(conn: sqlite3.Connection, fts: str, words: Sequence[str], distance: int) -> list[int]:
     """The documents whose text holds `words` within `distance` words of each other, in any order,
-    in one field (FTS5 NEAR: the words a query dropped as stop words may stand between them)."""
-    expression = "NEAR(" + " ".join(phrase(protect(w)) for w in words) + f", {distance})"
+    in one field (FTS5 NEAR: the words a query dropped as stop words may stand between them); the
+    last word as a prefix, as Elasticsearch's `phrase_prefix` reads it ("home care" finds "Home
+    Carers": the stemmer leaves "carers" as "carer")."""
+    expression = "NEAR(" + " ".join(phrase(protect(w)) for w in words) + f"*, {distance})"
     return [doc for (doc,) in conn.execute(f"SELECT rowid FROM {fts} WHERE {fts} MATCH ?", (expression,))]
 
 

@@ -108,8 +108,9 @@ _PROTECT = re.compile(r"\b(?:" + "|".join(PROTECTED_ACRONYMS) + r")\b")
 _UNPROTECT = re.compile(r"\b(" + "|".join(PROTECTED_ACRONYMS) + ")" + ACRONYM_SUFFIX + r"\b")
 
 # How many words may stand between the words of a synonym of several words ("violence against
-# women" is read as violence, women; "Women's Aid" as women, aid).
-NEAR_DISTANCE = 2
+# women" is read as violence, women; a register's "Collection of non-hazardous waste" is waste
+# collection).
+NEAR_DISTANCE = 4
 # What a synonym's match counts for against the words typed: the buyer's own words rank first.
 SYNONYM_WEIGHT = 0.5
 Alternative = tuple[str, ...]

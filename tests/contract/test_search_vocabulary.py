@@ -116,7 +116,9 @@ def test_the_voluntary_sectors_words_meet_the_buyers(index: SearchIndex) -> None
         doc("c:friends", "Befrienders For Disability", description="Befriending for disabled adults."),
         doc("c:bank", "Food Aid", description="A food bank run by women volunteers."),
         doc("c:vaw", "Rape Crisis", description="Ending violence against women and girls."),
-        doc("c:centre", "Town Hall", description="The centre is open every day of the week."),
+        doc("c:centre", "Town Hall", description="The centre of the village is a hall to hire for a day."),
+        doc("c:carers", "Highland Home Carers", description="Staff on call."),
+        doc("c:skip", "Skip Hire Ltd", description="Collection of non-hazardous waste."),
     ])
     index.refresh()
     # A synonym of several words matches where its words stand near each other (a stop word
@@ -124,6 +126,9 @@ def test_the_voluntary_sectors_words_meet_the_buyers(index: SearchIndex) -> None
     # of domestic abuse, nor "day" and "centre" of day opportunities.
     assert ids(index, "domestic abuse", buyer_terms=True) == {"c:wa", "c:dv", "c:vaw"}
     assert ids(index, "day opportunities", buyer_terms=True) == set()
+    # Near is not adjacent, and the last word may go on ("Carers" is not stemmed to "care").
+    assert ids(index, "domiciliary care", buyer_terms=True) == {"c:carers"}
+    assert ids(index, "recycling", buyer_terms=True) == {"c:skip"}
     assert ids(index, "domestic abuse") == set()  # the words as typed, without a buyer's synonyms
     assert ids(index, "substance misuse", buyer_terms=True) == {"c:esc"}
     assert ids(index, "loneliness", buyer_terms=True) == {"c:friends"}
