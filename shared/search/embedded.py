@@ -689,7 +689,8 @@ class EmbeddedSearchIndex:
             return clauses
         vocabulary = self._vocabulary(conn, snapshot)
         terms = [term for clause in clauses for _, alternative, _ in clause for term in alternative]
-        near = [[(1.0, [t], ()) for t in text.near_terms(vocabulary, term)] for term in terms]
+        apart: tuple[str, ...] = ()  # a fuzzy query matches each term on its own
+        near: Clauses = [[(1.0, [t], apart) for t in text.near_terms(vocabulary, term)] for term in terms]
         return near if all(near) else []
 
     def _terms_by_word(self, conn: sqlite3.Connection, words: Sequence[str]) -> dict[str, list[str]]:
