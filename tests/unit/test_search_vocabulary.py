@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.search.vocabulary import (
     SYNONYM_WEIGHT,
+    held_together,
     protect,
     protected_patterns,
     query_words,
@@ -37,6 +38,15 @@ def test_synonym_phrases_become_alternatives_longest_first() -> None:
     assert [c.typed for c in read.clauses] == ["grounds maintenance", "leeds"]
     assert read.phrase == ("grounds", "maintenance", "leeds")
     assert read_text("grounds maintenance").clauses[0].alternatives == (("grounds",),)  # not asked: no synonyms
+
+
+def test_only_a_synonym_of_several_words_must_stand_together() -> None:
+    clause = read_text("domestic abuse", buyer_terms=True).clauses[0]
+    assert held_together(clause, ("domestic", "abuse")) == ()  # the buyer's own words: anywhere
+    assert held_together(clause, ("women", "aid")) == ("women", "aid")
+    assert held_together(clause, ("violence", "women")) == ("violence", "women")  # "against" dropped
+    single = read_text("recycling", buyer_terms=True).clauses[0]
+    assert held_together(single, ("recycling",)) == ()
 
 
 def test_plurals_find_their_synonym_group() -> None:
