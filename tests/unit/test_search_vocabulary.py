@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from shared.search.vocabulary import (
+    _PROTECT,
     SYNONYM_WEIGHT,
     held_together,
     protect,
@@ -20,6 +24,11 @@ def test_written_acronyms_get_their_own_token_and_come_back_in_snippets() -> Non
     )
     assert unprotect(protect("IT and SEND")) == "IT and SEND"
     assert ("\\bIT\\b", "ITacronym") in protected_patterns()
+
+
+@given(st.text(alphabet="ITSENDPAVitsend -_.,\u00c9", max_size=40))
+def test_protect_skips_only_texts_that_cannot_hold_an_acronym(text: str) -> None:
+    assert protect(text) == _PROTECT.sub(lambda m: m.group(0) + "acronym", text)
 
 
 def test_stop_words_drop_but_acronyms_stay() -> None:
