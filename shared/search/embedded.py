@@ -746,17 +746,21 @@ class EmbeddedSearchIndex:
                     if scored:
                         score[postings.docs] += weight * text.bm25(postings, snapshot)
                     continue
-                holds = np.ones(snapshot.size, dtype=bool)
+                # Words that must stand together match where NEAR says (their last word as a
+                # prefix may match where its term does not); others where every term occurs.
+                if together:
+                    holds = self._near_each_other(conn, snapshot, together) & snapshot.alive
+                else:
+                    holds = np.ones(snapshot.size, dtype=bool)
                 gained = np.zeros(snapshot.size)
                 for term in alternative:
                     postings = self._postings(conn, snapshot, term)
-                    has = np.zeros(snapshot.size, dtype=bool)
-                    has[postings.docs] = True
-                    holds &= has
+                    if not together:
+                        has = np.zeros(snapshot.size, dtype=bool)
+                        has[postings.docs] = True
+                        holds &= has
                     if scored:
                         gained[postings.docs] += text.bm25(postings, snapshot)
-                if together:  # their last word as a prefix may match where its term does not
-                    holds = self._near_each_other(conn, snapshot, together) & snapshot.alive
                 present |= holds
                 score += np.where(holds, weight * gained, 0.0)
             base &= present
